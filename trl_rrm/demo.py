@@ -1,0 +1,95 @@
+"""The main job on the embedded default: judge real pairs with a real judge, report.
+
+``trl-rrm demo`` loads a judge (by default SmolLM2-135M-Instruct, obtained offline from
+PyPI by ``trl_rrm.embedded``), builds verifiable arithmetic preference pairs in code,
+judges them in each pairwise format with both presentation orders in ONE ``compare`` call
+per format, and prints parse rate, accuracy, order agreement and throughput as JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .judges import HFJudge
+from .tasks import arithmetic_pairs
+from .types import Match, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+def summarize(verdicts: Sequence[Verdict], seconds: float) -> dict[str, Any]:
+    """Judge quality and speed over matches whose first response is the right one.
+
+    A failed match counts as wrong for accuracy and is reported on its own.
+    """
+    judgments = [v for verdict in verdicts for v in verdict.votes]
+    agreements = [v.order_agreement for v in verdicts if v.order_agreement is not None]
+    tokens = sum(v.tokens for v in verdicts)
+    n = len(verdicts)
+    return {
+        "matches": n,
+        "judgments": len(judgments),
+        "parse_rate": sum(j is not None for j in judgments) / len(judgments) if judgments else None,
+        "accuracy": sum(v.winner == 0 for v in verdicts) / n if n else None,
+        "ties": sum(v.tie for v in verdicts),
+        "failures": sum(v.failed for v in verdicts),
+        "order_agreement": sum(agreements) / len(agreements) if agreements else None,
+        "forced_answers": sum(v.forced for v in verdicts),
+        "judge_tokens": tokens,
+        "seconds": round(seconds, 3),
+        "matches_per_second": round(n / seconds, 3) if seconds else None,
+        "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
+    }
+
+
+def run_demo(
+    model: str | None = None,
+    *,
+    adapter: str | None = None,
+    formats: Sequence[str] = ("rrm", "rm_r1", "rm_r1_distilled"),
+    pairs: int = 32,
+    max_new_tokens: int = 96,
+    forced_answer: bool = True,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Judges ``pairs`` arithmetic pairs in every format; returns the summary per format.
+
+    Args:
+        model: judge model id or path; None uses the embedded SmolLM2-135M-Instruct.
+        adapter: optional LoRA adapter for the judge.
+        formats: pairwise formats to run.
+        pairs: number of preference pairs.
+        max_new_tokens: thinking budget per judgment.
+        forced_answer: force a verdict when a judgment has none.
+        batch_size: sequences generated together.
+        seed: seeds the pairs and the judge's sampling.
+    """
+    if model is None:
+        from .embedded import smollm2_path
+
+        model = str(smollm2_path())
+    data = arithmetic_pairs(pairs, seed=seed)
+    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in data]
+    loaded = HFJudge(model, adapter=adapter, batch_size=batch_size).load()
+    report: dict[str, Any] = {"model": model, "adapter": adapter, "pairs": pairs, "max_new_tokens": max_new_tokens}
+    for fmt in formats:
+        judge = HFJudge.from_model(
+            loaded.model,
+            loaded.tokenizer,
+            format=fmt,
+            both_orders=True,
+            max_new_tokens=max_new_tokens,
+            forced_answer=forced_answer,
+            batch_size=batch_size,
+            seed=seed,
+        )
+        start = time.perf_counter()
+        verdicts = judge.compare(matches)
+        report[fmt] = summarize(verdicts, time.perf_counter() - start)
+        report[fmt]["example_rationale"] = (verdicts[0].rationale or "")[:400]
+        logger.info("%s: %s", fmt, report[fmt])
+    return report

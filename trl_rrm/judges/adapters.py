@@ -1,0 +1,71 @@
+"""Borrowing a model that someone else is training.
+
+A judge that is a LoRA adapter on the policy's own base weights (or the bare base with
+adapters disabled) runs *inside* the trainer's reward call, on the very model the
+optimizer is updating. Switching adapters in PEFT has side effects: ``set_adapter``
+changes which adapter is trainable, ``load_adapter(..., is_trainable=False)`` puts the
+whole model in eval(). ``borrowed`` snapshots everything a switch can touch and puts it
+back in a ``finally``, also when generation raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+
+def _is_peft_model(model: torch.nn.Module) -> bool:
+    try:
+        from peft import PeftModel
+    except ImportError:  # pragma: no cover - peft is a dependency
+        return False
+    return isinstance(model, PeftModel)
+
+
+def active_adapters(model: torch.nn.Module) -> list[str]:
+    """Names of the active adapters of a PeftModel ([] for any other model)."""
+    if not _is_peft_model(model):
+        return []
+    return list(model.active_adapters)
+
+
+def adapter_names(model: torch.nn.Module) -> list[str]:
+    return list(getattr(model, "peft_config", {}) or {})
+
+
+@contextlib.contextmanager
+def borrowed(model: torch.nn.Module, adapter_name: str | None = None, disable_adapters: bool = False) -> Iterator[None]:
+    """Runs the block with the judge's adapter active and the model in eval mode.
+
+    On exit, whatever happened inside, restores: the active adapter(s), every
+    parameter's ``requires_grad``, and every module's ``training`` flag.
+
+    Args:
+        model: the shared model (a ``PeftModel`` when an adapter is named or disabled).
+        adapter_name: the judge's adapter; None keeps the active one.
+        disable_adapters: judge with the bare base weights (all adapters off).
+    """
+    training = [(module, module.training) for module in model.modules()]
+    grads = [(param, param.requires_grad) for param in model.parameters()]
+    previous = active_adapters(model)
+    with contextlib.ExitStack() as stack:
+        try:
+            if disable_adapters:
+                stack.enter_context(model.disable_adapter())
+            elif adapter_name is not None and previous != [adapter_name]:
+                model.set_adapter(adapter_name, inference_mode=True)
+            model.eval()
+            yield
+        finally:
+            stack.close()
+            if active_adapters(model) != previous and previous:
+                if len(previous) == 1:
+                    model.set_adapter(previous[0])
+                else:  # several active adapters: only the tuner layer takes a list
+                    model.base_model.set_adapter(previous)
+            for param, requires_grad in grads:
+                param.requires_grad_(requires_grad)
+            for module, mode in training:
+                module.training = mode

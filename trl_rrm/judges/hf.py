@@ -1,0 +1,365 @@
+"""HFJudge: a transformers (+ PEFT, + bitsandbytes) judge that runs in-process.
+
+Two ways to get one:
+
+    judge = HFJudge("path/or/id", adapter="judge-lora", load_in_4bit=True, both_orders=True)
+    judge = HFJudge.from_model(policy_peft_model, tokenizer, adapter_name="judge")
+
+The second judges with an adapter on the weights the trainer is updating (or with the
+bare base, ``disable_adapters=True``); each call switches to the judge adapter and puts
+the active adapter, trainable flags and train/eval modes back afterwards.
+
+Generation: all requests of a call are tokenized with the judge's chat template, sorted
+by length (so a batch holds prompts of similar length: little padding), left-padded and
+generated ``batch_size`` sequences at a time. Sampling is seeded inside a forked RNG, so
+judging is reproducible and never disturbs the trainer's random state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from .adapters import adapter_names, borrowed
+from .base import Generation, GenerationRequest, GenerativeJudge, JudgingConfig, positive_int
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class HFJudgeConfig(JudgingConfig):
+    """Everything that defines an ``HFJudge``: loading, then judging (``JudgingConfig``).
+
+    Attributes:
+        model: model id on the hub or a local path (unused by ``HFJudge.from_model``).
+        adapter: a LoRA adapter id or path loaded on top of ``model`` with PEFT.
+        revision: hub revision of ``model``.
+        load_in_4bit: quantize the base to 4-bit NF4 with bitsandbytes.
+        load_in_8bit: quantize the base to 8-bit with bitsandbytes.
+        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        device_map: passed to ``from_pretrained`` (e.g. ``"auto"``, or ``{"": rank}``).
+        device: where to put the model when no ``device_map`` is given; default: CUDA
+            when available, else CPU.
+        batch_size: sequences generated together (a request with ``num_votes`` samples
+            counts ``num_votes``).
+        trust_remote_code: allow model code from the hub.
+        attn_implementation: e.g. ``"sdpa"``, ``"flash_attention_2"``.
+    """
+
+    model: str | None = None
+    adapter: str | None = None
+    revision: str | None = None
+    load_in_4bit: bool = False
+    load_in_8bit: bool = False
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device_map: Any = None
+    device: str | None = None
+    batch_size: int = 16
+    trust_remote_code: bool = False
+    attn_implementation: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.load_in_4bit and self.load_in_8bit:
+            raise ValueError("load_in_4bit=True and load_in_8bit=True: choose one quantization")
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is unknown; expected one of {tuple(_DTYPES)}")
+        positive_int("batch_size", self.batch_size)
+        if self.model is not None and not isinstance(self.model, (str, os.PathLike)):
+            raise TypeError(f"model={self.model!r:.60} must be a model id or path; use HFJudge.from_model for a loaded model")
+        if isinstance(self.model, os.PathLike):
+            self.model = os.fspath(self.model)
+        if isinstance(self.adapter, os.PathLike):
+            self.adapter = os.fspath(self.adapter)
+
+
+def _quantization_config(config: HFJudgeConfig, dtype: Any) -> Any:
+    if not (config.load_in_4bit or config.load_in_8bit):
+        return None
+    try:
+        import bitsandbytes  # noqa: F401  (only to fail early with an actionable message)
+    except ImportError:
+        raise ImportError(
+            "load_in_4bit/load_in_8bit need bitsandbytes: pip install 'trl-rrm[quantization]'"
+        ) from None
+    from transformers import BitsAndBytesConfig
+
+    if config.load_in_8bit:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    compute = dtype if isinstance(dtype, torch.dtype) else torch.bfloat16
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute)
+
+
+def _attach_adapter(model: Any, adapter: str, base_name: str) -> Any:
+    from peft import PeftConfig, PeftModel
+
+    try:
+        peft_config = PeftConfig.from_pretrained(adapter)
+    except Exception as err:
+        raise ValueError(f"adapter={adapter!r} is not a loadable PEFT adapter: {err}") from err
+    expected = getattr(peft_config, "base_model_name_or_path", None)
+    if expected and os.path.basename(os.path.normpath(expected)) != os.path.basename(os.path.normpath(base_name)):
+        logger.warning("adapter %r was trained on %r, loading it on %r", adapter, expected, base_name)
+    try:
+        return PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise ValueError(f"adapter={adapter!r} does not fit the base model {base_name!r}: {err}") from err
+
+
+class HFJudge(GenerativeJudge):
+    """A generative judge on a transformers causal LM, optionally with a LoRA adapter.
+
+    Args:
+        model: model id or local path of the judge (its tokenizer must have a chat template).
+        adapter: a LoRA adapter id or path (PEFT).
+        config: a full ``HFJudgeConfig``; otherwise keyword arguments build one (any
+            ``HFJudgeConfig`` field: ``format``, ``both_orders``, ``num_votes``,
+            ``max_new_tokens``, ``load_in_4bit``, ...).
+
+    The model loads on first use, so a judge is cheap to build and to pickle (workers
+    of an async trainer reload it). Call ``load()`` to load eagerly.
+
+    Raises:
+        ValueError / TypeError: a bad argument, named with its value (unknown format, both
+            4-bit and 8-bit, a template without its placeholders, ...), at construction;
+            an adapter that does not fit the base, at load.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        adapter: str | os.PathLike | None = None,
+        config: HFJudgeConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if config is None:
+            config = HFJudgeConfig(model=model, adapter=adapter, **kwargs)
+        elif model is not None or adapter is not None or kwargs:
+            raise TypeError("pass either config=... or model/adapter/keyword arguments, not both")
+        if config.model is None:
+            raise ValueError("model=None: HFJudge needs a model id or path (or use HFJudge.from_model)")
+        super().__init__(config)
+        self.config: HFJudgeConfig = config
+        self._model: Any = None
+        self._tokenizer: Any = None
+        # Set by from_model: the judge borrows a model it does not own.
+        self._borrowed = False
+        self._adapter_name: str | None = None
+        self._disable_adapters = False
+
+    @classmethod
+    def from_model(
+        cls,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        *,
+        adapter_name: str | None = None,
+        adapter: str | os.PathLike | None = None,
+        disable_adapters: bool = False,
+        **kwargs: Any,
+    ) -> HFJudge:
+        """A judge on a model the caller already holds (typically the policy).
+
+        Args:
+            model: the model; a ``peft.PeftModel`` when ``adapter_name``, ``adapter`` or
+                ``disable_adapters`` is used.
+            tokenizer: the judge's tokenizer (with a chat template).
+            adapter_name: the adapter to judge with; None judges with the model as it is.
+            adapter: a LoRA id or path to load into ``model`` as ``adapter_name``
+                (default name ``"judge"``), frozen; the model's modes are preserved.
+            disable_adapters: judge with the bare base weights.
+            **kwargs: judging fields of ``HFJudgeConfig`` (``format``, ``num_votes``, ...).
+
+        Raises:
+            ValueError: an adapter is named but the model is not a PeftModel, the name
+                is unknown, or both ``adapter_name`` and ``disable_adapters`` are given.
+        """
+        from peft import PeftModel
+
+        if adapter_name is not None and disable_adapters:
+            raise ValueError(f"adapter_name={adapter_name!r} and disable_adapters=True exclude each other")
+        wants_peft = adapter_name is not None or adapter is not None or disable_adapters
+        if wants_peft and not isinstance(model, PeftModel):
+            raise ValueError(
+                f"adapter_name/adapter/disable_adapters need a peft.PeftModel, got {type(model).__name__}; "
+                "wrap the model with peft.get_peft_model first"
+            )
+        if adapter is not None:
+            adapter_name = adapter_name or "judge"
+            if adapter_name in adapter_names(model):
+                raise ValueError(f"adapter_name={adapter_name!r} is already loaded in the model")
+            with borrowed(model):  # load_adapter(is_trainable=False) would leave the model in eval()
+                try:
+                    model.load_adapter(os.fspath(adapter), adapter_name=adapter_name, is_trainable=False)
+                except (RuntimeError, ValueError, KeyError, OSError) as err:
+                    raise ValueError(f"adapter={os.fspath(adapter)!r} does not fit the model: {err}") from err
+        elif adapter_name is not None and adapter_name not in adapter_names(model):
+            raise ValueError(f"adapter_name={adapter_name!r} is not loaded; the model has {adapter_names(model)}")
+        judge = cls(config=HFJudgeConfig(model="<in-memory>", **kwargs))
+        judge._model, judge._tokenizer = model, tokenizer
+        judge._borrowed, judge._adapter_name, judge._disable_adapters = True, adapter_name, disable_adapters
+        _check_chat_template(tokenizer)
+        return judge
+
+    # ---- loading --------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    def load(self) -> HFJudge:
+        """Loads tokenizer, model, adapter and quantization now (no-op when loaded)."""
+        if self._model is not None:
+            return self
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cfg = self.config
+        dtype = _DTYPES[cfg.dtype]
+        common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
+        tokenizer_source = cfg.adapter if cfg.adapter and _has_tokenizer(cfg.adapter) else cfg.model
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **common)
+        _check_chat_template(tokenizer)
+        kwargs: dict[str, Any] = dict(common, dtype=dtype)
+        quantization = _quantization_config(cfg, dtype)
+        if quantization is not None:
+            kwargs["quantization_config"] = quantization
+        device_map = cfg.device_map
+        if device_map is None and quantization is not None:
+            device_map = {"": cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")}
+        if device_map is not None:
+            kwargs["device_map"] = device_map
+        if cfg.attn_implementation:
+            kwargs["attn_implementation"] = cfg.attn_implementation
+        model = AutoModelForCausalLM.from_pretrained(cfg.model, **kwargs)
+        if cfg.adapter:
+            model = _attach_adapter(model, cfg.adapter, cfg.model)
+        if device_map is None:
+            model.to(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model.eval()
+        model.requires_grad_(False)
+        self._model, self._tokenizer = model, tokenizer
+        logger.info("loaded judge %s%s", cfg.model, f" + {cfg.adapter}" if cfg.adapter else "")
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._borrowed:
+            raise TypeError(
+                "an HFJudge built with from_model borrows a live model and cannot be pickled; "
+                "build HFJudge(model_path, adapter=...) for a judge that loads itself"
+            )
+        state = self.__dict__.copy()
+        state["_model"] = state["_tokenizer"] = None  # reloaded lazily on the other side
+        return state
+
+    # ---- generation -----------------------------------------------------------
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
+        """Generates every request's samples, batched by length; see the module doc."""
+        model, tokenizer = self.model, self.tokenizer
+        rows: list[tuple[int, list[int], bool]] = []  # (request index, prompt ids, template opened <think>)
+        for index, request in enumerate(requests):
+            text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+            opened_think = text.rstrip().endswith("<think>") and not request.assistant_prefix
+            ids = tokenizer(text + request.assistant_prefix, add_special_tokens=False)["input_ids"]
+            rows.extend((index, ids, opened_think) for _ in range(request.num_samples))
+        results: list[list[Generation]] = [[] for _ in requests]
+        outputs: dict[int, Generation] = {}
+        # The seed advances per compare()/rank() call, so a rerun reproduces every call.
+        switch = borrowed(model, self._adapter_name, self._disable_adapters) if self._borrowed else nullcontext()
+        with switch, torch.no_grad(), _seeded(self.config.seed + self._calls, _device(model)):
+            groups: dict[tuple[int, bool], list[int]] = {}
+            for r, (index, _, _) in enumerate(rows):
+                request = requests[index]
+                budget = request.max_new_tokens or self.config.max_new_tokens
+                groups.setdefault((budget, request.greedy), []).append(r)
+            for (budget, greedy), members in groups.items():
+                members.sort(key=lambda r: -len(rows[r][1]))  # length bucketing
+                for start in range(0, len(members), self.config.batch_size):
+                    batch = members[start : start + self.config.batch_size]
+                    generations = self._generate_batch([rows[r][1] for r in batch], budget, greedy)
+                    outputs.update(zip(batch, generations))
+        for r, (index, _, opened_think) in enumerate(rows):
+            generation = outputs[r]
+            if opened_think:  # keep the tag the template wrote, so parsing sees the block
+                generation = Generation("<think>" + generation.text, generation.tokens, generation.finished)
+            results[index].append(generation)
+        return results
+
+    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int, greedy: bool) -> list[Generation]:
+        from transformers import GenerationConfig
+
+        model, tokenizer = self._model, self._tokenizer
+        pad_id, eos_ids = _special_ids(model, tokenizer)
+        width = max(len(p) for p in prompts)
+        device = _device(model)
+        input_ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
+        attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        sample = not greedy and self.config.temperature > 0
+        generation_config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=sample,
+            temperature=self.config.temperature if sample else None,
+            top_p=self.config.top_p if sample else None,
+            top_k=None,
+            pad_token_id=pad_id,
+            eos_token_id=eos_ids,
+            use_cache=True,
+        )
+        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config)
+        generations = []
+        for row in output[:, width:].tolist():
+            end = next((i for i, token in enumerate(row) if token in eos_ids), None)
+            kept = row if end is None else row[:end]
+            text = tokenizer.decode(kept, skip_special_tokens=True)
+            generations.append(Generation(text, len(kept) + (end is not None), end is not None))
+        return generations
+
+
+def _has_tokenizer(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "tokenizer_config.json"))
+
+
+def _check_chat_template(tokenizer: Any) -> None:
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"the judge tokenizer {getattr(tokenizer, 'name_or_path', tokenizer)!r} has no chat_template; "
+            "a judge needs one (set tokenizer.chat_template)"
+        )
+
+
+def _special_ids(model: Any, tokenizer: Any) -> tuple[int, list[int]]:
+    eos: list[int] = []
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        for token in value if isinstance(value, (list, tuple)) else [value]:
+            if token is not None and token not in eos:
+                eos.append(int(token))
+    if not eos:
+        raise ValueError("the judge has no eos_token_id in its tokenizer or generation_config")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
+    return pad, eos
+
+
+def _device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+@contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seeds torch inside a forked RNG: reproducible judging, trainer RNG untouched."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed % (2**63))
+        yield

@@ -1,0 +1,111 @@
+"""Value types shared by formats, judges and tournaments.
+
+Plain dataclasses, no torch: a judge of any kind (a local model, an HTTP endpoint, a rule)
+speaks in these types, and everything above the judge only sees them.
+
+Orientation: ``Match.responses`` is the order the *caller* gave. A judge may show the
+responses in another order (to cancel position bias); it maps its answer back, so
+``Verdict.winner == 0`` always means ``match.responses[0]`` won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# A prompt or response as TRL hands it over: plain text, or a list of chat messages
+# ({"role": ..., "content": ...}), possibly a multi-turn history.
+Message = dict[str, Any]
+Text = str | list[Message]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One judging task: a prompt and the responses to compare.
+
+    Pairwise judges take exactly two responses; listwise judges take two or more.
+    ``principle`` is an optional natural-language criterion (used by the ``principle``
+    format; pairwise formats ignore it unless the user's template asks for it).
+    """
+
+    prompt: Text
+    responses: tuple[Text, ...]
+    principle: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.responses, (str, dict)) or not isinstance(self.responses, Sequence):
+            raise TypeError(
+                f"Match.responses must be a sequence of responses, got {type(self.responses).__name__}"
+            )
+        object.__setattr__(self, "responses", tuple(self.responses))
+        if len(self.responses) < 2:
+            raise ValueError(f"Match.responses needs at least 2 responses, got {len(self.responses)}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one pairwise match.
+
+    Attributes:
+        winner: 0 when ``match.responses[0]`` is better, 1 for ``responses[1]``, None when
+            there is no usable result (no parseable verdict, a split vote, or a tie).
+        votes: every single judgment's winner in match orientation (None = unparseable),
+            in the order they were made (all samples of the first presentation order, then
+            those of the swapped order when both orders are judged).
+        rationale: the text of the judgment that decided (the first one agreeing with
+            ``winner``), or of the first judgment when there is no winner.
+        raw: the raw text of every judgment, aligned with ``votes``.
+        tokens: judge tokens generated for this match, forced answers included.
+        tie: True when the judge gave valid verdicts that cancel out (the two presentation
+            orders disagree, or the votes split evenly). A tie is a real result (tournaments
+            count it as half a win each); ``winner is None and not tie`` is a failure.
+        share: fraction of the valid votes that went to ``winner`` (None without winner).
+        order_agreement: with both orders judged, whether the two orders agreed; None when
+            only one order was judged or one order gave no valid verdict.
+        forced: how many of the judgments needed a forced answer (see ``forced_answer``).
+    """
+
+    winner: int | None
+    votes: tuple[int | None, ...] = ()
+    rationale: str | None = None
+    raw: tuple[str, ...] = ()
+    tokens: int = 0
+    tie: bool = False
+    share: float | None = None
+    order_agreement: bool | None = None
+    forced: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """No usable result: the match is missing, not a tie and not a loss."""
+        return self.winner is None and not self.tie
+
+    @property
+    def score(self) -> float | None:
+        """Points of ``responses[0]``: 1 win, 0.5 tie, 0 loss, None failed."""
+        if self.winner is not None:
+            return 1.0 - self.winner
+        return 0.5 if self.tie else None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A listwise judgment of K responses, in match orientation.
+
+    Attributes:
+        order: indices into ``match.responses``, best first; a permutation of range(K).
+        scores: the judge's score per response (aligned with ``match.responses``), or None
+            when the judge gave an order without scores.
+        rationale: the judge's analysis text.
+        raw: the raw text of every judgment that went into this ranking.
+        tokens: judge tokens generated.
+        votes: how many valid judgments were averaged.
+    """
+
+    order: tuple[int, ...]
+    scores: tuple[float, ...] | None = None
+    rationale: str | None = None
+    raw: tuple[str, ...] = ()
+    tokens: int = 0
+    votes: int = 1
