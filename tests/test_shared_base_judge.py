@@ -1,0 +1,189 @@
+"""A judge that is an adapter on the policy's own base: it must borrow the model and give
+it back exactly as it was, inside a real GRPOTrainer run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+
+from trl_rrm import HFJudge, Match
+
+
+def _policy_with_judge_adapter(model):
+    policy = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], lora_dropout=0.0))
+    policy.add_adapter("judge", LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    policy.set_adapter("default")  # add_adapter leaves the policy active; be explicit anyway
+    return policy
+
+
+def _state(model):
+    return (
+        list(model.active_adapters),
+        {n: p.requires_grad for n, p in model.named_parameters()},
+        {n: m.training for n, m in model.named_modules()},
+    )
+
+
+def _logits(model, tokenizer):
+    ids = tokenizer("What is 2+3?", return_tensors="pt")
+    with torch.no_grad():
+        return model(**ids).logits
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, mode):
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    policy.train(mode == "train")
+    policy.base_model.model.model.layers[0].training = False  # a mixed module state survives too
+    before = _state(policy)
+    policy.eval()
+    logits_before = _logits(policy, tokenizer)
+    policy.train(mode == "train")
+    policy.base_model.model.model.layers[0].training = False
+
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4)
+    seen = {}
+    real_generate = policy.generate
+
+    def spy(*args, **kwargs):
+        seen["active"] = list(policy.active_adapters)
+        seen["training"] = policy.training
+        seen["judge_trainable"] = any(p.requires_grad for n, p in policy.named_parameters() if ".judge." in n)
+        return real_generate(*args, **kwargs)
+
+    policy.generate = spy
+    judge.compare([Match("q", ("a", "b"))])
+    assert seen == {"active": ["judge"], "training": False, "judge_trainable": False}
+    assert _state(policy) == before
+    policy.eval()
+    assert torch.equal(_logits(policy, tokenizer), logits_before)
+
+
+def test_restores_when_generation_raises(tiny_model_and_tokenizer):
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    policy.train()
+    before = _state(policy)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    policy.generate = broken
+    with pytest.raises(RuntimeError, match="simulated"):
+        judge.compare([Match("q", ("a", "b"))])
+    assert _state(policy) == before
+
+
+def test_disable_adapters_judges_with_the_base(tiny_model_and_tokenizer, tiny_dir):
+    from transformers import AutoModelForCausalLM
+
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    policy.train()
+    before = _state(policy)
+    base_judge = HFJudge.from_model(policy, tokenizer, disable_adapters=True, max_new_tokens=8, temperature=0)
+    reference = HFJudge.from_model(AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, max_new_tokens=8, temperature=0)
+    match = [Match("Which is right?", ("yes", "no"))]
+    assert base_judge.compare(match)[0].raw == reference.compare(match)[0].raw
+    assert _state(policy) == before
+
+
+def test_loads_a_judge_adapter_from_disk_without_touching_modes(tiny_model_and_tokenizer, tiny_adapter):
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    policy.train()
+    before = _state(policy)
+    judge = HFJudge.from_model(policy, tokenizer, adapter=tiny_adapter, max_new_tokens=4)
+    assert "judge" in policy.peft_config
+    active, grads, modes = _state(policy)
+    assert active == before[0]
+    assert {n: m for n, m in modes.items() if n in before[2]} == before[2]
+    assert all(modes[n] for n in modes if ".judge" in n)  # new modules follow the model's train mode
+    assert all(not grads[n] for n in grads if ".judge." in n)
+    assert {n: g for n, g in grads.items() if ".judge." not in n} == before[1]
+    judge.compare([Match("q", ("a", "b"))])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"adapter_name": "nope"}, "adapter_name='nope' is not loaded"),
+        ({"adapter_name": "judge", "disable_adapters": True}, "exclude each other"),
+    ],
+)
+def test_from_model_errors(tiny_model_and_tokenizer, kwargs, message):
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    with pytest.raises(ValueError, match=message):
+        HFJudge.from_model(policy, tokenizer, **kwargs)
+
+
+def test_from_model_needs_peft_for_adapters(tiny_model_and_tokenizer):
+    model, tokenizer = tiny_model_and_tokenizer
+    with pytest.raises(ValueError, match="need a peft.PeftModel"):
+        HFJudge.from_model(model, tokenizer, adapter_name="judge")
+
+
+@pytest.mark.slow
+def test_grpo_trains_policy_adapter_while_judge_adapter_judges(tiny_model_and_tokenizer, tmp_path):
+    """The proof: 2 GRPO steps, the judge adapter judging inside the reward every step."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=6, forced_answer=True)
+    judged: list[int] = []
+    logits_checks: list[bool] = []
+
+    def rrm_reward(prompts, completions, **kwargs):
+        # Judge each completion against its neighbour in the group, inside the trainer.
+        was_training = policy.training
+        policy.eval()
+        before = _logits(policy, tokenizer)
+        policy.train(was_training)
+        verdicts = judge.compare(
+            [Match(p, (c, completions[i ^ 1])) for i, (p, c) in enumerate(zip(prompts, completions))]
+        )
+        policy.eval()
+        logits_checks.append(torch.equal(_logits(policy, tokenizer), before))
+        policy.train(was_training)
+        judged.append(len(verdicts))
+        # The untrained tiny judge is noise; a text-derived score keeps advantages nonzero
+        # so the policy adapter must move.
+        return [float(sum(map(ord, str(c))) % 5) for c in completions]
+
+    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": f"What is {i}+3?"}] for i in range(8)]})
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=8,
+        max_steps=2,
+        learning_rate=1e-2,
+        report_to="none",
+        use_cpu=True,
+        save_strategy="no",
+        logging_steps=1,
+        bf16=False,
+    )
+    trainer = GRPOTrainer(model=policy, reward_funcs=rrm_reward, args=args, train_dataset=data, processing_class=tokenizer)
+    before = {n: p.detach().clone() for n, p in policy.named_parameters()}
+    trainer.train()
+    after = dict(policy.named_parameters())
+
+    def changed(part):
+        names = [n for n in before if part in n]
+        assert names, part
+        return sum(not torch.equal(before[n], after[n]) for n in names), len(names)
+
+    assert judged == [4, 4]
+    assert all(logits_checks)
+    moved, total = changed(".default.")
+    assert moved == total  # every policy LoRA matrix was updated
+    assert changed(".judge.")[0] == 0
+    assert changed("base_layer")[0] == 0
+    assert list(policy.active_adapters) == ["default"]
