@@ -137,3 +137,15 @@ def test_rank_on_tiny_model(tiny_dir):
     rankings = judge.rank([Match("q", ("a", "b", "c")), Match("q2", ("x", "y"))])
     assert len(rankings) == 2  # the untrained model writes no JSON: None, never a made-up ranking
     assert all(r is None for r in rankings)
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_quantized_judge_with_adapter(tiny_dir, tiny_adapter, bits):
+    pytest.importorskip("bitsandbytes")
+    import bitsandbytes as bnb
+
+    judge = HFJudge(tiny_dir, adapter=tiny_adapter, max_new_tokens=6, temperature=0, **{f"load_in_{bits}bit": True})
+    verdicts = judge.compare(MATCHES)
+    layer_types = {type(m) for m in judge.model.modules()}
+    assert (bnb.nn.Linear4bit if bits == 4 else bnb.nn.Linear8bitLt) in layer_types
+    assert all(0 < v.tokens <= 6 for v in verdicts)

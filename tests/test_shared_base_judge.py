@@ -187,3 +187,33 @@ def test_grpo_trains_policy_adapter_while_judge_adapter_judges(tiny_model_and_to
     assert changed(".judge.")[0] == 0
     assert changed("base_layer")[0] == 0
     assert list(policy.active_adapters) == ["default"]
+
+
+def test_4bit_policy_base_still_trains_after_a_judge_call(tiny_dir):
+    """QLoRA policy + judge adapter on the same 4-bit base: the judge's eval() pass must
+    not break the next training backward."""
+    pytest.importorskip("bitsandbytes")
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    base = AutoModelForCausalLM.from_pretrained(
+        tiny_dir,
+        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32),
+        device_map={"": "cpu"},
+    )
+    policy = _policy_with_judge_adapter(base)
+    policy.train()
+    batch = tokenizer("What is 2+3? 5", return_tensors="pt")
+
+    def loss_and_grad():
+        policy.zero_grad()
+        loss = policy(**batch, labels=batch["input_ids"]).loss
+        loss.backward()
+        grad = next(p.grad for n, p in policy.named_parameters() if "lora_B.default" in n)
+        return loss.item(), grad.clone()
+
+    loss_before, grad_before = loss_and_grad()
+    HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4).compare([Match("q", ("a", "b"))])
+    assert policy.training
+    loss_after, grad_after = loss_and_grad()
+    assert loss_after == pytest.approx(loss_before) and torch.allclose(grad_after, grad_before)

@@ -1,0 +1,65 @@
+"""Real-model tier: HFJudge on SmolLM2-135M-Instruct (obtained offline, cached)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from trl_rrm import HFJudge, Match
+from trl_rrm.tasks import arithmetic_pairs
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from trl_rrm.embedded import smollm2_path
+
+    return HFJudge(smollm2_path(), batch_size=32).load()
+
+
+@pytest.mark.parametrize("fmt, pairs", [("rrm", 8), ("rm_r1", 4), ("rm_r1_distilled", 4)])
+def test_judges_real_pairs_both_orders_in_one_call(smollm2, fmt, pairs):
+    judge = HFJudge.from_model(
+        smollm2.model, smollm2.tokenizer, format=fmt, both_orders=True, max_new_tokens=24, forced_answer=True
+    )
+    calls = []
+    generate = judge.generate
+    judge.generate = lambda requests: calls.append(len(requests)) or generate(requests)
+    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(pairs, seed=1)]
+    verdicts = judge.compare(matches)
+    # one call for every match in both orders; at most one more for the forced answers
+    assert calls[0] == 2 * pairs and len(calls) <= 2
+    assert all(len(v.votes) == 2 and len(v.raw) == 2 for v in verdicts)
+    votes = [vote for v in verdicts for vote in v.votes]
+    # with the verdict prefix forced, the model's continuation names an assistant
+    assert sum(vote is not None for vote in votes) >= 0.75 * len(votes)
+    for verdict in verdicts:
+        assert verdict.tokens > 0
+        assert verdict.order_agreement in (True, False, None)
+        assert verdict.winner in (0, 1, None)
+
+
+def test_sampled_votes_are_reproducible(smollm2):
+    kwargs = dict(format="rrm", num_votes=2, temperature=0.8, max_new_tokens=16, seed=5)
+    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(2, seed=2)]
+    first = HFJudge.from_model(smollm2.model, smollm2.tokenizer, **kwargs).compare(matches)
+    second = HFJudge.from_model(smollm2.model, smollm2.tokenizer, **kwargs).compare(matches)
+    assert [v.raw for v in first] == [v.raw for v in second]
+
+
+def test_demo_cli_prints_a_report():
+    result = subprocess.run(
+        [sys.executable, "-m", "trl_rrm.cli", "demo", "--pairs", "2", "--formats", "rrm", "--max-new-tokens", "8"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["rrm"]["matches"] == 2 and report["rrm"]["judgments"] == 4
+    assert 0 <= report["rrm"]["parse_rate"] <= 1
+    assert report["rrm"]["matches_per_second"] > 0
