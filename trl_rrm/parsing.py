@@ -60,18 +60,23 @@ def strip_think(text: str) -> str:
 
 
 def _boxed_contents(text: str) -> list[str]:
-    """Contents of every complete ``\\boxed{...}``, braces balanced (LaTeX nests them)."""
+    """Contents of every complete ``\\boxed{...}``, braces balanced (LaTeX nests them).
+
+    One pass pairs every ``{`` with its ``}``, so a degenerate output that opens thousands
+    of boxes and never closes them stays linear.
+    """
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    for match in re.finditer(r"[{}]", text):
+        if match.group() == "{":
+            stack.append(match.start())
+        elif stack:
+            closing[stack.pop()] = match.start()
     contents = []
     for match in re.finditer(r"\\boxed\s*\{", text):
-        depth, pos = 1, match.end()
-        while pos < len(text) and depth:
-            if text[pos] == "{":
-                depth += 1
-            elif text[pos] == "}":
-                depth -= 1
-            pos += 1
-        if depth == 0:  # an unclosed box is a truncated generation: not a verdict
-            contents.append(text[match.end() : pos - 1])
+        end = closing.get(match.end() - 1)
+        if end is not None:  # an unclosed box is a truncated generation: not a verdict
+            contents.append(text[match.end() : end])
     return contents
 
 
@@ -86,7 +91,8 @@ def _rrm_label(content: str) -> int | None | bool:
     norm = norm.replace("*", "").lower()
     if "assistant" not in norm:
         return False
-    numbers = set(re.findall(r"assistant\s*([0-9]+)", norm))
+    # Every number in a verdict box counts: "Assistant 1 or 2", "Assistant 1/2" name both.
+    numbers = set(re.findall(r"[0-9]+", norm))
     if numbers == {"1"}:
         return 0
     if numbers == {"2"}:
@@ -105,7 +111,8 @@ def _parse_rrm(final: str) -> int | None:
 # ------------------------------------------------------------------------- rm_r1
 
 _RMR1_MARKER = re.compile(r"\[\[\s*(?:chatbot\s+)?([AB])\s*\]\]", re.IGNORECASE)
-_RMR1_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+_RMR1_ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_RMR1_ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
 _RMR1_BARE = re.compile(r"^\W*(?:chatbot\s+)?([AB])\W*$", re.IGNORECASE)
 
 
@@ -119,9 +126,14 @@ def _ab(labels: set[str]) -> int | None:
 
 
 def _parse_rm_r1(final: str) -> int | None:
-    answers = _RMR1_ANSWER.findall(final)
-    if answers:
-        content = answers[-1]
+    opens = list(_RMR1_ANSWER_OPEN.finditer(final))
+    if opens:
+        # The last <answer> decides, closed or cut off at the end of a truncated output
+        # (an earlier block left unclosed must not swallow it).
+        content = final[opens[-1].end() :]
+        close = _RMR1_ANSWER_CLOSE.search(content)
+        if close:
+            content = content[: close.start()]
         labels = set(_RMR1_MARKER.findall(content))
         if labels:
             return _ab(labels)
@@ -201,11 +213,12 @@ def _load_lenient(blob: str) -> Any:
     for candidate in (blob, no_trailing, quoted_keys, single):
         try:
             return json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             pass
     try:  # Python literals: single quotes, True/None, trailing commas
         return ast.literal_eval(blob)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    # TypeError: an unhashable key such as {[1]: 2}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
 
 
@@ -238,7 +251,7 @@ def _ranking_from(obj: Any, k: int) -> tuple[tuple[int, ...], tuple[float, ...] 
                 return None
             try:
                 value = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit int
                 return None
             if not 1.0 <= value <= 5.0:
                 return None
