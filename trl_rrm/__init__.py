@@ -4,15 +4,32 @@ Quick map:
 - ``trl_rrm.formats``: the ``rrm``, ``rm_r1``, ``rm_r1_distilled`` and ``principle`` formats.
 - ``trl_rrm.parse_verdict`` / ``trl_rrm.parse_ranking``: pure parsers, None on failure.
 - ``trl_rrm.HFJudge``: a batched transformers/PEFT judge (LoRA, 4/8-bit, shared-base adapter).
+- ``trl_rrm.RRMReward``: a judge + a tournament as a TRL reward function.
+- ``trl_rrm.tournaments``: knockout, ELO, round-robin, Bradley-Terry, listwise.
 - ``Match`` / ``Verdict`` / ``Ranking``: the judge protocol's value types.
+
+torch-backed names (``HFJudge``, ``HFJudgeConfig``) load on first access.
 """
 
+from typing import Any
+
 from .formats import FORMATS, get_format
-from .judges import GenerativeJudge, HFJudge, HFJudgeConfig, JudgingConfig, ListwiseJudge, PairwiseJudge
+from .judges import GenerativeJudge, JudgingConfig, ListwiseJudge, PairwiseJudge
 from .parsing import parse_ranking, parse_verdict, strip_think
+from .reward import RRMReward
+from .tournaments import get_tournament
 from .types import Match, Ranking, Verdict
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("HFJudge", "HFJudgeConfig"):
+        from .judges import hf
+
+        return getattr(hf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",
@@ -23,9 +40,11 @@ __all__ = [
     "ListwiseJudge",
     "Match",
     "PairwiseJudge",
+    "RRMReward",
     "Ranking",
     "Verdict",
     "get_format",
+    "get_tournament",
     "parse_ranking",
     "parse_verdict",
     "strip_think",

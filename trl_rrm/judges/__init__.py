@@ -1,4 +1,10 @@
-"""Judges: the protocol, the generative-judge engine, and backends."""
+"""Judges: the protocol, the generative-judge engine, and backends.
+
+``HFJudge`` (torch/transformers) is imported on first access, so the pure parts of the
+package (formats, parsing, tournaments, protocol) import without torch.
+"""
+
+from typing import Any
 
 from .base import (
     Generation,
@@ -10,7 +16,17 @@ from .base import (
     combine_votes,
     stable_seed,
 )
-from .hf import HFJudge, HFJudgeConfig
+
+_LAZY = {"HFJudge", "HFJudgeConfig"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import hf
+
+        return getattr(hf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Generation",

@@ -1,0 +1,199 @@
+"""RRMReward with deterministic judges: grouping, layouts, metrics, pickling, 2 processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trl_rrm import HFJudge, RRMReward
+from trl_rrm.testing import NumberJudge, reward_batch
+from trl_rrm.types import Verdict
+
+# round robin, by hand: group (3, 9, 1, 5) -> wins 1, 3, 0, 2 of 3 matches;
+# (7, 2, 8, 4) -> 2, 0, 3, 1; (6, 6, 1, 3) -> 6s draw each other: 2.5, 2.5, 0, 1
+ROUND_ROBIN = [1 / 3, 1, 0, 2 / 3, 2 / 3, 0, 1, 1 / 3, 2.5 / 3, 2.5 / 3, 0, 1 / 3]
+
+
+def test_round_robin_rewards_by_hand():
+    prompts, completions = reward_batch()
+    rewards = RRMReward(NumberJudge(), tournament="round_robin")(prompts, completions)
+    assert rewards == pytest.approx(ROUND_ROBIN)
+
+
+def test_conversational_layout_gives_the_same_rewards():
+    prompts, completions = reward_batch()
+    conv_prompts = [[{"role": "user", "content": p}] for p in prompts]
+    conv_completions = [[{"role": "assistant", "content": c}] for c in completions]
+    rewards = RRMReward(NumberJudge(), tournament="round_robin")(conv_prompts, conv_completions)
+    assert rewards == pytest.approx(ROUND_ROBIN)
+
+
+def test_online_dpo_layout_groups_by_prompt():
+    # OnlineDPO: all first completions, then all second ones.
+    prompts = ["a", "b", "c", "a", "b", "c"]
+    completions = ["1", "5", "3", "2", "4", "3"]
+    judge = NumberJudge()
+    rewards = RRMReward(judge, tournament="round_robin")(prompts, completions)
+    assert rewards == [0.0, 1.0, 0.5, 1.0, 0.0, 0.5]
+    assert judge.judged == 3 and judge.calls == 1
+
+
+def test_num_generations_chunks_consecutively():
+    prompts = ["same"] * 4
+    completions = ["1", "2", "3", "4"]
+    rewards = RRMReward(NumberJudge(), tournament="round_robin", num_generations=2)(prompts, completions)
+    assert rewards == [0.0, 1.0, 0.0, 1.0]  # two groups of 2, not one of 4
+    with pytest.raises(ValueError, match="num_generations=3 does not divide the gathered batch of 4"):
+        RRMReward(NumberJudge(), tournament="round_robin", num_generations=3)(prompts, completions)
+
+
+def test_one_judge_call_per_round():
+    prompts, completions = reward_batch()
+    judge = NumberJudge()
+    RRMReward(judge, tournament="round_robin")(prompts, completions)
+    assert judge.calls == 1 and judge.judged == 3 * 6
+    knockout_judge = NumberJudge()
+    RRMReward(knockout_judge, tournament="knockout")(prompts, completions)
+    # n-1 = 3 matches per group of 4, except when the two 6s draw in round 1: both are
+    # out, and the other semifinal's winner has no final to play (3 + 3 + 2 = 8)
+    assert knockout_judge.calls == 2 and knockout_judge.judged in (8, 9)
+
+
+def test_knockout_champion_is_the_best_completion():
+    prompts, completions = reward_batch()
+    rewards = RRMReward(NumberJudge(), tournament="knockout")(prompts, completions)
+    assert rewards[1] == 1.0 and rewards[6] == 1.0  # 9 and 8 win their brackets
+    assert rewards[2] == 0.0 and rewards[5] == 0.0  # 1 and 2 lose their first match
+
+
+class FailingJudge:
+    def compare(self, matches):
+        return [Verdict(winner=None, votes=(None, None)) for _ in matches]
+
+
+@pytest.mark.parametrize("tournament", ["knockout", "elo", "round_robin", "bradley_terry"])
+def test_all_failures_give_none_and_metrics(tournament):
+    prompts, completions = reward_batch()
+    metrics, extras = {}, {}
+    rewards = RRMReward(FailingJudge(), tournament=tournament, name="judge")(
+        prompts, completions, log_metric=metrics.__setitem__, log_extra=extras.__setitem__
+    )
+    assert rewards == [None] * 12
+    assert metrics["judge/parse_failure_rate"] == 1.0
+    assert metrics["judge/none_reward_rate"] == 1.0
+    assert metrics["judge/matches"] > 0
+    assert extras == {"judge_rationale": [""] * 12}
+
+
+def test_missing_numbers_are_none_not_zero():
+    prompts = ["p"] * 3
+    completions = ["5", "no number here", "7"]
+    rewards = RRMReward(NumberJudge(), tournament="round_robin")(prompts, completions)
+    assert rewards == [0.0, None, 1.0]
+
+
+def test_metrics_and_rationales_reach_the_trainer():
+    prompts, completions = reward_batch()
+    metrics, extras = {}, {}
+    RRMReward(NumberJudge(), tournament="round_robin")(
+        prompts, completions, log_metric=metrics.__setitem__, log_extra=extras.__setitem__, trainer_state=None
+    )
+    assert metrics["rrm_reward/matches"] == 18
+    assert metrics["rrm_reward/tie_rate"] == pytest.approx(1 / 18)
+    assert metrics["rrm_reward/parse_failure_rate"] == 0
+    assert "rrm_reward/judge_seconds" in metrics
+    rationales = extras["rrm_reward_rationale"]
+    assert len(rationales) == 12 and all(r for r in rationales)
+
+
+def test_principle_from_constructor_and_column():
+    seen = []
+
+    class Recorder(NumberJudge):
+        def compare(self, matches):
+            seen.extend(m.principle for m in matches)
+            return super().compare(matches)
+
+    reward = RRMReward(Recorder(), tournament="round_robin", principle="default rule")
+    reward(["a", "a", "b", "b"], ["1", "2", "3", "4"], principle=["be brief", "be brief", None, None])
+    assert seen == ["be brief", "default rule"]
+
+
+def test_listwise_tournament():
+    prompts, completions = reward_batch()
+    rewards = RRMReward(NumberJudge(), tournament="listwise")(prompts, completions)
+    # no scores: 1 - position / (k - 1); group 0 order 9, 5, 3, 1
+    assert rewards[:4] == pytest.approx([1 / 3, 1, 0, 2 / 3])
+
+
+def test_name_and_pickling(tmp_path):
+    judge = HFJudge(str(tmp_path / "not-loaded-yet"), both_orders=True)
+    reward = RRMReward(judge, tournament="elo", name="my_rrm")
+    assert reward.__name__ == "my_rrm"
+    clone = pickle.loads(pickle.dumps(reward))
+    assert clone.__name__ == "my_rrm" and clone.judge._model is None
+    assert clone.judge.config.both_orders
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="num_generations=1"):
+        RRMReward(NumberJudge(), num_generations=1)
+    with pytest.raises(TypeError, match="neither compare"):
+        RRMReward(object())
+    with pytest.raises(ValueError, match="swiss"):
+        RRMReward(NumberJudge(), tournament="swiss")
+
+
+def test_steps_use_different_brackets():
+    prompts, completions = ["p"] * 8, [str(v) for v in range(8)]
+    seen = []
+
+    class Recorder(NumberJudge):
+        def compare(self, matches):
+            seen.append(sorted(tuple(sorted((m.responses[0], m.responses[1]))) for m in matches))
+            return super().compare(matches)
+
+    reward = RRMReward(Recorder(), tournament="knockout")
+    reward(prompts, completions)
+    first_round_step1 = seen[0]
+    reward(prompts, completions)
+    assert seen[3] != first_round_step1  # round 1 of step 2 (3 rounds per step)
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("tournament", ["knockout", "round_robin", "listwise"])
+def test_two_processes_match_one_process(tmp_path, tournament):
+    if not shutil.which("torchrun") and not _has_torch_run():
+        pytest.skip("torch.distributed.run unavailable")
+    out = tmp_path / "out.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(Path(__file__).with_name("_distributed_reward.py")), tournament, str(out)],
+        check=True,
+        env=env,
+        timeout=300,
+        capture_output=True,
+    )
+    ranks = json.loads(out.read_text())
+    prompts, completions = reward_batch()
+    single_judge = NumberJudge()
+    expected = RRMReward(single_judge, tournament=tournament, seed=3)(prompts, completions)
+    assert ranks[0]["rewards"] + ranks[1]["rewards"] == pytest.approx(expected)
+    judged = [r["judged"] for r in ranks]
+    assert sum(judged) == single_judge.judged
+    assert max(judged) - min(judged) <= single_judge.calls  # each round splits within one match
+    assert ranks[0]["calls"] == ranks[1]["calls"] == single_judge.calls
+
+
+def _has_torch_run() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch.distributed.run") is not None

@@ -1,0 +1,151 @@
+"""The tournament driver: groups of completions in, one score per completion out.
+
+Shared by the TRL reward (``RRMReward``) and the DPO labeler. Round by round, it takes
+the pairings of EVERY group from the tournament's schedule, judges them in one batched
+``judge.compare`` call (split across ranks when several processes run), and records the
+verdicts. Listwise tournaments make one ``judge.rank`` call for all groups instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .distributed import sharded_map
+from .tournaments import Pairing, Tournament, listwise_scores
+from .types import Match, Ranking, Text, Verdict
+
+
+@dataclass(frozen=True)
+class Group:
+    """The completions of one prompt, judged against each other."""
+
+    prompt: Text
+    completions: tuple[Text, ...]
+    principle: str | None = None
+
+
+@dataclass
+class JudgeStats:
+    """Counters over everything judged in one driver run (identical on every rank)."""
+
+    matches: int = 0
+    judgments: int = 0
+    failed_judgments: int = 0
+    failed_matches: int = 0
+    ties: int = 0
+    both_orders: int = 0
+    order_disagreements: int = 0
+    forced: int = 0
+    tokens: int = 0
+    rankings: int = 0
+    failed_rankings: int = 0
+    seconds: float = 0.0
+
+    def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
+        for verdict in verdicts:
+            self.matches += 1
+            self.judgments += len(verdict.votes)
+            self.failed_judgments += sum(vote is None for vote in verdict.votes)
+            self.failed_matches += verdict.failed
+            self.ties += verdict.tie
+            self.forced += verdict.forced
+            self.tokens += verdict.tokens
+            if verdict.order_agreement is not None:
+                self.both_orders += 1
+                self.order_disagreements += not verdict.order_agreement
+
+    def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
+        for ranking in rankings:
+            self.rankings += 1
+            self.failed_rankings += ranking is None
+            self.tokens += ranking.tokens if ranking is not None else 0
+
+    def metrics(self) -> dict[str, float]:
+        """Rates and totals, named for the trainer's logs."""
+        out = {"matches": float(self.matches), "judge_tokens": float(self.tokens), "judge_seconds": self.seconds}
+        if self.judgments:
+            out["parse_failure_rate"] = self.failed_judgments / self.judgments
+        if self.matches:
+            out["failed_match_rate"] = self.failed_matches / self.matches
+            out["tie_rate"] = self.ties / self.matches
+            out["forced_answer_rate"] = self.forced / max(self.judgments, 1)
+        if self.both_orders:
+            out["order_disagreement_rate"] = self.order_disagreements / self.both_orders
+        if self.rankings:
+            out["rankings"] = float(self.rankings)
+            out["parse_failure_rate"] = self.failed_rankings / self.rankings
+        return out
+
+
+@dataclass
+class TournamentOutcome:
+    """Scores per group and completion, the decisive rationale of each, and the stats."""
+
+    scores: list[list[float | None]]
+    rationales: list[list[str | None]]
+    stats: JudgeStats
+    results: list[tuple[Pairing, Verdict]] = field(default_factory=list)
+    rankings: list[Ranking | None] = field(default_factory=list)
+
+
+def run_tournament(groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int = 0) -> TournamentOutcome:
+    """Plays ``tournament`` on every group with ``judge``.
+
+    Every process must call this with the same groups and seed (the reward gathers them
+    first); each judges its share of every round and all end with identical outcomes.
+
+    Returns:
+        A TournamentOutcome; a completion without any valid result scores None.
+    """
+    stats = JudgeStats()
+    start = time.perf_counter()
+    if getattr(tournament, "is_listwise", False):
+        outcome = _run_listwise(groups, judge, stats)
+    else:
+        outcome = _run_pairwise(groups, judge, tournament, seed, stats)
+    stats.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _run_pairwise(
+    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int, stats: JudgeStats
+) -> TournamentOutcome:
+    schedule = tournament.schedule([len(g.completions) for g in groups], seed=seed)
+    rationales: list[list[str | None]] = [[None] * len(g.completions) for g in groups]
+    while pairings := schedule.next_round():
+        matches = [
+            Match(
+                groups[p.group].prompt,
+                (groups[p.group].completions[p.first], groups[p.group].completions[p.second]),
+                groups[p.group].principle,
+            )
+            for p in pairings
+        ]
+        verdicts = sharded_map(judge.compare, matches)
+        schedule.record(verdicts)
+        stats.add_verdicts(verdicts)
+        for pairing, verdict in zip(pairings, verdicts):
+            if not verdict.failed:  # a later match of the same completion replaces it
+                rationales[pairing.group][pairing.first] = verdict.rationale
+                rationales[pairing.group][pairing.second] = verdict.rationale
+    return TournamentOutcome(schedule.scores(), rationales, stats, results=schedule.results())
+
+
+def _run_listwise(groups: Sequence[Group], judge: Any, stats: JudgeStats) -> TournamentOutcome:
+    if not hasattr(judge, "rank"):
+        raise TypeError(f"the listwise tournament needs a judge with rank(); {type(judge).__name__} has none")
+    scores: list[list[float | None]] = [[None] * len(g.completions) for g in groups]
+    rationales: list[list[str | None]] = [[None] * len(g.completions) for g in groups]
+    rankings: list[Ranking | None] = [None] * len(groups)
+    rankable = [i for i, g in enumerate(groups) if len(g.completions) >= 2]
+    matches = [Match(groups[i].prompt, groups[i].completions, groups[i].principle) for i in rankable]
+    for i, ranking in zip(rankable, sharded_map(judge.rank, matches)):
+        rankings[i] = ranking
+        scores[i] = listwise_scores(ranking, len(groups[i].completions))
+        if ranking is not None:
+            rationales[i] = [ranking.rationale] * len(groups[i].completions)
+    stats.add_rankings([rankings[i] for i in rankable])
+    return TournamentOutcome(scores, rationales, stats, rankings=rankings)

@@ -1,0 +1,166 @@
+"""RRMReward: a reasoning reward model as a TRL reward function.
+
+    from trl import GRPOConfig, GRPOTrainer
+    from trl_rrm import HFJudge, RRMReward
+
+    reward = RRMReward(HFJudge("judge-base", adapter="judge-lora", both_orders=True), tournament="knockout")
+    trainer = GRPOTrainer(model="policy", reward_funcs=reward, args=GRPOConfig(...), train_dataset=prompts)
+
+Launch as usual, one process or many:
+``accelerate launch --num_processes 8 train.py``.
+
+Works with GRPOTrainer, RLOOTrainer and the experimental OnlineDPOTrainer (which passes
+all first completions, then all second ones: grouping by prompt handles that). The
+completions of one prompt form a group; a tournament compares them with the judge and
+turns verdicts into one reward each. Under several processes the items of all ranks are
+gathered, so a group split across two ranks is still judged as one group, each rank
+judges about 1/world of every round, and each rank gets back its own slice.
+A completion without any valid judgment gets None: TRL excludes it from this reward.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from .distributed import all_gather, world
+from .driver import Group, TournamentOutcome, run_tournament
+from .tournaments import Tournament, get_tournament
+from .types import Text
+
+logger = logging.getLogger(__name__)
+
+
+def _key(prompt: Text) -> str:
+    return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+
+
+class RRMReward:
+    """A TRL reward function backed by a pairwise or listwise judge.
+
+    Args:
+        judge: any pairwise judge (``compare``); a listwise judge (``rank``) for
+            ``tournament="listwise"``. ``HFJudge`` loads its model on first call, so the
+            reward pickles cheaply (async trainers ship it to workers).
+        tournament: ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``,
+            ``"listwise"``, or a ``Tournament`` instance (for its options).
+        num_generations: when given, a group is exactly this many consecutive completions
+            (set it to the trainer's ``num_generations``); otherwise all completions of
+            the same prompt in the batch form a group.
+        principle: the principle for every prompt (principle-following judges).
+        principle_column: dataset column with a per-prompt principle; it wins over
+            ``principle`` where present.
+        seed: seeds brackets and opponents; advanced every call so steps differ.
+        name: the reward's ``__name__`` (TRL logs rewards under it).
+        log_rationales: send each completion's decisive rationale to TRL's completions
+            table (``log_extra``).
+
+    Raises:
+        ValueError: an unknown tournament, or a batch that does not split into groups
+            of ``num_generations``.
+    """
+
+    def __init__(
+        self,
+        judge: Any,
+        tournament: str | Tournament = "knockout",
+        *,
+        num_generations: int | None = None,
+        principle: str | None = None,
+        principle_column: str = "principle",
+        seed: int = 0,
+        name: str = "rrm_reward",
+        log_rationales: bool = True,
+    ) -> None:
+        if not hasattr(judge, "compare") and not hasattr(judge, "rank"):
+            raise TypeError(f"judge={judge!r:.80} has neither compare() nor rank()")
+        if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
+            raise ValueError(f"num_generations={num_generations!r} must be an integer >= 2 (or None)")
+        self.judge = judge
+        self.tournament = get_tournament(tournament) if isinstance(tournament, str) else tournament
+        if getattr(self.tournament, "is_listwise", False) and not hasattr(judge, "rank"):
+            raise TypeError(f"tournament={self.tournament.name!r} needs a listwise judge with rank()")
+        self.num_generations = num_generations
+        self.principle = principle
+        self.principle_column = principle_column
+        self.seed = seed
+        self.log_rationales = log_rationales
+        self.__name__ = name
+        self._calls = 0
+        self.last_outcome: TournamentOutcome | None = None
+
+    def __call__(
+        self,
+        prompts: Sequence[Text],
+        completions: Sequence[Text],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        if len(prompts) != len(completions):
+            raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
+        principles = kwargs.get(self.principle_column) or [None] * len(prompts)
+        local = [
+            (prompt, completion, principle if principle is not None else self.principle)
+            for prompt, completion, principle in zip(prompts, completions, principles)
+        ]
+        rank, size = world()
+        shards = all_gather(local)
+        items = [item for shard in shards for item in shard]
+        offset = sum(len(shard) for shard in shards[:rank])
+
+        groups, members = self._group(items)
+        seed = self.seed + self._calls
+        self._calls += 1
+        outcome = run_tournament(groups, self.judge, self.tournament, seed=seed)
+        self.last_outcome = outcome
+
+        rewards: list[float | None] = [None] * len(items)
+        rationales: list[str | None] = [None] * len(items)
+        for g, positions in enumerate(members):
+            for c, position in enumerate(positions):
+                rewards[position] = outcome.scores[g][c]
+                rationales[position] = outcome.rationales[g][c]
+        mine = slice(offset, offset + len(local))
+        self._log(kwargs, outcome, rewards[mine], rationales[mine])
+        return rewards[mine]
+
+    def _group(self, items: list[tuple[Text, Text, str | None]]) -> tuple[list[Group], list[list[int]]]:
+        """Groups of the gathered batch, and each group's positions in it."""
+        if self.num_generations:
+            n = self.num_generations
+            if len(items) % n:
+                raise ValueError(
+                    f"num_generations={n} does not divide the gathered batch of {len(items)} completions; "
+                    "set it to the trainer's num_generations, or None to group by prompt"
+                )
+            members = [list(range(start, start + n)) for start in range(0, len(items), n)]
+        else:
+            by_prompt: dict[str, list[int]] = {}
+            for position, (prompt, _, _) in enumerate(items):
+                by_prompt.setdefault(_key(prompt), []).append(position)
+            members = list(by_prompt.values())
+        groups = [
+            Group(items[m[0]][0], tuple(items[p][1] for p in m), items[m[0]][2])
+            for m in members
+        ]
+        return groups, members
+
+    def _log(
+        self, kwargs: dict[str, Any], outcome: TournamentOutcome, rewards: list[float | None], rationales: list[str | None]
+    ) -> None:
+        log_metric, log_extra = kwargs.get("log_metric"), kwargs.get("log_extra")
+        metrics = outcome.stats.metrics()
+        if rewards:
+            metrics["none_reward_rate"] = sum(r is None for r in rewards) / len(rewards)
+        if log_metric is not None:
+            for key, value in metrics.items():
+                log_metric(f"{self.__name__}/{key}", value)
+        else:
+            logger.debug("%s metrics: %s", self.__name__, metrics)
+        if log_extra is not None and self.log_rationales:
+            log_extra(f"{self.__name__}_rationale", [r or "" for r in rationales])
+
+    def __repr__(self) -> str:
+        return f"RRMReward(judge={type(self.judge).__name__}, tournament={self.tournament.name!r}, name={self.__name__!r})"

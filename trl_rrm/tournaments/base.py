@@ -1,0 +1,228 @@
+"""The tournament protocol: which pairs are judged, round by round, and the rewards.
+
+A tournament never calls a judge. ``Tournament.schedule(sizes, seed)`` returns a
+``Schedule`` that the caller drives::
+
+    schedule = tournament.schedule([len(g) for g in groups], seed=step)
+    while pairings := schedule.next_round():        # every group's matches of this round
+        schedule.record(judge.compare([match_for(p) for p in pairings]))
+    rewards = schedule.scores()                      # per group, per completion
+
+so each round is ONE batched judge call across all groups of the batch (and, in the
+driver, across processes). Everything here is deterministic in (sizes, seed): every rank
+that builds the same schedule gets the same pairings and the same scores.
+
+Failure handling, common to all tournaments: a verdict with ``winner`` 0/1 is a win of
+``first``/``second``; ``tie=True`` is a real draw (half a win each); a failed verdict
+(``winner is None and not tie``) is a MISSING match: not a loss, not a draw, and nothing
+is invented for it. A completion left without any valid result scores None.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..types import Verdict
+from .validation import validate_seed, validate_sizes
+
+# One valid result inside a group: (first, second, points of first: 1, 0.5 or 0).
+Result = tuple[int, int, float]
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """One match to judge: completions ``first`` and ``second`` of group ``group``.
+
+    ``first`` is shown as ``Match.responses[0]``, so ``Verdict.winner == 0`` means
+    ``first`` won.
+    """
+
+    group: int
+    first: int
+    second: int
+
+
+def group_rng(seed: int, group: int, purpose: str = "") -> random.Random:
+    """A per-group RNG from (seed, group, purpose).
+
+    Seeded with a string, which ``random.Random`` hashes with SHA-512: identical across
+    processes and runs (Python's ``hash()`` is salted per process, so it is never used).
+    Different groups (and purposes) get independent streams.
+    """
+    return random.Random(f"trl_rrm:{purpose}:{seed}:{group}")
+
+
+def valid_results(results: Sequence[tuple[Pairing, Verdict]], n_groups: int) -> list[list[Result]]:
+    """The valid (win/loss/tie) results of each group; failed verdicts are dropped."""
+    per_group: list[list[Result]] = [[] for _ in range(n_groups)]
+    for pairing, verdict in results:
+        points = verdict.score
+        if points is not None:
+            per_group[pairing.group].append((pairing.first, pairing.second, points))
+    return per_group
+
+
+class Schedule(ABC):
+    """The rounds of one tournament over a batch of groups.
+
+    Protocol: call ``next_round()``; if it returns pairings, judge them all and pass the
+    verdicts (aligned) to ``record()``; repeat until ``next_round()`` returns ``[]``;
+    then read ``scores()`` and ``results()``.
+    """
+
+    @abstractmethod
+    def next_round(self) -> list[Pairing]:
+        """All pairings of all groups for the next round; ``[]`` when finished."""
+
+    @abstractmethod
+    def record(self, verdicts: Sequence[Verdict]) -> None:
+        """Records the verdicts of the round ``next_round()`` returned (aligned with it)."""
+
+    @abstractmethod
+    def scores(self) -> list[list[float | None]]:
+        """Reward per group and completion (None: no valid result); once finished."""
+
+    @abstractmethod
+    def results(self) -> list[tuple[Pairing, Verdict]]:
+        """Every recorded match with its verdict, in recording order."""
+
+
+class RoundSchedule(Schedule):
+    """The bookkeeping shared by all schedules: pending round, checks, results.
+
+    Subclasses implement ``_plan_round`` (the next round's pairings, ``[]`` when done),
+    ``_apply`` (update state from a recorded round) and ``_score``.
+    """
+
+    def __init__(self, sizes: Sequence[int], seed: int) -> None:
+        self.sizes = validate_sizes(sizes)
+        self.seed = validate_seed(seed)
+        self.rounds_played = 0
+        self._pending: list[Pairing] | None = None
+        self._results: list[tuple[Pairing, Verdict]] = []
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def next_round(self) -> list[Pairing]:
+        if self._pending is not None:
+            raise RuntimeError(
+                f"next_round() called again before record() of the pending round ({len(self._pending)} pairings)"
+            )
+        if self._finished:
+            return []
+        pairings = self._plan_round()
+        if not pairings:
+            self._finished = True
+            return []
+        self._pending = pairings
+        return list(pairings)
+
+    def record(self, verdicts: Sequence[Verdict]) -> None:
+        if self._pending is None:
+            raise ValueError(
+                "record() without a pending round: it was already called for this round, "
+                "or next_round() was not called (or returned [])"
+            )
+        verdicts = list(verdicts)
+        if len(verdicts) != len(self._pending):
+            raise ValueError(
+                f"record() got {len(verdicts)} verdicts for a round of {len(self._pending)} pairings"
+            )
+        for i, verdict in enumerate(verdicts):
+            # Guard against a judge that answers in another convention (e.g. -1 for
+            # failure, which would otherwise read as a valid result).
+            if verdict.winner not in (0, 1, None):
+                raise ValueError(f"verdicts[{i}].winner={verdict.winner!r}: must be 0, 1 or None")
+        pairings, self._pending = self._pending, None
+        self._results.extend(zip(pairings, verdicts))
+        self.rounds_played += 1
+        self._apply(pairings, verdicts)
+
+    def scores(self) -> list[list[float | None]]:
+        if not self._finished:
+            raise RuntimeError("scores() before the schedule finished: call next_round() until it returns []")
+        return [list(group) for group in self._score()]
+
+    def results(self) -> list[tuple[Pairing, Verdict]]:
+        return list(self._results)
+
+    @abstractmethod
+    def _plan_round(self) -> list[Pairing]: ...
+
+    @abstractmethod
+    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None: ...
+
+    @abstractmethod
+    def _score(self) -> list[list[float | None]]: ...
+
+
+class OneRoundSchedule(RoundSchedule):
+    """All matches in one round (round robin, ELO, Bradley-Terry).
+
+    ``score_group(group, size, results)`` turns a group's valid results into rewards.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        seed: int,
+        pairings: list[Pairing],
+        score_group: Callable[[int, int, list[Result]], list[float | None]],
+    ) -> None:
+        super().__init__(sizes, seed)
+        self._all = pairings
+        self._score_group = score_group
+
+    def _plan_round(self) -> list[Pairing]:
+        return self._all if self.rounds_played == 0 else []
+
+    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
+        pass  # scored from results() at the end
+
+    def _score(self) -> list[list[float | None]]:
+        per_group = valid_results(self._results, len(self.sizes))
+        return [self._score_group(g, n, per_group[g]) for g, n in enumerate(self.sizes)]
+
+
+class Tournament(ABC):
+    """A strategy that decides which completions meet and how verdicts become rewards.
+
+    Subclasses are frozen dataclasses validated in ``__post_init__``; ``name`` is the
+    key of ``get_tournament``. ``is_listwise`` marks strategies without a pairwise
+    schedule (the caller ranks each group with ``judge.rank`` instead).
+    """
+
+    name: ClassVar[str]
+    is_listwise: ClassVar[bool] = False
+
+    @abstractmethod
+    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
+        """A fresh schedule for groups of ``sizes[g]`` completions (0, 1, ... allowed).
+
+        Raises:
+            ValueError: a size is not an int >= 0.
+        """
+
+
+def play(
+    tournament: Tournament,
+    sizes: Sequence[int],
+    compare: Callable[[list[Pairing]], Sequence[Verdict]],
+    seed: int = 0,
+) -> Schedule:
+    """Plays ``tournament`` to the end with ``compare`` (one call per round).
+
+    Returns:
+        The finished schedule: read ``scores()`` and ``results()``.
+    """
+    schedule = tournament.schedule(sizes, seed=seed)
+    while pairings := schedule.next_round():
+        schedule.record(compare(pairings))
+    return schedule

@@ -1,0 +1,43 @@
+"""Tournaments by name, for configs and flags (``tournament="elo"``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .base import Tournament
+from .bradley_terry import BradleyTerryTournament
+from .elo import EloTournament
+from .knockout import KnockoutTournament
+from .listwise import ListwiseTournament
+from .round_robin import RoundRobinTournament
+
+TOURNAMENTS: dict[str, type[Tournament]] = {
+    cls.name: cls
+    for cls in (
+        KnockoutTournament,
+        EloTournament,
+        RoundRobinTournament,
+        BradleyTerryTournament,
+        ListwiseTournament,
+    )
+}
+
+
+def get_tournament(name: str, **kwargs: Any) -> Tournament:
+    """The tournament registered as ``name``, built with ``kwargs`` (e.g. ``opponents=4``).
+
+    Raises:
+        ValueError: an unknown name, an option the tournament does not have, or an
+            invalid option value (the message names the field and the value).
+    """
+    cls = TOURNAMENTS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown tournament {name!r}; choose one of {sorted(TOURNAMENTS)}")
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ValueError(
+            f"tournament {name!r} has no option(s) {unknown}; its options: {sorted(allowed) or 'none'}"
+        )
+    return cls(**kwargs)
