@@ -204,6 +204,11 @@ class PairwiseFormat:
             (and optionally ``{principle}``).
         verdict_prefix: the text that opens an answer; appended to force a verdict.
         strip_think: remove ``<think>...</think>`` from responses before judging.
+        score_prefix: the text after which the two verdict labels are scored.
+        labels: the continuations of ``score_prefix`` naming the first-shown and the
+            second-shown response (their token log-probabilities give p(first better)).
+        verdict_open: where a written verdict starts; a likelihood judgment scores the
+            labels in place of the judge's own last verdict.
     """
 
     name: str
@@ -211,6 +216,9 @@ class PairwiseFormat:
     user_template: str
     verdict_prefix: str
     strip_think: bool = True
+    score_prefix: str = ""
+    labels: tuple[str, str] = ("", "")
+    verdict_open: str = ""
 
     def render(self, prompt: Text, response_1: Text, response_2: Text, principle: str | None = None) -> list[Message]:
         """Chat messages that show ``response_1`` first and ``response_2`` second."""
@@ -253,6 +261,15 @@ class ListwiseFormat:
 
 JudgeFormat = PairwiseFormat | ListwiseFormat
 
+# Scoring: (prefix, label of the first-shown response, of the second, verdict opener).
+# The rrm labels carry their leading space so the prefix never ends in a space (a
+# tokenizer merges " 1" into one token, but not "Assistant " + "1").
+_SCORING = {
+    "rrm": ("\\boxed{Assistant", (" 1", " 2"), "\\boxed{"),
+    "rm_r1": ("<answer>[[", ("A", "B"), "<answer>"),
+    "rm_r1_distilled": ("<answer>[[", ("A", "B"), "<answer>"),
+}
+
 _DEFAULTS: dict[str, tuple[str | None, str, str]] = {
     "rrm": (RRM_SYSTEM_PROMPT, RRM_USER_TEMPLATE, "\\boxed{Assistant "),
     "rm_r1": (RM_R1_SYSTEM_PROMPT, RM_R1_USER_TEMPLATE, "<answer>[["),
@@ -292,7 +309,10 @@ def get_format(
         raise TypeError(f"system_prompt must be a string or None, got {type(system).__name__}")
     if name in PAIRWISE_FORMATS:
         _check_template("user_template", user_template, ("query", "response_1", "response_2"))
-        return PairwiseFormat(name, system, user_template or default_user, prefix, strip_think)
+        score_prefix, labels, verdict_open = _SCORING[name]
+        return PairwiseFormat(
+            name, system, user_template or default_user, prefix, strip_think, score_prefix, labels, verdict_open
+        )
     _check_template("user_template", user_template, ("query", "responses"))
     template = user_template or default_user
     if "{principle}" not in template and "{principle}" not in (system or ""):

@@ -64,6 +64,13 @@ class Verdict:
         order_agreement: with both orders judged, whether the two orders agreed; None when
             only one order was judged or one order gave no valid verdict.
         forced: how many of the judgments needed a forced answer (see ``forced_answer``).
+        p_first: the judge's probability that ``responses[0]`` is better, read from its
+            verdict-token probabilities (``verdict="likelihood"`` or ``"direct"``); with
+            both orders, ``(p_ab + (1 - p_ba)) / 2``, which cancels a constant position
+            bias. None when the judge gave no probability.
+        position_bias: with both orders scored, how much the judge favours whichever
+            response is shown first: the mean probability given to the first-shown
+            response over the two orders, minus 0.5 (0 = no bias, 0.5 = always first).
     """
 
     winner: int | None
@@ -75,6 +82,8 @@ class Verdict:
     share: float | None = None
     order_agreement: bool | None = None
     forced: int = 0
+    p_first: float | None = None
+    position_bias: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -83,7 +92,10 @@ class Verdict:
 
     @property
     def score(self) -> float | None:
-        """Points of ``responses[0]``: 1 win, 0.5 tie, 0 loss, None failed."""
+        """Points of ``responses[0]``: ``p_first`` when the judge gave a probability,
+        else 1 win, 0.5 tie, 0 loss; None when failed."""
+        if self.p_first is not None:
+            return self.p_first
         if self.winner is not None:
             return 1.0 - self.winner
         return 0.5 if self.tie else None

@@ -13,6 +13,7 @@ from .base import (
     JudgingConfig,
     ListwiseJudge,
     PairwiseJudge,
+    ScoreRequest,
     combine_votes,
     stable_seed,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "JudgingConfig",
     "ListwiseJudge",
     "PairwiseJudge",
+    "ScoreRequest",
     "combine_votes",
     "stable_seed",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -73,6 +74,24 @@ class Generation:
     finished: bool
 
 
+VERDICT_MODES = ("generate", "forced", "likelihood", "direct")
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Log-probabilities of ``candidates`` as continuations of the judge's answer.
+
+    Attributes:
+        messages: chat messages for the judge's chat template.
+        assistant_prefix: the answer text so far (analysis + verdict prefix).
+        candidates: continuations to score; each gets the sum of its tokens' log-probs.
+    """
+
+    messages: list[Message]
+    assistant_prefix: str
+    candidates: tuple[str, ...]
+
+
 @dataclass
 class JudgingConfig:
     """How a generative judge judges; shared by every backend.
@@ -94,6 +113,14 @@ class JudgingConfig:
             wrote one), close its thinking, append the verdict prefix and generate
             ``forced_answer_tokens`` more tokens greedily. Pairwise formats only.
         forced_answer_tokens: budget of a forced answer.
+        verdict: how a pairwise verdict is read.
+            ``"generate"``: parse the judge's own verdict only.
+            ``"forced"``: parse, else force one (same as ``forced_answer=True``).
+            ``"likelihood"``: generate the analysis, then always score the two verdict
+            labels after it (in place of the judge's own verdict) and keep the
+            probability p(first better) in ``Verdict.p_first``.
+            ``"direct"``: no analysis: one forward pass per match and order scores the
+            labels right after the prompt; the cheapest judge.
     """
 
     format: Literal["rrm", "rm_r1", "rm_r1_distilled", "principle"] = "rrm"
@@ -109,6 +136,7 @@ class JudgingConfig:
     seed: int = 0
     forced_answer: bool = False
     forced_answer_tokens: int = 8
+    verdict: Literal["generate", "forced", "likelihood", "direct"] = "generate"
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -124,6 +152,13 @@ class JudgingConfig:
             raise ValueError(f"num_votes={self.num_votes} needs sampling, but temperature=0 decodes greedily")
         if self.order not in ("random", "fixed"):
             raise ValueError(f"order={self.order!r} must be 'random' or 'fixed'")
+        if self.verdict not in VERDICT_MODES:
+            raise ValueError(f"verdict={self.verdict!r} is unknown; expected one of {VERDICT_MODES}")
+        if self.forced_answer and self.verdict == "generate":
+            self.verdict = "forced"
+        self.forced_answer = self.verdict == "forced"
+        if self.verdict in ("likelihood", "direct") and self.format == "principle":
+            raise ValueError(f"verdict={self.verdict!r} scores pairwise verdict labels; format='principle' is listwise")
 
     def build_format(self) -> PairwiseFormat | ListwiseFormat:
         kwargs = {} if self.system_prompt is None else {"system_prompt": self.system_prompt}
@@ -160,14 +195,25 @@ def _majority(votes: Sequence[int | None]) -> int | str | None:
 
 
 def combine_votes(
-    votes_by_order: Sequence[Sequence[int | None]], raws_by_order: Sequence[Sequence[str]], tokens: int, forced: int
+    votes_by_order: Sequence[Sequence[int | None]],
+    raws_by_order: Sequence[Sequence[str]],
+    tokens: int,
+    forced: int,
+    probabilities: Sequence[tuple[bool, float]] | None = None,
 ) -> Verdict:
     """Turns the judgments of one match into a Verdict.
 
     ``votes_by_order`` holds one list per presentation order, each vote already in match
     orientation. Each order's majority is its result; two decisive orders that disagree
     make a tie, as does an even split of votes.
+
+    ``probabilities`` (soft verdicts): one ``(swapped, p)`` per order, ``p`` the mean
+    probability that ``responses[0]`` is better in that order. Then ``p_first`` is their
+    mean, ``(p_ab + (1 - p_ba)) / 2`` with both orders, and decides the winner
+    (exactly 0.5 is a tie); the parsed votes stay in ``votes`` for the record.
     """
+    if probabilities:
+        return _soft_verdict(votes_by_order, raws_by_order, tokens, forced, probabilities)
     results = [_majority(votes) for votes in votes_by_order]
     valid = [r for r in results if r is not None]
     votes = tuple(v for order in votes_by_order for v in order)
@@ -198,6 +244,38 @@ def combine_votes(
     )
 
 
+def _soft_verdict(
+    votes_by_order: Sequence[Sequence[int | None]],
+    raws_by_order: Sequence[Sequence[str]],
+    tokens: int,
+    forced: int,
+    probabilities: Sequence[tuple[bool, float]],
+) -> Verdict:
+    p_first = sum(p for _, p in probabilities) / len(probabilities)
+    winner = None if p_first == 0.5 else int(p_first < 0.5)
+    order_agreement = position_bias = None
+    if len(probabilities) == 2 and probabilities[0][0] != probabilities[1][0]:
+        sides = [None if p == 0.5 else p > 0.5 for _, p in probabilities]
+        order_agreement = None if None in sides else sides[0] == sides[1]
+        # probability given to whichever response was shown first, averaged over orders
+        shown_first = [1 - p if swapped else p for swapped, p in probabilities]
+        position_bias = sum(shown_first) / 2 - 0.5
+    raw = tuple(t for order in raws_by_order for t in order)
+    return Verdict(
+        winner=winner,
+        votes=tuple(v for order in votes_by_order for v in order),
+        rationale=raw[0] if raw else None,
+        raw=raw,
+        tokens=tokens,
+        tie=winner is None,
+        share=None if winner is None else max(p_first, 1 - p_first),
+        order_agreement=order_agreement,
+        forced=forced,
+        p_first=p_first,
+        position_bias=position_bias,
+    )
+
+
 def _close_thinking(text: str) -> str:
     """The text a forced answer continues from: thinking closed, a blank line."""
     if final_answer_text(text) is None:  # an opened <think> that never closed
@@ -221,6 +299,10 @@ class GenerativeJudge:
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """Generates ``num_samples`` texts for every request, all in one batch."""
         raise NotImplementedError
+
+    def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
+        """Summed token log-probabilities of each request's candidates, in one batch."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read token probabilities; use verdict='generate'")
 
     # ---- pairwise -------------------------------------------------------------
     def _orders(self, match: Match) -> list[bool]:
@@ -254,23 +336,66 @@ class GenerativeJudge:
                 requests.append(
                     GenerationRequest(fmt.render(match.prompt, first, second, match.principle), self.config.num_votes)
                 )
-        samples = self.generate(requests) if requests else []
-        texts = [[g.text for g in gens] for gens in samples]
-        tokens = [sum(g.tokens for g in gens) for gens in samples]
-        forced = [0] * len(samples)
-        if self.config.forced_answer:
+        mode = self.config.verdict
+        if mode == "direct":  # no analysis: the labels are scored right after the prompt
+            texts = [[""] for _ in requests]
+            tokens = [0] * len(requests)
+        else:
+            samples = self.generate(requests) if requests else []
+            texts = [[g.text for g in gens] for gens in samples]
+            tokens = [sum(g.tokens for g in gens) for gens in samples]
+        forced = [0] * len(requests)
+        if mode == "forced":
             self._force(requests, texts, tokens, forced)
+        soft = self._probabilities(requests, texts) if mode in ("likelihood", "direct") else None
 
         votes: list[list[list[int | None]]] = [[] for _ in matches]
         raws: list[list[list[str]]] = [[] for _ in matches]
+        probabilities: list[list[tuple[bool, float]]] = [[] for _ in matches]
         match_tokens, match_forced = [0] * len(matches), [0] * len(matches)
-        for (i, swapped), request_texts, n_tokens, n_forced in zip(plan, texts, tokens, forced):
-            parsed = [fmt.parse(t) for t in request_texts]
+        for r, ((i, swapped), request_texts) in enumerate(zip(plan, texts)):
+            if mode == "direct":
+                parsed = [None if p == 0.5 else int(p < 0.5) for p in soft[r]]
+            else:
+                parsed = [fmt.parse(t) for t in request_texts]
             votes[i].append([None if v is None else (1 - v if swapped else v) for v in parsed])
             raws[i].append(request_texts)
-            match_tokens[i] += n_tokens
-            match_forced[i] += n_forced
-        return [combine_votes(votes[i], raws[i], match_tokens[i], match_forced[i]) for i in range(len(matches))]
+            match_tokens[i] += tokens[r]
+            match_forced[i] += forced[r]
+            if soft is not None:
+                p_shown_first = sum(soft[r]) / len(soft[r])
+                probabilities[i].append((swapped, 1 - p_shown_first if swapped else p_shown_first))
+        return [
+            combine_votes(votes[i], raws[i], match_tokens[i], match_forced[i], probabilities[i] or None)
+            for i in range(len(matches))
+        ]
+
+    def _probabilities(self, requests: list[GenerationRequest], texts: list[list[str]]) -> list[list[float]]:
+        """p(first-shown response is better) for every sample, from the verdict labels.
+
+        The context is the sample's analysis, cut before its own last verdict if it wrote
+        one, thinking closed, then the format's scoring prefix; the two labels' summed
+        token log-probabilities give p = 1 / (1 + exp(logp_second - logp_first)).
+        """
+        fmt = self.format
+        score_requests = []
+        for request, request_texts in zip(requests, texts):
+            for text in request_texts:
+                context = ""
+                if text:
+                    if fmt.parse(text) is not None:
+                        text = text[: text.rfind(fmt.verdict_open)]
+                    context = _close_thinking(text)
+                score_requests.append(ScoreRequest(request.messages, context + fmt.score_prefix, fmt.labels))
+        logps = iter(self.score(score_requests) if score_requests else [])
+        out = []
+        for request_texts in texts:
+            row = []
+            for _ in request_texts:
+                first, second = next(logps)
+                row.append(1.0 / (1.0 + math.exp(min(second - first, 700.0))))
+            out.append(row)
+        return out
 
     def _force(
         self, requests: list[GenerationRequest], texts: list[list[str]], tokens: list[int], forced: list[int]
@@ -354,8 +479,10 @@ def _merge_rankings(fmt: ListwiseFormat, perm: list[int], gens: list[Generation]
 
 __all__ = [
     "PAIRWISE_FORMATS",
+    "VERDICT_MODES",
     "Generation",
     "GenerationRequest",
+    "ScoreRequest",
     "GenerativeJudge",
     "JudgingConfig",
     "ListwiseJudge",

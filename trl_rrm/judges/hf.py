@@ -27,7 +27,7 @@ from typing import Any, Literal
 import torch
 
 from .adapters import adapter_names, borrowed
-from .base import Generation, GenerationRequest, GenerativeJudge, JudgingConfig, positive_int
+from .base import Generation, GenerationRequest, GenerativeJudge, JudgingConfig, ScoreRequest, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -328,6 +328,55 @@ class HFJudge(GenerativeJudge):
         return generations
 
 
+    def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
+        """Summed log-probabilities of each request's candidates (verdict labels).
+
+        Each (context, candidate) pair is one sequence: the context tokenized as the
+        judge's chat prompt plus ``assistant_prefix``, the candidate's tokens appended.
+        Sequences are length-sorted, left-padded and run ``batch_size`` at a time in
+        one forward pass each; only the last positions' logits are materialized.
+        """
+        model, tokenizer = self.model, self.tokenizer
+        rows: list[tuple[int, int, list[int], int]] = []  # (request, candidate, ids, candidate length)
+        for r, request in enumerate(requests):
+            text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+            context = tokenizer(text + request.assistant_prefix, add_special_tokens=False)["input_ids"]
+            for c, candidate in enumerate(request.candidates):
+                ids = tokenizer(candidate, add_special_tokens=False)["input_ids"]
+                if not ids:
+                    raise ValueError(f"verdict label {candidate!r} tokenizes to nothing")
+                rows.append((r, c, context + ids, len(ids)))
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][2]))
+        scores = [[0.0] * len(request.candidates) for request in requests]
+        switch = borrowed(model, self._adapter_name, self._disable_adapters) if self._borrowed else nullcontext()
+        with switch, torch.no_grad():
+            for start in range(0, len(order), self.config.batch_size):
+                batch = [rows[i] for i in order[start : start + self.config.batch_size]]
+                for (r, c, _, _), value in zip(batch, self._score_batch(batch)):
+                    scores[r][c] = value
+        return scores
+
+    def _score_batch(self, batch: list[tuple[int, int, list[int], int]]) -> list[float]:
+        model = self._model
+        pad_id, _ = _special_ids(model, self._tokenizer)
+        width = max(len(ids) for _, _, ids, _ in batch)
+        keep = max(n for _, _, _, n in batch) + 1
+        device = _device(model)
+        input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for _, _, ids, _ in batch], device=device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, _, ids, _ in batch], device=device)
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        kwargs = {"logits_to_keep": keep} if _accepts(model, "logits_to_keep") else {}
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, **kwargs).logits
+        logprobs = torch.log_softmax(logits[:, -keep:].float(), dim=-1)
+        values = []
+        for row, (_, _, ids, n) in enumerate(batch):
+            # the last n tokens are the candidate; each is predicted one position earlier
+            targets = torch.tensor(ids[-n:], device=device)
+            predicted = logprobs[row, keep - n - 1 : keep - 1]
+            values.append(predicted.gather(-1, targets[:, None]).sum().item())
+        return values
+
+
 def _has_tokenizer(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "tokenizer_config.json"))
 
@@ -351,6 +400,13 @@ def _special_ids(model: Any, tokenizer: Any) -> tuple[int, list[int]]:
         raise ValueError("the judge has no eos_token_id in its tokenizer or generation_config")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
     return pad, eos
+
+
+def _accepts(model: Any, argument: str) -> bool:
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return argument in inspect.signature(base.forward).parameters
 
 
 def _device(model: Any) -> torch.device:
