@@ -53,13 +53,16 @@ def test_sampled_votes_are_reproducible(smollm2):
 
 def test_demo_cli_prints_a_report():
     result = subprocess.run(
-        [sys.executable, "-m", "trl_rrm.cli", "demo", "--pairs", "2", "--formats", "rrm", "--max-new-tokens", "8"],
+        [sys.executable, "-m", "trl_rrm.cli", "demo", "--pairs", "2", "--formats", "rrm", "--max-new-tokens", "8",
+         "--verdicts", "forced", "direct"],
         capture_output=True,
         text=True,
         timeout=600,
         check=True,
     )
-    report = json.loads(result.stdout)
-    assert report["rrm"]["matches"] == 2 and report["rrm"]["judgments"] == 4
-    assert 0 <= report["rrm"]["parse_rate"] <= 1
-    assert report["rrm"]["matches_per_second"] > 0
+    forced, direct = json.loads(result.stdout)["results"]
+    assert (forced["verdict"], direct["verdict"]) == ("forced", "direct")
+    assert forced["matches"] == 2 and forced["judgments"] == 4
+    assert 0 <= forced["parse_rate"] <= 1 and forced["matches_per_second"] > 0
+    assert direct["judge_tokens"] == 0 and 0 < direct["mean_p_right"] < 1
+    assert direct["position_bias"] is not None

@@ -197,3 +197,14 @@ def _has_torch_run() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("torch.distributed.run") is not None
+
+
+def test_soft_verdicts_report_position_bias():
+    class SoftJudge:
+        def compare(self, matches):
+            return [Verdict(winner=0, p_first=0.8, position_bias=0.1, order_agreement=True, votes=(0, 0)) for _ in matches]
+
+    metrics = {}
+    RRMReward(SoftJudge(), tournament="knockout")(["p", "p"], ["a", "b"], log_metric=metrics.__setitem__)
+    assert metrics["rrm_reward/position_bias"] == pytest.approx(0.1)
+    assert metrics["rrm_reward/order_disagreement_rate"] == 0

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .formats import FORMATS
+from .judges.base import VERDICT_MODES
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -24,9 +25,9 @@ def _demo(args: argparse.Namespace) -> int:
         args.model,
         adapter=args.adapter,
         formats=args.formats,
+        verdicts=args.verdicts,
         pairs=args.pairs,
         max_new_tokens=args.max_new_tokens,
-        forced_answer=not args.no_forced_answer,
         batch_size=args.batch_size,
         seed=args.seed,
     )
@@ -56,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pairs", type=int, default=32, help="number of preference pairs")
     demo.add_argument("--max-new-tokens", type=int, default=96, help="thinking budget per judgment")
     demo.add_argument("--batch-size", type=int, default=32, help="sequences generated together")
-    demo.add_argument("--no-forced-answer", action="store_true", help="parse only; never force a verdict")
+    demo.add_argument(
+        "--verdicts",
+        nargs="+",
+        default=["forced", "direct"],
+        choices=list(VERDICT_MODES),
+        help="verdict modes: generate (parse only), forced (parse, else force), "
+        "likelihood (score the verdict tokens after the analysis), direct (no analysis)",
+    )
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
     return parser

@@ -2,8 +2,10 @@
 
 ``trl-rrm demo`` loads a judge (by default SmolLM2-135M-Instruct, obtained offline from
 PyPI by ``trl_rrm.embedded``), builds verifiable arithmetic preference pairs in code,
-judges them in each pairwise format with both presentation orders in ONE ``compare`` call
-per format, and prints parse rate, accuracy, order agreement and throughput as JSON.
+judges them in each pairwise format and verdict mode (``forced``: write an analysis,
+force a verdict where none came; ``direct``: read p(first better) from the verdict
+tokens, no analysis) with both presentation orders in ONE ``compare`` call each, and
+prints parse rate, accuracy, order agreement, position bias and throughput as JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def summarize(verdicts: Sequence[Verdict], seconds: float) -> dict[str, Any]:
     """
     judgments = [v for verdict in verdicts for v in verdict.votes]
     agreements = [v.order_agreement for v in verdicts if v.order_agreement is not None]
+    soft = [v.p_first for v in verdicts if v.p_first is not None]
+    biases = [v.position_bias for v in verdicts if v.position_bias is not None]
     tokens = sum(v.tokens for v in verdicts)
     n = len(verdicts)
     return {
@@ -38,6 +42,8 @@ def summarize(verdicts: Sequence[Verdict], seconds: float) -> dict[str, Any]:
         "failures": sum(v.failed for v in verdicts),
         "order_agreement": sum(agreements) / len(agreements) if agreements else None,
         "forced_answers": sum(v.forced for v in verdicts),
+        "mean_p_right": round(sum(soft) / len(soft), 4) if soft else None,
+        "position_bias": round(sum(biases) / len(biases), 4) if biases else None,
         "judge_tokens": tokens,
         "seconds": round(seconds, 3),
         "matches_per_second": round(n / seconds, 3) if seconds else None,
@@ -50,9 +56,9 @@ def run_demo(
     *,
     adapter: str | None = None,
     formats: Sequence[str] = ("rrm", "rm_r1", "rm_r1_distilled"),
+    verdicts: Sequence[str] = ("forced", "direct"),
     pairs: int = 32,
     max_new_tokens: int = 96,
-    forced_answer: bool = True,
     batch_size: int = 32,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -62,9 +68,9 @@ def run_demo(
         model: judge model id or path; None uses the embedded SmolLM2-135M-Instruct.
         adapter: optional LoRA adapter for the judge.
         formats: pairwise formats to run.
+        verdicts: verdict modes to run (``generate``, ``forced``, ``likelihood``, ``direct``).
         pairs: number of preference pairs.
         max_new_tokens: thinking budget per judgment.
-        forced_answer: force a verdict when a judgment has none.
         batch_size: sequences generated together.
         seed: seeds the pairs and the judge's sampling.
     """
@@ -76,20 +82,23 @@ def run_demo(
     matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in data]
     loaded = HFJudge(model, adapter=adapter, batch_size=batch_size).load()
     report: dict[str, Any] = {"model": model, "adapter": adapter, "pairs": pairs, "max_new_tokens": max_new_tokens}
+    report["results"] = []
     for fmt in formats:
-        judge = HFJudge.from_model(
-            loaded.model,
-            loaded.tokenizer,
-            format=fmt,
-            both_orders=True,
-            max_new_tokens=max_new_tokens,
-            forced_answer=forced_answer,
-            batch_size=batch_size,
-            seed=seed,
-        )
-        start = time.perf_counter()
-        verdicts = judge.compare(matches)
-        report[fmt] = summarize(verdicts, time.perf_counter() - start)
-        report[fmt]["example_rationale"] = (verdicts[0].rationale or "")[:400]
-        logger.info("%s: %s", fmt, report[fmt])
+        for mode in verdicts:
+            judge = HFJudge.from_model(
+                loaded.model,
+                loaded.tokenizer,
+                format=fmt,
+                verdict=mode,
+                both_orders=True,
+                max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+                seed=seed,
+            )
+            start = time.perf_counter()
+            results = judge.compare(matches)
+            row = {"format": fmt, "verdict": mode, **summarize(results, time.perf_counter() - start)}
+            row["example_rationale"] = (results[0].rationale or "")[:400]
+            report["results"].append(row)
+            logger.info("%s/%s: %s", fmt, mode, row)
     return report

@@ -43,6 +43,8 @@ class JudgeStats:
     rankings: int = 0
     failed_rankings: int = 0
     seconds: float = 0.0
+    bias_sum: float = 0.0
+    bias_count: int = 0
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
@@ -56,6 +58,9 @@ class JudgeStats:
             if verdict.order_agreement is not None:
                 self.both_orders += 1
                 self.order_disagreements += not verdict.order_agreement
+            if verdict.position_bias is not None:
+                self.bias_sum += verdict.position_bias
+                self.bias_count += 1
 
     def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
         for ranking in rankings:
@@ -74,6 +79,8 @@ class JudgeStats:
             out["forced_answer_rate"] = self.forced / max(self.judgments, 1)
         if self.both_orders:
             out["order_disagreement_rate"] = self.order_disagreements / self.both_orders
+        if self.bias_count:
+            out["position_bias"] = self.bias_sum / self.bias_count
         if self.rankings:
             out["rankings"] = float(self.rankings)
             out["parse_failure_rate"] = self.failed_rankings / self.rankings

@@ -329,51 +329,65 @@ class HFJudge(GenerativeJudge):
 
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
-        """Summed log-probabilities of each request's candidates (verdict labels).
+        """Summed log-probabilities of each request's candidates (verdict labels), up to
+        a term shared by all candidates of a request (their common leading tokens).
 
-        Each (context, candidate) pair is one sequence: the context tokenized as the
-        judge's chat prompt plus ``assistant_prefix``, the candidate's tokens appended.
-        Sequences are length-sorted, left-padded and run ``batch_size`` at a time in
-        one forward pass each; only the last positions' logits are materialized.
+        The context is the judge's chat prompt plus ``assistant_prefix``. When every
+        candidate is a single token (the usual case: " 1"/" 2", "A"/"B"), one sequence per
+        request gives all of them from its last position; otherwise each candidate is
+        appended to its own copy of the context. Sequences are length-sorted, left-padded
+        and run ``batch_size`` at a time; only the needed positions' logits are kept.
         """
         model, tokenizer = self.model, self.tokenizer
-        rows: list[tuple[int, int, list[int], int]] = []  # (request, candidate, ids, candidate length)
+        # A row: (request, token ids, [(candidate, target ids, position predicting the first)])
+        rows: list[tuple[int, list[int], list[tuple[int, list[int], int]]]] = []
         for r, request in enumerate(requests):
             text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
             context = tokenizer(text + request.assistant_prefix, add_special_tokens=False)["input_ids"]
-            for c, candidate in enumerate(request.candidates):
-                ids = tokenizer(candidate, add_special_tokens=False)["input_ids"]
-                if not ids:
-                    raise ValueError(f"verdict label {candidate!r} tokenizes to nothing")
-                rows.append((r, c, context + ids, len(ids)))
-        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][2]))
+            labels = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in request.candidates]
+            if any(not ids for ids in labels):
+                raise ValueError(f"a verdict label of {request.candidates!r} tokenizes to nothing")
+            # Tokens shared by every label (" 1"/" 2" -> " ", "1"/"2") add the same log-prob
+            # to each: move them into the context, which often leaves one token per label.
+            shared = 0
+            while all(len(ids) > shared + 1 and ids[shared] == labels[0][shared] for ids in labels):
+                shared += 1
+            context, labels = context + labels[0][:shared], [ids[shared:] for ids in labels]
+            if all(len(ids) == 1 for ids in labels):
+                rows.append((r, context, [(c, ids, len(context) - 1) for c, ids in enumerate(labels)]))
+            else:
+                rows.extend((r, context + ids, [(c, ids, len(context) - 1)]) for c, ids in enumerate(labels))
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][1]))
         scores = [[0.0] * len(request.candidates) for request in requests]
         switch = borrowed(model, self._adapter_name, self._disable_adapters) if self._borrowed else nullcontext()
         with switch, torch.no_grad():
             for start in range(0, len(order), self.config.batch_size):
                 batch = [rows[i] for i in order[start : start + self.config.batch_size]]
-                for (r, c, _, _), value in zip(batch, self._score_batch(batch)):
+                for r, c, value in self._score_batch(batch):
                     scores[r][c] = value
         return scores
 
-    def _score_batch(self, batch: list[tuple[int, int, list[int], int]]) -> list[float]:
+    def _score_batch(
+        self, batch: list[tuple[int, list[int], list[tuple[int, list[int], int]]]]
+    ) -> list[tuple[int, int, float]]:
         model = self._model
         pad_id, _ = _special_ids(model, self._tokenizer)
-        width = max(len(ids) for _, _, ids, _ in batch)
-        keep = max(n for _, _, _, n in batch) + 1
+        width = max(len(ids) for _, ids, _ in batch)
+        # positions counted from the end are the same after left padding
+        keep = max(len(ids) - first for _, ids, queries in batch for _, _, first in queries)
         device = _device(model)
-        input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for _, _, ids, _ in batch], device=device)
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, _, ids, _ in batch], device=device)
+        input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for _, ids, _ in batch], device=device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, ids, _ in batch], device=device)
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
         kwargs = {"logits_to_keep": keep} if _accepts(model, "logits_to_keep") else {}
         logits = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, **kwargs).logits
         logprobs = torch.log_softmax(logits[:, -keep:].float(), dim=-1)
         values = []
-        for row, (_, _, ids, n) in enumerate(batch):
-            # the last n tokens are the candidate; each is predicted one position earlier
-            targets = torch.tensor(ids[-n:], device=device)
-            predicted = logprobs[row, keep - n - 1 : keep - 1]
-            values.append(predicted.gather(-1, targets[:, None]).sum().item())
+        for row, (r, ids, queries) in enumerate(batch):
+            for c, targets, first in queries:
+                at = keep - (len(ids) - first)  # kept index of the position predicting targets[0]
+                predicted = logprobs[row, at : at + len(targets)]
+                values.append((r, c, predicted.gather(-1, torch.tensor(targets, device=device)[:, None]).sum().item()))
         return values
 
 
