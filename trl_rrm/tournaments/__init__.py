@@ -6,6 +6,11 @@ one batched call, and records the verdicts (``play`` does this loop for a ``comp
 callable). ``schedule.scores()`` then holds one reward per completion, None for a
 completion without any valid result (failed verdicts are missing matches, never losses).
 
+Soft verdicts: a Verdict with ``p_first`` (the judge's probability that ``first`` is
+better) counts as ``p_first`` points for ``first`` and ``1 - p_first`` for ``second``
+(``Verdict.score``) in round-robin, ELO and Bradley-Terry; knockout advances the more
+probable response (``winner``), and exactly 0.5 is a tie.
+
 Strategies (``get_tournament(name, **options)``):
 - ``knockout``: n - 1 matches, ceil(log2 n) rounds; reward = rounds advanced / rounds.
 - ``elo``: one round (round robin or ``opponents=k``); reward = (elo - 1000) / 200 + 0.5.

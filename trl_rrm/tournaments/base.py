@@ -57,7 +57,8 @@ def group_rng(seed: int, group: int, purpose: str = "") -> random.Random:
 
 
 def valid_results(results: Sequence[tuple[Pairing, Verdict]], n_groups: int) -> list[list[Result]]:
-    """The valid (win/loss/tie) results of each group; failed verdicts are dropped."""
+    """The valid results of each group as points of ``first`` (``Verdict.score``: 1 win,
+    0.5 tie, 0 loss, or ``p_first`` for a soft verdict); failed verdicts are dropped."""
     per_group: list[list[Result]] = [[] for _ in range(n_groups)]
     for pairing, verdict in results:
         points = verdict.score
