@@ -25,6 +25,7 @@ from trl_rrm.tournaments import (
     get_tournament,
     knockout_rounds,
     listwise_scores,
+    outcome,
     play,
 )
 from trl_rrm.types import Ranking, Verdict
@@ -520,3 +521,210 @@ def test_listwise_tournament_is_a_marker():
 def test_pairing_is_a_value():
     assert Pairing(0, 1, 2) == Pairing(group=0, first=1, second=2)
     assert len({Pairing(0, 1, 2), Pairing(0, 1, 2)}) == 1
+
+
+# ---------------------------------------------------------------- soft verdicts (p_first)
+
+SOFT = ["elo", "round_robin", "bradley_terry"]  # the strategies with the ``soft`` option
+
+
+def soft_verdict(p):
+    """A soft verdict as a judge gives it: winner from p_first, exactly 0.5 a tie."""
+    return Verdict(winner=None if p == 0.5 else int(p < 0.5), tie=p == 0.5, p_first=p)
+
+
+def by_probability(probs):
+    """A fake soft judge: ``probs[(g, i, j)]`` is p(i better than j) for the unordered
+    pair {i, j} of group g, or "fail"; shown the other way round it answers 1 - p."""
+
+    def compare(pairings):
+        out = []
+        for p in pairings:
+            if (p.group, p.first, p.second) in probs:
+                prob = probs[(p.group, p.first, p.second)]
+                out.append(FAILED if prob == "fail" else soft_verdict(prob))
+            else:
+                prob = probs[(p.group, p.second, p.first)]
+                out.append(FAILED if prob == "fail" else soft_verdict(1 - prob))
+        return out
+
+    return compare
+
+
+def test_outcome_points_of_first():
+    # Hard verdicts: 1 / 0 / 0.5 whatever ``soft``; a failed verdict is None (missing).
+    for soft in (True, False):
+        assert outcome(WIN_FIRST, soft) == 1.0 and outcome(WIN_SECOND, soft) == 0.0
+        assert outcome(TIE, soft) == 0.5 and outcome(FAILED, soft) is None
+    # Soft: p_first itself; soft=False: only the winner counts.
+    assert outcome(soft_verdict(0.7)) == 0.7 and outcome(soft_verdict(0.7), soft=False) == 1.0
+    assert outcome(soft_verdict(0.2)) == 0.2 and outcome(soft_verdict(0.2), soft=False) == 0.0
+    assert outcome(soft_verdict(0.5)) == 0.5 and outcome(soft_verdict(0.5), soft=False) == 0.5
+    # Failure is decided by winner/tie alone: even a stray p_first does not make it a result.
+    assert outcome(Verdict(winner=None, p_first=0.7)) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_round_robin_soft_expected_wins(seed):
+    # p(0 > 1) = 0.8, p(0 > 2) = 0.3, p(1 > 2) = 0.6, in whatever presentation order:
+    # 0: 0.8 + 0.3 = 1.1 of 2 -> 0.55; 1: (1 - 0.8) + 0.6 = 0.8 of 2 -> 0.4;
+    # 2: (1 - 0.3) + (1 - 0.6) = 1.1 of 2 -> 0.55.
+    probs = {(0, 0, 1): 0.8, (0, 0, 2): 0.3, (0, 1, 2): 0.6}
+    (scores,) = play(RoundRobinTournament(), [3], by_probability(probs), seed=seed).scores()
+    assert scores == pytest.approx([0.55, 0.4, 0.55])
+    # soft=False: only the winners, 0 > 1, 2 > 0, 1 > 2: a cycle, 1 win of 2 each -> 0.5.
+    (hard,) = play(RoundRobinTournament(soft=False), [3], by_probability(probs), seed=seed).scores()
+    assert hard == [0.5, 0.5, 0.5]
+
+
+def test_elo_soft_fractional_actual_score():
+    # 2 players, one match, p(0 > 1) = 0.75, K = 4: E = 1 / (1 + 10^0) = 0.5,
+    # delta = 4 * (0.75 - 0.5) = 1 -> 1001 / 999 -> (1001 - 1000) / 200 + 0.5 = 0.505 / 0.495.
+    assert elo_ratings(2, [(0, 1, 0.75)], k_factor=4.0) == pytest.approx([1001.0, 999.0])
+    probs = {(0, 0, 1): 0.75}
+    assert play(EloTournament(k_factor=4.0), [2], by_probability(probs)).scores()[0] == pytest.approx([0.505, 0.495])
+    # soft=False: a plain win of 0, delta = 4 * (1 - 0.5) = 2 -> 1002 / 998 -> 0.51 / 0.49.
+    hard = play(EloTournament(soft=False), [2], by_probability(probs)).scores()[0]
+    assert hard == pytest.approx([0.51, 0.49])
+    # p_first = 0.5 is a draw: delta = 4 * (0.5 - 0.5) = 0 -> 0.5 each.
+    assert play(EloTournament(), [2], by_probability({(0, 0, 1): 0.5})).scores() == [[0.5, 0.5]]
+
+
+def test_bradley_terry_soft_closed_form():
+    # One match, p(0 > 1) = 29/30, prior 1 (one virtual tie each against a reference of
+    # strength 1): W_0 = 29/30 + 1/2 = 22/15, W_1 = 1/30 + 1/2 = 8/15. By symmetry of the
+    # posterior under (theta_0, theta_1) -> (-theta_1, -theta_0), s_1 = 1/s_0. Try s_0 = 2,
+    # s_1 = 1/2 in the likelihood equations W_i = sum_j s_i/(s_i + s_j) + s_i/(s_i + 1):
+    #   player 0: 2/(2 + 1/2) + 2/(2 + 1) = 4/5 + 2/3 = 22/15 = W_0
+    #   player 1: (1/2)/(1/2 + 2) + (1/2)/(1/2 + 1) = 1/5 + 1/3 = 8/15 = W_1
+    # (the optimum is unique) -> rewards s_0/(s_0 + s_1) = 4/5 and 1/5.
+    p = 29 / 30
+    s0, s1 = bradley_terry_strengths(2, [(0, 1, p)])
+    assert s0 == pytest.approx(2.0, rel=1e-7) and s1 == pytest.approx(0.5, rel=1e-7)
+    # The same win shown the other way round, (1, 0, 1 - p), is the same fit.
+    assert bradley_terry_strengths(2, [(1, 0, 1 - p)]) == pytest.approx([2.0, 0.5], rel=1e-7)
+    scores = play(BradleyTerryTournament(), [2], by_probability({(0, 0, 1): p})).scores()[0]
+    assert scores == pytest.approx([0.8, 0.2], abs=1e-8)
+    # soft=False: a plain win -> the cubic of test_bradley_terry_one_match_hand_computed,
+    # t^3 - t^2 - t - 3 = 0, rewards t^2/(t^2 + 1) and 1/(t^2 + 1).
+    t = 2.0
+    for _ in range(50):
+        t -= (t**3 - t**2 - t - 3) / (3 * t**2 - 2 * t - 1)
+    hard = play(BradleyTerryTournament(soft=False), [2], by_probability({(0, 0, 1): p})).scores()[0]
+    assert hard == pytest.approx([t**2 / (t**2 + 1), 1 / (t**2 + 1)], abs=1e-8)
+    # p_first = 0.5 counts like a tie: half a win each -> 0.5 each.
+    assert play(BradleyTerryTournament(), [2], by_probability({(0, 0, 1): 0.5})).scores() == [[0.5, 0.5]]
+
+
+def test_bradley_terry_soft_fit_satisfies_the_likelihood_equations():
+    # Fractional wins p / 1 - p for a 10-player round robin with p drawn uniformly: at the
+    # MAP, W_i = prior/2 + sum of i's points = sum_j s_i/(s_i + s_j) + prior * s_i/(s_i + 1).
+    rng = random.Random(1)
+    results = [(i, j, rng.random()) for i in range(10) for j in range(i)]
+    s = bradley_terry_strengths(10, results)
+    for i in range(10):
+        wins = 0.5 + sum(p if a == i else 1 - p for a, b, p in results if i in (a, b))
+        opponents = [b if a == i else a for a, b, _ in results if i in (a, b)]
+        assert wins == pytest.approx(s[i] / (s[i] + 1) + sum(s[i] / (s[i] + s[j]) for j in opponents), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", SOFT)
+def test_soft_option_changes_nothing_for_hard_verdicts(name):
+    # Without p_first, soft=True and soft=False score identically (wins, ties, failures).
+    strengths = [[random.Random(g).choice([0, 1, 2, 3]) for _ in range(6)] for g in range(3)]
+
+    def compare(pairings):
+        # Every fifth match fails; the rest by strength, equal strengths tie.
+        return [FAILED if k % 5 == 0 else v for k, v in enumerate(by_strength(strengths)(pairings))]
+
+    soft = play(get_tournament(name, soft=True), [6, 6, 6], compare, seed=7).scores()
+    hard = play(get_tournament(name, soft=False), [6, 6, 6], compare, seed=7).scores()
+    assert soft == hard
+
+
+@pytest.mark.parametrize("name", SOFT)
+def test_soft_false_ignores_p_first(name):
+    # p(0 > 1) = 0.6 or 0.99: either way 0 wins the one match; with soft=False both score
+    # exactly like a hard win of 0.
+    for p in (0.6, 0.99):
+        soft_false = play(get_tournament(name, soft=False), [2], by_probability({(0, 0, 1): p})).scores()
+        hard = play(get_tournament(name), [2], scripted({(0, 0, 1): "i"})).scores()
+        assert soft_false == hard
+    # And the soft default does use p: 0.6 scores below a clean win for every strategy.
+    soft = play(get_tournament(name), [2], by_probability({(0, 0, 1): 0.6})).scores()[0]
+    assert 0.5 < soft[0] < hard[0][0]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        # 0 beats 1 with p = 29/30; {0, 2} and {1, 2} fail: 2 has no result -> None.
+        ("round_robin", [29 / 30, 1 / 30, None]),  # p / 1 match and (1 - p) / 1 match
+        ("elo", [0.5 + 56 / 30 / 200, 0.5 - 56 / 30 / 200, None]),  # delta = 4 * (29/30 - 1/2) = 56/30
+        ("bradley_terry", [0.8, 0.2, None]),  # the 2-player closed form above
+    ],
+)
+def test_soft_failed_verdicts_are_missing_matches(name, expected):
+    probs = {(0, 0, 1): 29 / 30, (0, 0, 2): "fail", (0, 1, 2): "fail"}
+    (scores,) = play(get_tournament(name), [3], by_probability(probs)).scores()
+    assert scores[2] is None
+    assert scores[:2] == pytest.approx(expected[:2], abs=1e-8)
+
+
+def test_knockout_soft_verdicts_go_by_winner():
+    # p_first = 0.7: ``first`` advances (1 round of 1 -> 1.0), ``second`` is out (0.0).
+    schedule = play(KnockoutTournament(), [2], lambda ps: [soft_verdict(0.7)] * len(ps))
+    ((pairing, _),) = schedule.results()
+    expected = [None, None]
+    expected[pairing.first], expected[pairing.second] = 1.0, 0.0
+    assert schedule.scores() == [expected]
+    # p_first = 0.3: ``second`` advances.
+    schedule = play(KnockoutTournament(), [2], lambda ps: [soft_verdict(0.3)] * len(ps))
+    ((pairing, _),) = schedule.results()
+    assert schedule.scores()[0][pairing.second] == 1.0 and schedule.scores()[0][pairing.first] == 0.0
+    # p_first = 0.5 exactly: a tie, both out with half the round -> 0.5 each.
+    assert play(KnockoutTournament(), [2], lambda ps: [soft_verdict(0.5)] * len(ps)).scores() == [[0.5, 0.5]]
+    # Group of 4, every verdict p_first = 0.7: the final's ``first`` is champion (2/2 = 1.0),
+    # its ``second`` 1/2, and the first-round ``second``s 0; the probability adds nothing.
+    schedule = play(KnockoutTournament(), [4], lambda ps: [soft_verdict(0.7)] * len(ps), seed=3)
+    results = [p for p, _ in schedule.results()]
+    final = results[-1]
+    (scores,) = schedule.scores()
+    assert scores[final.first] == 1.0 and scores[final.second] == 0.5
+    assert sorted(scores) == [0.0, 0.0, 0.5, 1.0]
+
+
+def test_soft_option_validation():
+    for cls in (RoundRobinTournament, EloTournament, BradleyTerryTournament):
+        assert cls().soft is True and cls(soft=False).soft is False
+        for bad in ("no", 1, None):
+            with pytest.raises(ValueError, match=f"soft={bad!r}: must be True or False"):
+                cls(soft=bad)
+    assert get_tournament("round_robin", soft=False) == RoundRobinTournament(soft=False)
+    with pytest.raises(ValueError, match=r"has no option\(s\) \['soft'\]"):
+        get_tournament("knockout", soft=False)  # knockout goes by winner only
+
+
+@pytest.mark.parametrize("name", PAIRWISE)
+def test_record_rejects_bad_p_first(name):
+    bad = [
+        (Verdict(winner=0, p_first=1.5), r"p_first=1.5: must be None or a probability"),
+        (Verdict(winner=0, p_first=float("nan")), r"p_first=nan: must be None or a probability"),
+        (Verdict(winner=0, p_first="0.7"), r"p_first='0.7': must be None or a probability"),
+        # p(second better) by mistake: winner and p_first disagree.
+        (Verdict(winner=1, p_first=0.8), r"p_first=0.8 needs winner=0, tie=False, got winner=1"),
+        (Verdict(winner=None, tie=True, p_first=0.6), r"p_first=0.6 needs winner=0"),
+        (Verdict(winner=0, p_first=0.5), r"p_first=0.5 needs a tie"),
+        # A failed verdict carries no probability.
+        (Verdict(winner=None, p_first=0.7), r"p_first=0.7 needs winner=0, tie=False, got winner=None"),
+    ]
+    for verdict, message in bad:
+        schedule = get_tournament(name).schedule([2])
+        pairings = schedule.next_round()
+        with pytest.raises(ValueError, match=message):
+            schedule.record([verdict] * len(pairings))
+    # Accepted: the bounds, and numpy reals (a judge may compute p_first with numpy).
+    np = pytest.importorskip("numpy")
+    for p in (0.0, 1.0, np.float32(0.75), np.float64(0.25)):
+        schedule = play(get_tournament(name), [2], lambda ps, p=p: [soft_verdict(p)] * len(ps))
+        assert all(x is not None for x in schedule.scores()[0])

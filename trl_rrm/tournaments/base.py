@@ -16,10 +16,16 @@ Failure handling, common to all tournaments: a verdict with ``winner`` 0/1 is a 
 ``first``/``second``; ``tie=True`` is a real draw (half a win each); a failed verdict
 (``winner is None and not tie``) is a MISSING match: not a loss, not a draw, and nothing
 is invented for it. A completion left without any valid result scores None.
+
+Soft verdicts: a verdict with ``p_first`` (the judge's probability that ``first`` is
+better) is worth ``p_first`` points to ``first`` and ``1 - p_first`` to ``second`` in the
+one-round tournaments (``outcome``; their option ``soft=False`` counts only
+``winner``/``tie``). Knockout always goes by ``winner``.
 """
 
 from __future__ import annotations
 
+import numbers
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -29,7 +35,7 @@ from typing import ClassVar
 from ..types import Verdict
 from .validation import validate_seed, validate_sizes
 
-# One valid result inside a group: (first, second, points of first: 1, 0.5 or 0).
+# One valid result inside a group: (first, second, points of first in [0, 1]); see outcome().
 Result = tuple[int, int, float]
 
 
@@ -56,15 +62,51 @@ def group_rng(seed: int, group: int, purpose: str = "") -> random.Random:
     return random.Random(f"trl_rrm:{purpose}:{seed}:{group}")
 
 
-def valid_results(results: Sequence[tuple[Pairing, Verdict]], n_groups: int) -> list[list[Result]]:
-    """The valid results of each group as points of ``first`` (``Verdict.score``: 1 win,
-    0.5 tie, 0 loss, or ``p_first`` for a soft verdict); failed verdicts are dropped."""
+def outcome(verdict: Verdict, soft: bool = True) -> float | None:
+    """Points of ``first`` (``responses[0]``) in one match; ``second`` gets 1 minus them.
+
+    A win is 1, a tie 0.5, a loss 0. With ``soft``, a verdict that has ``p_first`` is
+    worth ``p_first`` instead (``Verdict.score``: expected wins rather than counted wins).
+    A failed verdict (``winner is None and not tie``) is None, a missing match, whatever
+    its ``p_first``.
+    """
+    if verdict.failed:
+        return None
+    if soft and verdict.p_first is not None:
+        return float(verdict.p_first)
+    return 1.0 - verdict.winner if verdict.winner is not None else 0.5
+
+
+def valid_results(
+    results: Sequence[tuple[Pairing, Verdict]], n_groups: int, soft: bool = True
+) -> list[list[Result]]:
+    """The valid results of each group, as ``outcome(verdict, soft)``; failed verdicts are dropped."""
     per_group: list[list[Result]] = [[] for _ in range(n_groups)]
     for pairing, verdict in results:
-        points = verdict.score
+        points = outcome(verdict, soft)
         if points is not None:
             per_group[pairing.group].append((pairing.first, pairing.second, points))
     return per_group
+
+
+def _check_p_first(i: int, verdict: Verdict) -> None:
+    """ValueError unless ``p_first`` is None or a probability that agrees with the verdict.
+
+    Soft tournaments read ``p_first`` and knockout reads ``winner``, so both must say the
+    same: ``winner`` 0 above 0.5, 1 below, a tie at exactly 0.5 (a failed verdict has no
+    ``p_first``). Catches NaN and a judge that reports p(second better) instead.
+    """
+    p = verdict.p_first
+    if p is None:
+        return
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"verdicts[{i}].p_first={p!r}: must be None or a probability in [0, 1]")
+    side = None if p == 0.5 else int(p < 0.5)
+    if verdict.winner != side or verdict.tie != (side is None):
+        expected = "a tie (winner=None, tie=True)" if side is None else f"winner={side}, tie=False"
+        raise ValueError(
+            f"verdicts[{i}]: p_first={p!r} needs {expected}, got winner={verdict.winner!r}, tie={verdict.tie!r}"
+        )
 
 
 class Schedule(ABC):
@@ -141,6 +183,7 @@ class RoundSchedule(Schedule):
             # failure, which would otherwise read as a valid result).
             if verdict.winner not in (0, 1, None):
                 raise ValueError(f"verdicts[{i}].winner={verdict.winner!r}: must be 0, 1 or None")
+            _check_p_first(i, verdict)
         pairings, self._pending = self._pending, None
         self._results.extend(zip(pairings, verdicts))
         self.rounds_played += 1
@@ -167,7 +210,8 @@ class RoundSchedule(Schedule):
 class OneRoundSchedule(RoundSchedule):
     """All matches in one round (round robin, ELO, Bradley-Terry).
 
-    ``score_group(group, size, results)`` turns a group's valid results into rewards.
+    ``score_group(group, size, results)`` turns a group's valid results into rewards;
+    the results are points of ``first`` as ``outcome(verdict, soft)``.
     """
 
     def __init__(
@@ -176,10 +220,12 @@ class OneRoundSchedule(RoundSchedule):
         seed: int,
         pairings: list[Pairing],
         score_group: Callable[[int, int, list[Result]], list[float | None]],
+        soft: bool = True,
     ) -> None:
         super().__init__(sizes, seed)
         self._all = pairings
         self._score_group = score_group
+        self._soft = soft
 
     def _plan_round(self) -> list[Pairing]:
         return self._all if self.rounds_played == 0 else []
@@ -188,7 +234,7 @@ class OneRoundSchedule(RoundSchedule):
         pass  # scored from results() at the end
 
     def _score(self) -> list[list[float | None]]:
-        per_group = valid_results(self._results, len(self.sizes))
+        per_group = valid_results(self._results, len(self.sizes), self._soft)
         return [self._score_group(g, n, per_group[g]) for g, n in enumerate(self.sizes)]
 
 

@@ -10,7 +10,14 @@ from typing import ClassVar
 
 from .base import OneRoundSchedule, Result, Schedule, Tournament
 from .pairings import one_round_pairings
-from .validation import validate_count, validate_opponents, validate_positive, validate_seed, validate_sizes
+from .validation import (
+    validate_count,
+    validate_flag,
+    validate_opponents,
+    validate_positive,
+    validate_seed,
+    validate_sizes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +32,10 @@ def bradley_terry_strengths(
 ) -> list[float | None]:
     """Maximum-a-posteriori Bradley-Terry strengths, P(i beats j) = s_i / (s_i + s_j).
 
-    Ties count as half a win for each side. Fitted with the MM algorithm (Hunter 2004,
+    Each result ``(first, second, score)`` is ``score`` wins for ``first`` and
+    ``1 - score`` for ``second`` of one game: a tie is half a win each, a soft verdict
+    p / 1 - p (fractional wins; the likelihood and the MM step take them as they are).
+    Fitted with the MM algorithm (Hunter 2004,
     "MM algorithms for generalized Bradley-Terry models"): one step sets
     ``s_i = W_i / sum_j n_ij / (s_i + s_j)`` and never decreases the likelihood. Plain MM
     crawls when strengths are far apart (a strictly ordered group of 64 is not converged
@@ -148,12 +158,15 @@ class BradleyTerryTournament(Tournament):
 
     Reward_i: the expected win probability against a random other rated completion of the
     group, ``mean_j s_i / (s_i + s_j)``, in [0, 1] (0.5 for all in a symmetric group).
-    Ties count half a win each; a failed match is left out; a completion without a valid
-    match scores None and is left out of the others' mean.
+    Ties count half a win each; with ``soft`` (default) a verdict with ``p_first`` is
+    ``p_first`` wins for ``first`` and ``1 - p_first`` for ``second`` (the same mechanism);
+    ``soft=False`` ignores ``p_first`` and counts only ``winner``/``tie``. A failed match
+    is left out; a completion without a valid match scores None and is left out of the
+    others' mean.
 
     Raises:
         ValueError: ``opponents`` not None or >= 1; ``prior`` not > 0; ``tol`` not > 0;
-            ``max_iter`` not >= 1.
+            ``max_iter`` not >= 1; ``soft`` not a bool.
     """
 
     name: ClassVar[str] = "bradley_terry"
@@ -162,12 +175,14 @@ class BradleyTerryTournament(Tournament):
     prior: float = 1.0
     tol: float = 1e-9
     max_iter: int = 1000
+    soft: bool = True
 
     def __post_init__(self) -> None:
         validate_opponents(self.opponents)
         validate_positive("prior", self.prior)
         validate_positive("tol", self.tol)
         validate_count("max_iter", self.max_iter)
+        validate_flag("soft", self.soft)
 
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
         sizes, seed = validate_sizes(sizes), validate_seed(seed)
@@ -177,4 +192,4 @@ class BradleyTerryTournament(Tournament):
             strengths = bradley_terry_strengths(n, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)
             return expected_win_rates(strengths)
 
-        return OneRoundSchedule(sizes, seed, pairings, score_group)
+        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)

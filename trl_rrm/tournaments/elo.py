@@ -9,7 +9,14 @@ from typing import ClassVar
 
 from .base import OneRoundSchedule, Result, Schedule, Tournament, group_rng
 from .pairings import one_round_pairings
-from .validation import validate_count, validate_opponents, validate_positive, validate_seed, validate_sizes
+from .validation import (
+    validate_count,
+    validate_flag,
+    validate_opponents,
+    validate_positive,
+    validate_seed,
+    validate_sizes,
+)
 
 ELO_INITIAL = 1000.0
 ELO_SCALE = 400.0
@@ -26,6 +33,9 @@ def elo_ratings(
     rng: random.Random | None = None,
 ) -> list[float | None]:
     """ELO ratings of ``n`` players from valid results ``(first, second, points of first)``.
+
+    Each result updates by ``k_factor * (S - E)``, ``S`` the points of ``first`` (1, 0.5,
+    0, or a soft verdict's ``p_first``) and ``E`` its expected score from the ratings.
 
     Sequential ELO depends on the order the results are replayed in, which here is an
     artefact (all matches are played at once). So the results are put in a canonical
@@ -72,11 +82,15 @@ class EloTournament(Tournament):
     Reward: ``(rating - 1000) / 200 + 0.5`` (the RRM arena's mapping), so 0.5 is average;
     it is not clipped. With K=4 a completion moves at most 4 points per match, so rewards
     stay close to 0.5 (e.g. 1 win of 1 match: 1002 -> 0.51): fine under GRPO's per-group
-    normalisation, small next to other unnormalised rewards. Ties count 0.5; a failed
+    normalisation, small next to other unnormalised rewards. Ties count 0.5; with ``soft``
+    (default) a verdict with ``p_first`` is the fractional actual score ``S = p_first``
+    for ``first`` (``1 - p_first`` for ``second``), e.g. p_first = 0.75 moves K * 0.25;
+    ``soft=False`` ignores ``p_first`` (S = 1/0.5/0 from ``winner``/``tie``). A failed
     match is left out; a completion without a valid match scores None.
 
     Raises:
-        ValueError: ``opponents`` not None or >= 1; ``k_factor`` not > 0; ``passes`` not >= 1.
+        ValueError: ``opponents`` not None or >= 1; ``k_factor`` not > 0; ``passes`` not
+            >= 1; ``soft`` not a bool.
     """
 
     name: ClassVar[str] = "elo"
@@ -84,11 +98,13 @@ class EloTournament(Tournament):
     opponents: int | None = None
     k_factor: float = 4.0
     passes: int = 16
+    soft: bool = True
 
     def __post_init__(self) -> None:
         validate_opponents(self.opponents)
         validate_positive("k_factor", self.k_factor)
         validate_count("passes", self.passes)
+        validate_flag("soft", self.soft)
 
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
         sizes, seed = validate_sizes(sizes), validate_seed(seed)
@@ -99,4 +115,4 @@ class EloTournament(Tournament):
             ratings = elo_ratings(n, results, k_factor=self.k_factor, passes=self.passes, rng=rng)
             return [elo_reward(r) for r in ratings]
 
-        return OneRoundSchedule(sizes, seed, pairings, score_group)
+        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)

@@ -141,6 +141,8 @@ class KnockoutTournament(Tournament):
     scores None, and so does a player whose opponents all failed before it ever played
     (nothing is invented: a lone survivor is not credited with unplayed rounds).
     Groups of 0 or 1 completions: nothing to compare, None. A group of 2: one match.
+    Soft verdicts go by ``winner`` too: the response with the higher ``p_first`` advances
+    and exactly 0.5 is a tie; the probability itself does not change the reward.
     """
 
     name: ClassVar[str] = "knockout"

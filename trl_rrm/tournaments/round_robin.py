@@ -1,4 +1,4 @@
-"""Round robin: every pair of a group is judged once; reward = win rate."""
+"""Round robin: every pair of a group is judged once; reward = (expected) win rate."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ from typing import ClassVar
 
 from .base import OneRoundSchedule, Result, Schedule, Tournament
 from .pairings import one_round_pairings
-from .validation import validate_seed, validate_sizes
+from .validation import validate_flag, validate_seed, validate_sizes
 
 
 def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
-    """(wins + 0.5 * ties) / valid matches per player; None without a valid match."""
+    """Points / valid matches per player; None without a valid match.
+
+    Each result ``(first, second, score)`` gives ``score`` points to ``first`` and
+    ``1 - score`` to ``second``: 1/0 for a win, 0.5 each for a tie, p/1 - p for a soft
+    verdict (so the points are expected wins).
+    """
     points = [0.0] * n
     played = [0] * n
     for first, second, score in results:
@@ -27,14 +32,25 @@ def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
 class RoundRobinTournament(Tournament):
     """All n(n-1)/2 pairs of each group in one round, each in a random presentation order.
 
-    Reward: ``(wins + 0.5 * ties) / valid matches`` in [0, 1]. A failed match counts for
-    neither side (it is left out of the denominator too); a completion with no valid
-    match scores None. Groups of 0 or 1 completions: no match, None.
+    Reward: ``(wins + 0.5 * ties) / valid matches`` in [0, 1]. With ``soft`` (default), a
+    verdict with ``p_first`` gives ``p_first`` to ``first`` and ``1 - p_first`` to
+    ``second`` instead, so the reward is the expected win rate; hard verdicts score exactly
+    as before. ``soft=False`` ignores ``p_first`` and counts only ``winner``/``tie``.
+    A failed match counts for neither side (it is left out of the denominator too); a
+    completion with no valid match scores None. Groups of 0 or 1 completions: no match, None.
+
+    Raises:
+        ValueError: ``soft`` not a bool.
     """
 
     name: ClassVar[str] = "round_robin"
 
+    soft: bool = True
+
+    def __post_init__(self) -> None:
+        validate_flag("soft", self.soft)
+
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
         sizes, seed = validate_sizes(sizes), validate_seed(seed)
         pairings = one_round_pairings(sizes, seed, opponents=None)
-        return OneRoundSchedule(sizes, seed, pairings, lambda g, n, results: win_rates(n, results))
+        return OneRoundSchedule(sizes, seed, pairings, lambda g, n, results: win_rates(n, results), self.soft)

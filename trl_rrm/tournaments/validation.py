@@ -45,3 +45,9 @@ def validate_count(field: str, value: int, minimum: int = 1) -> None:
     """ValueError unless ``value`` is an int >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{field}={value!r}: must be an int >= {minimum}")
+
+
+def validate_flag(field: str, value: bool) -> None:
+    """ValueError unless ``value`` is a bool (True or False, not 0/1 or a string)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{field}={value!r}: must be True or False")
