@@ -31,6 +31,12 @@ parser.add_argument("--steps", type=int, default=3)
 parser.add_argument("--num-generations", type=int, default=4)
 parser.add_argument("--max-completion-length", type=int, default=24)
 parser.add_argument("--judge-tokens", type=int, default=32, help="judge thinking budget")
+parser.add_argument(
+    "--verdict",
+    default="likelihood",
+    choices=["generate", "forced", "likelihood", "direct"],
+    help="how the verdict is read; likelihood/direct give p(first better) even from a judge that never writes one",
+)
 parser.add_argument("--output-dir", default="outputs/grpo_rrm_example")
 args = parser.parse_args()
 
@@ -45,7 +51,7 @@ else:
     base, tokenizer = load_smollm2()
 
 policy = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-judge_kwargs = dict(format="rrm", both_orders=True, max_new_tokens=args.judge_tokens, forced_answer=True, batch_size=32)
+judge_kwargs = dict(format="rrm", both_orders=True, max_new_tokens=args.judge_tokens, verdict=args.verdict, batch_size=32)
 if args.judge_adapter:
     judge = HFJudge.from_model(policy, tokenizer, adapter=args.judge_adapter, adapter_name="judge", **judge_kwargs)
 else:
