@@ -16,6 +16,7 @@ from typing import Any
 from .formats import FORMATS, get_format
 from .judges import GenerativeJudge, JudgingConfig, ListwiseJudge, PairwiseJudge
 from .parsing import parse_ranking, parse_verdict, strip_think
+from .labeling import LabelingSummary, label_preferences
 from .reward import RRMReward
 from .tournaments import get_tournament
 from .types import Match, Ranking, Verdict
@@ -37,6 +38,7 @@ __all__ = [
     "HFJudge",
     "HFJudgeConfig",
     "JudgingConfig",
+    "LabelingSummary",
     "ListwiseJudge",
     "Match",
     "PairwiseJudge",
@@ -45,6 +47,7 @@ __all__ = [
     "Verdict",
     "get_format",
     "get_tournament",
+    "label_preferences",
     "parse_ranking",
     "parse_verdict",
     "strip_think",

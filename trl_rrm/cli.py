@@ -3,6 +3,7 @@
     trl-rrm --help
     trl-rrm demo                      # judge 32 pairs with the embedded SmolLM2, print JSON
     trl-rrm demo --model PATH --adapter LORA --formats rrm --pairs 64
+    trl-rrm label --judge MODEL --input prompts.jsonl --output pairs.jsonl [--policy MODEL] [--resume]
 """
 
 from __future__ import annotations
@@ -32,6 +33,85 @@ def _demo(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+# Test hook: ``--judge testing:number`` uses the deterministic ``trl_rrm.testing.NumberJudge``
+# (no model); ``TRL_RRM_TEST_JUDGE_DELAY=<seconds>`` sleeps that long in each judge call, so a
+# test can kill a labeling run midway.
+_TEST_JUDGE = "testing:number"
+
+
+def _label_judge(args: argparse.Namespace):
+    if args.judge == _TEST_JUDGE:
+        import os
+        import time
+
+        from .testing import NumberJudge
+
+        delay = float(os.environ.get("TRL_RRM_TEST_JUDGE_DELAY", "0") or 0)
+
+        class _SlowNumberJudge(NumberJudge):
+            def compare(self, matches):
+                time.sleep(delay)
+                return super().compare(matches)
+
+            def rank(self, matches):
+                time.sleep(delay)
+                return super().rank(matches)
+
+        return _SlowNumberJudge()
+    from .judges.hf import HFJudge
+
+    judge_model = args.judge
+    if judge_model == "embedded":
+        from .embedded import smollm2_path
+
+        judge_model = str(smollm2_path())
+    return HFJudge(
+        judge_model,
+        adapter=args.adapter,
+        format=args.format,
+        both_orders=args.both_orders,
+        verdict=args.verdict,
+        max_new_tokens=args.max_new_tokens,
+        num_votes=args.num_votes,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+
+
+def _label(args: argparse.Namespace) -> int:
+    from .labeling import LabelingInputError, label_preferences
+
+    policy = args.policy
+    if policy == "embedded":
+        from .embedded import smollm2_path
+
+        policy = str(smollm2_path())
+    try:
+        judge = _label_judge(args)
+        summary = label_preferences(
+            args.input,
+            judge,
+            output=args.output,
+            tournament=args.tournament,
+            pairs=args.pairs,
+            min_margin=args.min_margin,
+            min_order_agreement=args.min_order_agreement,
+            policy=policy,
+            num_candidates=args.num_candidates,
+            temperature=args.temperature,
+            max_new_tokens=args.policy_max_new_tokens,
+            batch_prompts=args.batch_prompts,
+            seed=args.seed,
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+    except (LabelingInputError, ValueError, TypeError) as err:
+        print(f"trl-rrm label: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -67,6 +147,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
+
+    label = commands.add_parser(
+        "label",
+        help="label DPO preference pairs (prompt/chosen/rejected jsonl) with a judge",
+        description="Ranks each prompt's candidates (the 'completions' column, or samples of --policy) "
+        "with a tournament of judge matches and writes TRL preference rows, chunk by chunk (fsynced); "
+        "--resume continues an interrupted run. Prints a JSON summary.",
+    )
+    label.add_argument("--judge", required=True, help="judge model id or path ('embedded': SmolLM2-135M-Instruct)")
+    label.add_argument("--adapter", default=None, help="LoRA adapter id or path for the judge")
+    label.add_argument("--format", default="rrm", choices=list(FORMATS), help="judge prompt format")
+    label.add_argument("--tournament", default="round_robin", help="knockout, elo, round_robin, bradley_terry, listwise")
+    label.add_argument("--both-orders", action="store_true", help="judge every pair in both orders")
+    label.add_argument("--verdict", default="forced", choices=list(VERDICT_MODES), help="how a verdict is read")
+    label.add_argument("--num-votes", type=int, default=1, help="judgments per order (majority vote)")
+    label.add_argument("--max-new-tokens", type=int, default=256, help="judge thinking budget per judgment")
+    label.add_argument("--batch-size", type=int, default=16, help="judge sequences generated together")
+    label.add_argument("--policy", default=None, help="policy model sampling candidates for rows without 'completions'")
+    label.add_argument("--num-candidates", type=int, default=4, help="candidates sampled per prompt")
+    label.add_argument("--temperature", type=float, default=1.0, help="policy sampling temperature")
+    label.add_argument("--policy-max-new-tokens", type=int, default=128, help="policy budget per candidate")
+    label.add_argument("--pairs", default="best_worst", choices=["best_worst", "all_above_margin"])
+    label.add_argument("--min-margin", type=float, default=0.0, help="drop pairs whose score margin is below this")
+    label.add_argument("--min-order-agreement", type=float, default=None, help="drop pairs whose order agreement is below this")
+    label.add_argument("--batch-prompts", type=int, default=16, help="prompts per chunk (one tournament, one fsynced write)")
+    label.add_argument("--input", required=True, help=".jsonl, .json or .parquet with 'prompt' [and 'completions']")
+    label.add_argument("--output", required=True, help="output .jsonl (TRL preference format)")
+    label.add_argument("--resume", action="store_true", help="continue an interrupted run on the same --output")
+    label.add_argument("--no-progress", action="store_true", help="no progress bar")
+    label.add_argument("--seed", type=int, default=0)
+    label.set_defaults(func=_label)
     return parser
 
 

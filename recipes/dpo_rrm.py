@@ -1,0 +1,127 @@
+"""DPO on preference pairs labelled by a reasoning reward model (no human labels).
+
+1. Prompts: arithmetic questions from ``trl_rrm.tasks.arithmetic_pairs`` (answers unused).
+2. Candidates: ``num_candidates`` samples per prompt from the policy.
+3. Labels: ``label_preferences`` ranks each prompt's candidates with a round robin of judge
+   matches (default: the embedded SmolLM2-135M-Instruct, ``verdict="direct"``, both orders)
+   and keeps best vs worst -> ``<output_dir>/preferences.jsonl``.
+4. Training: TRL's DPOTrainer with a LoRA adapter on the policy; the adapter is saved in
+   ``output_dir``.
+
+One process (the YAML defaults finish in a few minutes on CPU):
+
+    python recipes/dpo_rrm.py --config recipes/configs/dpo_rrm.yaml
+
+Several GPUs (labeling is split across ranks, then DDP training):
+
+    accelerate launch --num_processes 8 recipes/dpo_rrm.py --config recipes/configs/dpo_rrm.yaml --use_cpu false
+
+Every YAML key is also a flag (``--num_prompts 64 --max_steps 100``): one TrlParser reads
+``RRMDPOConfig`` (labeling) and ``trl.DPOConfig`` (training).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datasets import Dataset
+from peft import LoraConfig
+from transformers import AutoTokenizer
+from trl import DPOConfig, DPOTrainer, TrlParser
+
+from trl_rrm.embedded import smollm2_path
+from trl_rrm.judges.hf import HFJudge
+from trl_rrm.labeling import label_preferences
+from trl_rrm.tasks import arithmetic_pairs
+
+
+@dataclass
+class RRMDPOConfig:
+    """Labeling: where the prompts, candidates and judge come from."""
+
+    policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
+    judge_model: str | None = field(default=None, metadata={"help": "judge id or path (default: embedded SmolLM2)"})
+    judge_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the judge"})
+    judge_format: str = field(default="rrm", metadata={"help": "rrm, rm_r1, rm_r1_distilled"})
+    judge_verdict: str = field(default="direct", metadata={"help": "generate, forced, likelihood, direct"})
+    judge_both_orders: bool = field(default=True, metadata={"help": "judge each pair in both orders"})
+    judge_max_new_tokens: int = field(default=64, metadata={"help": "judge thinking budget (generating modes)"})
+    tournament: str = field(default="round_robin", metadata={"help": "knockout, elo, round_robin, bradley_terry"})
+    pairs: str = field(default="best_worst", metadata={"help": "best_worst or all_above_margin"})
+    min_margin: float = field(default=0.0, metadata={"help": "drop pairs with a smaller score margin"})
+    min_order_agreement: float | None = field(default=None, metadata={"help": "drop pairs below this order agreement"})
+    num_prompts: int = field(default=8, metadata={"help": "arithmetic prompts to label"})
+    num_candidates: int = field(default=4, metadata={"help": "policy samples per prompt"})
+    gen_max_new_tokens: int = field(default=16, metadata={"help": "policy budget per candidate"})
+    gen_temperature: float = field(default=1.0, metadata={"help": "policy sampling temperature"})
+    batch_prompts: int = field(default=8, metadata={"help": "prompts per labeling chunk"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank of the trained adapter"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
+
+    def __post_init__(self) -> None:
+        for name in ("num_prompts", "num_candidates", "gen_max_new_tokens", "batch_prompts", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if self.num_candidates < 2:
+            raise ValueError(f"num_candidates={self.num_candidates!r} must be >= 2")
+
+
+def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
+    policy = cfg.policy_model or str(smollm2_path())
+    judge = HFJudge(
+        cfg.judge_model or str(smollm2_path()),
+        adapter=cfg.judge_adapter,
+        format=cfg.judge_format,
+        verdict=cfg.judge_verdict,
+        both_orders=cfg.judge_both_orders,
+        max_new_tokens=cfg.judge_max_new_tokens,
+        dtype="float32",
+        seed=training.seed,
+    )
+    prompts = Dataset.from_list(
+        [{"prompt": [{"role": "user", "content": p.prompt}]} for p in arithmetic_pairs(cfg.num_prompts, seed=training.seed)]
+    )
+    out = Path(training.output_dir)
+    summary = label_preferences(
+        prompts,
+        judge,
+        output=out / "preferences.jsonl",
+        tournament=cfg.tournament,
+        pairs=cfg.pairs,  # type: ignore[arg-type]
+        min_margin=cfg.min_margin,
+        min_order_agreement=cfg.min_order_agreement,
+        policy=policy,
+        num_candidates=cfg.num_candidates,
+        temperature=cfg.gen_temperature,
+        max_new_tokens=cfg.gen_max_new_tokens,
+        batch_prompts=cfg.batch_prompts,
+        seed=training.seed,
+        progress=True,
+    )
+    print(json.dumps({"labeling": summary.to_dict()}, indent=2))
+    del judge  # free the judge before training
+    pairs = summary.dataset
+    if pairs is None or len(pairs) == 0:
+        raise SystemExit("no preference pair survived labeling; raise num_prompts or loosen the filters")
+    pairs = pairs.select_columns(["prompt", "chosen", "rejected"])
+
+    trainer = DPOTrainer(
+        model=policy,
+        args=training,
+        train_dataset=pairs,
+        processing_class=AutoTokenizer.from_pretrained(policy),
+        peft_config=LoraConfig(
+            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
+        ),
+    )
+    trainer.train()
+    trainer.save_model(training.output_dir)
+    print(json.dumps({"adapter": training.output_dir, "train_pairs": len(pairs)}))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    main(*TrlParser((RRMDPOConfig, DPOConfig)).parse_args_and_config())

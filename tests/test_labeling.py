@@ -1,0 +1,312 @@
+"""label_preferences and ``trl-rrm label``: NumberJudge (the larger last number wins) as judge."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+
+from trl_rrm.labeling import LabelingInputError, LabelingSummary, label_preferences
+from trl_rrm.testing import NumberJudge
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rows(n: int = 6, conversational: bool = False) -> list[dict]:
+    rows = []
+    for i in range(n):
+        values = [(i * 7 + k * 3) % 10 for k in range(4)]
+        prompt = f"question {i}: give a number"
+        completions = [f"answer {v}" for v in values]
+        if conversational:
+            rows.append(
+                {
+                    "prompt": [{"role": "user", "content": prompt}],
+                    "completions": [[{"role": "assistant", "content": c}] for c in completions],
+                }
+            )
+        else:
+            rows.append({"prompt": prompt, "completions": completions})
+    return rows
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "testing:number", "--no-progress", *args],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=120, **kwargs,
+    )
+
+
+# ------------------------------------------------------------------ labeling
+
+
+def test_dataset_text_best_worst():
+    summary = label_preferences(datasets.Dataset.from_list(_rows(6)), NumberJudge())
+    assert isinstance(summary, LabelingSummary)
+    ds = summary.dataset
+    assert summary.rows_written == len(ds) == 6 and summary.prompts_seen == 6
+    for row, source in zip(ds, _rows(6)):
+        values = [int(c.split()[-1]) for c in source["completions"]]
+        assert row["prompt"] == source["prompt"]
+        assert row["chosen"] == f"answer {max(values)}" and row["rejected"] == f"answer {min(values)}"
+        assert row["chosen_score"] > row["rejected_score"] and row["margin"] > 0
+        assert row["rationale"] == f"{max(values)} is larger"
+        assert row["order_agreement"] is None  # single-order judge
+    assert summary.matches == 6 * 6  # round robin of 4
+    assert summary.parse_failure_rate == 0.0 and summary.matches_per_second > 0
+
+
+def test_conversational_rows_are_messages(tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    summary = label_preferences(_write_jsonl(tmp_path / "in.jsonl", _rows(3, True)), NumberJudge(), output=out)
+    rows = _read_jsonl(out)
+    assert len(rows) == summary.rows_written == 3
+    for row in rows:
+        assert row["prompt"][0]["role"] == "user"
+        assert row["chosen"][0]["role"] == "assistant" and row["rejected"][0]["role"] == "assistant"
+    # text completions under a conversational prompt become assistant messages too
+    text_completions = [{"prompt": [{"role": "user", "content": "q"}], "completions": ["a 1", "a 2"]}]
+    ds = label_preferences(text_completions, NumberJudge()).dataset
+    assert ds[0]["chosen"] == [{"role": "assistant", "content": "a 2"}]
+
+
+def test_parquet_and_json_inputs(tmp_path):
+    datasets.Dataset.from_list(_rows(4)).to_parquet(str(tmp_path / "in.parquet"))
+    (tmp_path / "in.json").write_text(json.dumps(_rows(4)))
+    a = label_preferences(tmp_path / "in.parquet", NumberJudge()).dataset.to_list()
+    b = label_preferences(tmp_path / "in.json", NumberJudge()).dataset.to_list()
+    c = label_preferences(_rows(4), NumberJudge()).dataset.to_list()
+    assert a == b == c and len(a) == 4
+
+
+def test_all_above_margin_and_drops():
+    rows = [
+        {"prompt": "p0", "completions": ["x 1", "x 2", "x 4"]},  # margins 0.5, 1, 0.5
+        {"prompt": "p1", "completions": ["x 3", "x 3"]},  # tie
+        {"prompt": "p2", "completions": ["x 1", "no number"]},  # the only match fails: both unscored -> too few
+        {"prompt": "p3", "completions": ["only one 5"]},  # too few candidates
+    ]
+    summary = label_preferences(rows, NumberJudge(), pairs="all_above_margin", min_margin=0.6)
+    assert summary.rows_written == 1
+    assert summary.dataset[0]["chosen"] == "x 4" and summary.dataset[0]["rejected"] == "x 1"
+    assert summary.dropped == {
+        "too_few_candidates": 2, "unscored_candidate": 2, "tie": 1, "low_margin": 2, "order_disagreement": 0
+    }  # fmt: skip
+    assert summary.pairs_considered == 4
+    loose = label_preferences(rows, NumberJudge(), pairs="all_above_margin")
+    assert loose.rows_written == 3 and loose.dropped["low_margin"] == 0
+
+
+def test_order_agreement_filter():
+    from trl_rrm.types import Verdict
+
+    class Flaky(NumberJudge):
+        """Both orders judged; the orders disagree on 'x 9' vs 'x 1' (a tie)."""
+
+        def compare(self, matches):
+            out = []
+            for m, v in zip(matches, super().compare(matches)):
+                agree = sorted(m.responses) != ["x 1", "x 9"]
+                out.append(Verdict(winner=v.winner if agree else None, tie=not agree or v.tie,
+                                   votes=(v.winner, v.winner), order_agreement=agree, rationale="r"))
+            return out  # fmt: skip
+
+    rows = [{"prompt": "a", "completions": ["x 1", "x 5", "x 3"]}, {"prompt": "b", "completions": ["x 1", "x 9", "x 5"]}]
+    summary = label_preferences(rows, Flaky(), min_order_agreement=0.5)
+    # b: x 9 (0.75) and x 1 (0.25) are best and worst, but their own match disagreed
+    assert summary.rows_written == 1 and summary.dataset[0]["order_agreement"] == 1.0
+    assert summary.dropped["order_disagreement"] == 1
+    assert summary.order_disagreement_rate == pytest.approx(1 / 6)
+    kept = label_preferences(rows, Flaky()).dataset
+    assert len(kept) == 2 and kept[1]["order_agreement"] == 0.0 and kept[1]["chosen"] == "x 9"
+
+
+def test_listwise_and_knockout():
+    ds = label_preferences(_rows(3), NumberJudge(), tournament="listwise").dataset
+    assert [r["chosen"] for r in ds] == [r["chosen"] for r in label_preferences(_rows(3), NumberJudge()).dataset]
+    ko = label_preferences(_rows(3), NumberJudge(), tournament="knockout")
+    assert ko.rows_written == 3 and ko.matches == 3 * 3
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ('{"text": "hi"}\n', "row 0: field 'prompt' is missing"),
+        ('{"prompt": "ok", "completions": ["a 1", "b 2"]}\n{"prompt": "  "}\n', "row 1: field 'prompt': is empty"),
+        ('{"prompt": "ok", "completions": "a 1"}\n', "row 0: field 'completions' must be a list"),
+        ('{"prompt": "ok", "completions": ["a 1", ""]}\n', "row 0: field 'completions[1]': is empty"),
+        ('{"prompt": "ok"}\n{"prompt": \n', "line 2: not valid JSON"),
+    ],
+)
+def test_bad_input_errors(tmp_path, content, needle):
+    src = tmp_path / "bad.jsonl"
+    src.write_text(content)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(LabelingInputError) as err:
+        label_preferences(src, NumberJudge(), output=out)
+    assert str(src) in str(err.value) and needle in str(err.value)
+    assert not out.exists()
+    if "missing" in needle:  # the CLI once (a subprocess costs seconds): clear message, exit != 0
+        result = _cli("--input", str(src), "--output", str(out))
+        assert result.returncode != 0 and needle in result.stderr and str(src) in result.stderr
+        assert not out.exists()
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    out = tmp_path / "out.jsonl"
+    for src in (tmp_path / "missing.jsonl", tmp_path / "x.parquet", tmp_path / "x.csv"):
+        if src.suffix != ".jsonl":
+            src.write_bytes(b"not a parquet file")
+        with pytest.raises(LabelingInputError, match=str(src.name)):
+            label_preferences(src, NumberJudge(), output=out)
+        assert not out.exists()
+    with pytest.raises(ValueError, match="no 'completions'"):
+        label_preferences([{"prompt": "p"}], NumberJudge(), output=out)
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ resume
+
+
+def test_resume_skips_completed_and_repairs_torn_rows(tmp_path):
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    full = label_preferences(src, NumberJudge(), output=tmp_path / "full.jsonl", batch_prompts=3).dataset.to_list()
+    out = tmp_path / "out.jsonl"
+    label_preferences(src, NumberJudge(), output=out, batch_prompts=3)
+    # simulate a crash: the last chunk's progress never written, half a line appended
+    progress = tmp_path / "out.jsonl.progress.jsonl"
+    lines = progress.read_text().splitlines()
+    progress.write_text("\n".join(lines[:2]) + "\n")
+    with out.open("a") as f:
+        f.write('{"prompt": "torn')
+    judge = NumberJudge()
+    summary = label_preferences(src, judge, output=out, batch_prompts=3, resume=True)
+    assert summary.prompts_resumed == 6 and summary.prompts_seen == 4
+    assert judge.judged == 4 * 6
+    assert _read_jsonl(out) == full
+
+
+def test_resume_after_sigkill(tmp_path):
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(24))
+    ref = tmp_path / "ref.jsonl"  # uninterrupted run, in process (same code path as the CLI)
+    label_preferences(src, NumberJudge(), output=ref, batch_prompts=2)
+    out = tmp_path / "out.jsonl"
+    args = ["--input", str(src), "--output", str(out), "--batch-prompts", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "testing:number", "--no-progress", *args],
+        cwd=REPO, env={**os.environ, "TRL_RRM_TEST_JUDGE_DELAY": "0.3"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    progress = tmp_path / "out.jsonl.progress.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not progress.exists() or len(progress.read_text().splitlines()) < 3):
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(progress.read_text().splitlines())
+    assert 3 <= done < 12, "the run should have been killed midway"
+    result = _cli(*args, "--resume")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["prompts_resumed"] >= 6 and summary["prompts_resumed"] + summary["prompts_seen"] == 24
+    rows = _read_jsonl(out)
+    assert rows == _read_jsonl(ref)
+    assert len({r["source_index"] for r in rows}) == len(rows) == 24
+
+
+# ------------------------------------------------------------------ generation
+
+
+@pytest.mark.slow
+def test_candidates_sampled_from_tiny_policy(tiny_dir, tmp_path):
+    class AnyJudge(NumberJudge):
+        """Gibberish has no numbers: prefer the longer text, so pairs get decided."""
+
+        def compare(self, matches):
+            from trl_rrm.types import Verdict
+
+            return [Verdict(winner=int(len(m.responses[1]) > len(m.responses[0])), votes=(0,), rationale="len")
+                    for m in matches]  # fmt: skip
+
+    rows = [{"prompt": [{"role": "user", "content": "What is 2 + 3?"}]}, {"prompt": [{"role": "user", "content": "Say hi"}]},
+            {"prompt": [{"role": "user", "content": "Count"}]}]  # fmt: skip
+    kwargs = dict(policy=str(tiny_dir), num_candidates=3, max_new_tokens=8, temperature=1.0, batch_prompts=2, seed=1)
+    a = label_preferences(rows, AnyJudge(), output=tmp_path / "a.jsonl", **kwargs)
+    b = label_preferences(rows, AnyJudge(), output=tmp_path / "b.jsonl", **kwargs)
+    assert a.prompts_seen == 3 and a.matches == 3 * 3 and a.generation_seconds > 0
+    assert a.rows_written + a.dropped["tie"] + a.dropped["too_few_candidates"] == 3 and a.rows_written >= 1
+    assert _read_jsonl(tmp_path / "a.jsonl") == _read_jsonl(tmp_path / "b.jsonl")  # seeded
+    for row in a.dataset:
+        assert row["chosen"] != row["rejected"]
+
+
+# ------------------------------------------------------------------ recipe (real model)
+
+
+@pytest.mark.model
+def test_dpo_recipe_end_to_end(tmp_path):
+    out = tmp_path / "dpo"
+    result = subprocess.run(
+        [
+            sys.executable, "recipes/dpo_rrm.py", "--config", "recipes/configs/dpo_rrm.yaml",
+            "--output_dir", str(out), "--num_prompts", "4", "--num_candidates", "3", "--max_steps", "1",
+        ],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "adapter_model.safetensors").is_file() and (out / "adapter_config.json").is_file()
+    assert (out / "preferences.jsonl").is_file()
+
+
+# ------------------------------------------------------------------ several processes
+
+
+def _mp_rows() -> list[dict]:
+    return [{"prompt": f"q{i}", "completions": [f"a {(i * 7 + k * 3) % 10}" for k in range(4)]} for i in range(11)]
+
+
+@pytest.mark.multiprocess
+def test_two_processes_write_shards_and_merge(tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", __file__, str(out)],
+        check=True, env=env, timeout=300, capture_output=True,
+    )  # fmt: skip
+    judged = json.loads((tmp_path / "judged.json").read_text())
+    single = NumberJudge()
+    assert _read_jsonl(out) == label_preferences(_mp_rows(), single).dataset.to_list()
+    assert sum(judged) == single.judged and min(judged) > 0  # the judging was split
+    assert (tmp_path / "pairs.jsonl.rank1-of-2.jsonl").is_file()
+
+
+if __name__ == "__main__":  # the worker of test_two_processes_write_shards_and_merge (torchrun)
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    judge = NumberJudge()
+    label_preferences(_mp_rows(), judge, output=sys.argv[1], batch_prompts=3)
+    counts = [None] * dist.get_world_size()
+    dist.all_gather_object(counts, judge.judged)
+    if dist.get_rank() == 0:
+        Path(sys.argv[1]).with_name("judged.json").write_text(json.dumps(counts))
+    dist.destroy_process_group()
