@@ -266,20 +266,29 @@ class HFJudge(GenerativeJudge):
         return state
 
     # ---- generation -----------------------------------------------------------
+    def _judge_mode(self) -> Any:
+        """The borrowed model switched to the judge (restored on exit); a no-op for an owned one."""
+        if self._borrowed:
+            return borrowed(self._model, self._adapter_name, self._disable_adapters)
+        return nullcontext()
+
+    def _prompt_text(self, messages: list[Any]) -> str:
+        """The judge's chat prompt, ready for the answer to follow."""
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """Generates every request's samples, batched by length; see the module doc."""
         model, tokenizer = self.model, self.tokenizer
         rows: list[tuple[int, list[int], bool]] = []  # (request index, prompt ids, template opened <think>)
         for index, request in enumerate(requests):
-            text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+            text = self._prompt_text(request.messages)
             opened_think = text.rstrip().endswith("<think>") and not request.assistant_prefix
             ids = tokenizer(text + request.assistant_prefix, add_special_tokens=False)["input_ids"]
             rows.extend((index, ids, opened_think) for _ in range(request.num_samples))
         results: list[list[Generation]] = [[] for _ in requests]
         outputs: dict[int, Generation] = {}
         # The seed advances per compare()/rank() call, so a rerun reproduces every call.
-        switch = borrowed(model, self._adapter_name, self._disable_adapters) if self._borrowed else nullcontext()
-        with switch, torch.no_grad(), _seeded(self.config.seed + self._calls, _device(model)):
+        with self._judge_mode(), torch.no_grad(), _seeded(self.config.seed + self._calls, _device(model)):
             groups: dict[tuple[int, bool], list[int]] = {}
             for r, (index, _, _) in enumerate(rows):
                 request = requests[index]
@@ -342,7 +351,7 @@ class HFJudge(GenerativeJudge):
         # A row: (request, token ids, [(candidate, target ids, position predicting the first)])
         rows: list[tuple[int, list[int], list[tuple[int, list[int], int]]]] = []
         for r, request in enumerate(requests):
-            text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+            text = self._prompt_text(request.messages)
             context = tokenizer(text + request.assistant_prefix, add_special_tokens=False)["input_ids"]
             labels = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in request.candidates]
             if any(not ids for ids in labels):
@@ -359,8 +368,7 @@ class HFJudge(GenerativeJudge):
                 rows.extend((r, context + ids, [(c, ids, len(context) - 1)]) for c, ids in enumerate(labels))
         order = sorted(range(len(rows)), key=lambda i: -len(rows[i][1]))
         scores = [[0.0] * len(request.candidates) for request in requests]
-        switch = borrowed(model, self._adapter_name, self._disable_adapters) if self._borrowed else nullcontext()
-        with switch, torch.no_grad():
+        with self._judge_mode(), torch.no_grad():
             for start in range(0, len(order), self.config.batch_size):
                 batch = [rows[i] for i in order[start : start + self.config.batch_size]]
                 for r, c, value in self._score_batch(batch):
