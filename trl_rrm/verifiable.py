@@ -1,0 +1,329 @@
+"""A verifiable task for end-to-end proofs: small sums whose answers code can check.
+
+The recipes (``recipes/train_judge.py``, ``recipes/grpo_rrm.py``, ``recipes/dpo_rrm.py``,
+``recipes/proof.py``) use it to show, on a model that runs on a laptop, the claim of
+reasoning reward models: a judge trained on preference pairs lets a policy be
+post-trained on prompts that carry no answer. The answers only serve to *measure*
+(policy accuracy, judge accuracy) and to build the ground-truth baseline.
+
+SmolLM2-135M-Instruct answers about half of these questions right when decoding
+greedily, so there is room both ways.
+
+    acc = policy_accuracy(model, tokenizer, all_sums("test"))  # {"accuracy": ..., ...}
+    problems = small_sums(256, seed=0)                           # training draws
+    samples = sample_completions(model, tokenizer, problems, num_samples=4, seed=0)
+    pairs = judge_pairs(problems, samples, seed=0)               # one right vs one wrong answer
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .types import Text
+
+_NUMBER = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A question and its integer answer (``expression`` restates it, e.g. ``"7 + 5"``)."""
+
+    prompt: str
+    answer: int
+    expression: str
+
+
+def _held_out(expression: str) -> bool:
+    """A fixed quarter of all questions is reserved for evaluation (a stable hash split)."""
+    return int(hashlib.sha256(expression.encode()).hexdigest(), 16) % 4 == 0
+
+
+def small_sums(n: int, seed: int = 0, split: Literal["train", "test"] = "train") -> list[Problem]:
+    """``n`` single-digit additions and small subtractions (``a - b`` with ``a <= 18``).
+
+    There are only 171 distinct questions, so ``split`` partitions the questions
+    themselves: ``"test"`` draws from a fixed quarter of them (a stable hash of the
+    expression) and ``"train"`` from the rest, so held-out questions are never trained on.
+    ``seed`` picks the draw (repeats are allowed).
+
+    Raises:
+        ValueError: ``n`` is negative or ``split`` is unknown.
+    """
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"n={n!r} must be an integer >= 0")
+    pool = all_sums(split)
+    rng = random.Random(f"small_sums:{split}:{seed}")
+    return [rng.choice(pool) for _ in range(n)]
+
+
+def all_sums(split: Literal["train", "test"]) -> list[Problem]:
+    """Every question of a split once (133 train, 38 test): the policy evaluation set."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}; expected 'train' or 'test'")
+    pool = [(f"{a} + {b}", a + b) for a in range(1, 10) for b in range(1, 10)]
+    pool += [(f"{a} - {b}", a - b) for b in range(1, 10) for a in range(b, b + 10) if a <= 18]
+    return [
+        Problem(prompt=f"What is {e}?", answer=v, expression=e) for e, v in pool if _held_out(e) == (split == "test")
+    ]
+
+
+def completion_text(completion: Text) -> str:
+    """The text of a completion, plain or conversational (the last message's content)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        return str(completion[-1].get("content", ""))
+    raise TypeError(f"completion={completion!r:.80} is neither a string nor a list of messages")
+
+
+def final_number(text: str) -> int | None:
+    """The last integer in ``text``: the answer a response commits to, or None."""
+    numbers = _NUMBER.findall(text)
+    return int(numbers[-1]) if numbers else None
+
+
+def is_correct(completion: Text, answer: int) -> bool:
+    """True when the completion's last integer equals ``answer``."""
+    return final_number(completion_text(completion)) == answer
+
+
+def correctness_reward(completions: Sequence[Text], answer: Sequence[int], **_: Any) -> list[float]:
+    """The ground-truth reward (1.0 right, 0.0 wrong): the baseline that needs answer labels.
+
+    A TRL reward function: the dataset's ``answer`` column arrives as a keyword argument.
+    """
+    if len(completions) != len(answer):
+        raise ValueError(f"len(completions)={len(completions)} != len(answer)={len(answer)}")
+    return [1.0 if is_correct(c, int(a)) else 0.0 for c, a in zip(completions, answer)]
+
+
+correctness_reward.__name__ = "correctness"
+
+
+def _chat_texts(tokenizer: Any, prompts: Sequence[str]) -> list[str]:
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
+
+
+def generate_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 32,
+    num_samples: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> list[list[str]]:
+    """``num_samples`` completions per prompt (greedy when ``temperature == 0``).
+
+    Batched, left-padded, seeded inside a forked RNG; the model's train/eval mode is
+    restored afterwards.
+    """
+    import logging
+
+    import torch
+
+    log = logging.getLogger(__name__)
+    if temperature == 0 and num_samples != 1:
+        raise ValueError(f"num_samples={num_samples} needs temperature > 0 (greedy decoding repeats itself)")
+    texts = _chat_texts(tokenizer, prompts)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    device = next(model.parameters()).device
+    per_batch = max(1, batch_size // num_samples)
+    was_training = model.training
+    model.eval()
+    out: list[list[str]] = []
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+            torch.manual_seed(seed)
+            for start in range(0, len(texts), per_batch):
+                ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts[start : start + per_batch]]
+                width = max(map(len, ids))
+                input_ids = torch.tensor([[pad_id] * (width - len(x)) + x for x in ids], device=device)
+                mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
+                sample = temperature > 0
+                generated = model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=sample,
+                    temperature=temperature if sample else None,
+                    top_p=None,
+                    top_k=None,
+                    num_return_sequences=num_samples,
+                    pad_token_id=pad_id,
+                )
+                decoded = tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
+                for p in range(len(ids)):
+                    out.append([d.strip() for d in decoded[p * num_samples : (p + 1) * num_samples]])
+                log.info("generated %d/%d prompts x %d samples", len(out), len(texts), num_samples)
+    finally:
+        model.train(was_training)
+    return out
+
+
+def policy_accuracy(
+    model: Any, tokenizer: Any, problems: Sequence[Problem], *, max_new_tokens: int = 32, batch_size: int = 64
+) -> dict[str, Any]:
+    """Greedy accuracy of a policy on ``problems``: ``accuracy``, ``correct``, ``n``, ``examples``."""
+    texts = generate_texts(
+        model, tokenizer, [p.prompt for p in problems], max_new_tokens=max_new_tokens, batch_size=batch_size
+    )
+    correct = [is_correct(t[0], p.answer) for t, p in zip(texts, problems)]
+    return {
+        "accuracy": sum(correct) / max(1, len(problems)),
+        "correct": sum(correct),
+        "n": len(problems),
+        "examples": [{"prompt": p.prompt, "completion": t[0], "correct": c} for p, t, c in list(zip(problems, texts, correct))[:4]],
+    }
+
+
+def sample_completions(
+    model: Any,
+    tokenizer: Any,
+    problems: Sequence[Problem],
+    *,
+    num_samples: int = 4,
+    temperature: float = 1.0,
+    max_new_tokens: int = 32,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> list[list[str]]:
+    """``num_samples`` sampled completions per problem: the policy's own answers, to judge."""
+    return generate_texts(
+        model,
+        tokenizer,
+        [p.prompt for p in problems],
+        max_new_tokens=max_new_tokens,
+        num_samples=num_samples,
+        temperature=temperature,
+        seed=seed,
+        batch_size=batch_size,
+    )
+
+
+@dataclass(frozen=True)
+class JudgePair:
+    """A right and a wrong completion of one problem, in a fixed shown order.
+
+    ``label`` is 0 when the right completion is shown first (``first``), 1 otherwise.
+    """
+
+    problem: Problem
+    first: str
+    second: str
+    label: int
+
+    @property
+    def chosen(self) -> str:
+        return self.first if self.label == 0 else self.second
+
+    @property
+    def rejected(self) -> str:
+        return self.second if self.label == 0 else self.first
+
+
+def judge_pairs(
+    problems: Sequence[Problem], samples: Sequence[Sequence[str]], *, seed: int = 0, per_problem: int = 1
+) -> list[JudgePair]:
+    """Preference pairs from sampled completions: a right one vs a wrong one.
+
+    Problems whose samples are all right or all wrong give no pair. Completions with
+    the same final number count once. The shown order is drawn from a seeded RNG, so
+    about half of the pairs have the right answer second.
+    """
+    if len(problems) != len(samples):
+        raise ValueError(f"len(problems)={len(problems)} != len(samples)={len(samples)}")
+    rng = random.Random(f"judge_pairs:{seed}")
+    pairs = []
+    for problem, texts in zip(problems, samples):
+        right, wrong, seen = [], [], set()
+        for text in texts:
+            number = final_number(text)
+            if not text or number in seen:
+                continue
+            seen.add(number)
+            (right if number == problem.answer else wrong).append(text)
+        for k in range(min(per_problem, len(right), len(wrong))):
+            good, bad = right[k], wrong[k]
+            label = rng.randint(0, 1)
+            first, second = (good, bad) if label == 0 else (bad, good)
+            pairs.append(JudgePair(problem=problem, first=first, second=second, label=label))
+    return pairs
+
+
+def _says(text: str) -> str:
+    number = final_number(text)
+    return "gives no number" if number is None else f"answers {number}"
+
+
+def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
+    """A short worked judgment of ``pair``: compute the answer, check each response, verdict.
+
+    The warm-start (SFT) targets of ``recipes/train_judge.py``, written by code that knows
+    the answer: the distillation stage of RM-R1 with a program as the teacher.
+    """
+    p = pair.problem
+    names = ("Assistant 1", "Assistant 2") if fmt_name == "rrm" else ("Chatbot A", "Chatbot B")
+    lines = [f"{p.expression} = {p.answer}."]
+    for name, text in zip(names, (pair.first, pair.second)):
+        verdict = "right" if final_number(text) == p.answer else "wrong"
+        lines.append(f"{name} {_says(text)}, which is {verdict}.")
+    winner = names[pair.label]
+    if fmt_name == "rrm":
+        lines.append(f"\\boxed{{{winner}}}")
+    elif fmt_name in ("rm_r1", "rm_r1_distilled"):
+        lines = [f"<type>Reasoning</type>\n<solution>{p.expression} = {p.answer}</solution>", "<eval>", *lines[1:], "</eval>"]
+        lines.append(f"<answer>[[{'AB'[pair.label]}]]</answer>")
+    else:
+        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected rrm, rm_r1 or rm_r1_distilled")
+    return "\n".join(lines)
+
+
+def judge_accuracy(judge: Any, pairs: Sequence[JudgePair]) -> dict[str, Any]:
+    """Pairwise accuracy of ``judge`` on ``pairs`` (one ``compare`` call).
+
+    A failed verdict counts as wrong and is reported on its own (``failures``); a tie
+    (both orders disagree) counts as wrong too and is reported as ``ties``.
+    """
+    from .types import Match
+
+    verdicts = judge.compare([Match(p.problem.prompt, (p.first, p.second)) for p in pairs])
+    right = sum(v.winner == p.label for v, p in zip(verdicts, pairs))
+    ties = sum(bool(v.tie) for v in verdicts)
+    failures = sum(v.winner is None and not v.tie for v in verdicts)
+    agreement = [v.order_agreement for v in verdicts if v.order_agreement is not None]
+    return {
+        "accuracy": right / max(1, len(pairs)),
+        "right": right,
+        "ties": ties,
+        "failures": failures,
+        "order_agreement": sum(agreement) / len(agreement) if agreement else None,
+        "n": len(pairs),
+    }
+
+
+_WORDINGS = ("{e} = {n}", "The answer is {n}.", "{e} is {n}.", "{n}")
+
+
+def templated_samples(problems: Sequence[Problem], *, seed: int = 0) -> list[list[str]]:
+    """A right and a near-miss answer per problem, in varied wording (no model needed).
+
+    For quick runs and tests; the proof judges the policy's own samples instead
+    (``sample_completions``).
+    """
+    rng = random.Random(f"templated:{seed}")
+    out = []
+    for p in problems:
+        wrong = p.answer + rng.choice([d for d in (-2, -1, 1, 2) if p.answer + d >= 0])
+        out.append([rng.choice(_WORDINGS).format(e=p.expression, n=n) for n in (p.answer, wrong)])
+    return out
