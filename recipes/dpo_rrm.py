@@ -1,6 +1,9 @@
 """DPO on preference pairs labelled by a reasoning reward model (no human labels).
 
-1. Prompts: arithmetic questions from ``trl_rrm.tasks.arithmetic_pairs`` (answers unused).
+1. Prompts: ``task: small_sums`` (``trl_rrm.verifiable``) or ``arithmetic``
+   (``trl_rrm.tasks``); the answers are never shown to the labeler or the trainer. For
+   ``small_sums`` they measure the policy's greedy accuracy on held-out prompts before and
+   after training (``<output_dir>/results.json``).
 2. Candidates: ``num_candidates`` samples per prompt from the policy.
 3. Labels: ``label_preferences`` ranks each prompt's candidates with a round robin of judge
    matches (default: the embedded SmolLM2-135M-Instruct, ``verdict="direct"``, both orders)
@@ -36,6 +39,7 @@ from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.hf import HFJudge
 from trl_rrm.labeling import label_preferences
 from trl_rrm.tasks import arithmetic_pairs
+from trl_rrm.verifiable import all_sums, policy_accuracy, small_sums
 
 
 @dataclass
@@ -53,7 +57,8 @@ class RRMDPOConfig:
     pairs: str = field(default="best_worst", metadata={"help": "best_worst or all_above_margin"})
     min_margin: float = field(default=0.0, metadata={"help": "drop pairs with a smaller score margin"})
     min_order_agreement: float | None = field(default=None, metadata={"help": "drop pairs below this order agreement"})
-    num_prompts: int = field(default=8, metadata={"help": "arithmetic prompts to label"})
+    task: str = field(default="arithmetic", metadata={"help": "prompts: small_sums or arithmetic"})
+    num_prompts: int = field(default=8, metadata={"help": "prompts to label"})
     num_candidates: int = field(default=4, metadata={"help": "policy samples per prompt"})
     gen_max_new_tokens: int = field(default=16, metadata={"help": "policy budget per candidate"})
     gen_temperature: float = field(default=1.0, metadata={"help": "policy sampling temperature"})
@@ -62,6 +67,8 @@ class RRMDPOConfig:
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
 
     def __post_init__(self) -> None:
+        if self.task not in ("small_sums", "arithmetic"):
+            raise ValueError(f"task={self.task!r}; expected 'small_sums' or 'arithmetic'")
         for name in ("num_prompts", "num_candidates", "gen_max_new_tokens", "batch_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
@@ -81,9 +88,11 @@ def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
         dtype="float32",
         seed=training.seed,
     )
-    prompts = Dataset.from_list(
-        [{"prompt": [{"role": "user", "content": p.prompt}]} for p in arithmetic_pairs(cfg.num_prompts, seed=training.seed)]
-    )
+    if cfg.task == "small_sums":
+        problems = small_sums(cfg.num_prompts, seed=training.seed, split="train")
+    else:
+        problems = arithmetic_pairs(cfg.num_prompts, seed=training.seed)
+    prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt}]} for p in problems])
     out = Path(training.output_dir)
     summary = label_preferences(
         prompts,
@@ -107,19 +116,32 @@ def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
     if pairs is None or len(pairs) == 0:
         raise SystemExit("no preference pair survived labeling; raise num_prompts or loosen the filters")
     pairs = pairs.select_columns(["prompt", "chosen", "rejected"])
+    tokenizer = AutoTokenizer.from_pretrained(policy)
+    held_out = all_sums("test") if cfg.task == "small_sums" else []
+    results: dict = {"train_pairs": len(pairs), "labeling": summary.to_dict(), "seed": training.seed}
+    if held_out:
+        from transformers import AutoModelForCausalLM
+
+        base = AutoModelForCausalLM.from_pretrained(policy)
+        results["before"] = policy_accuracy(base, tokenizer, held_out)
+        del base
 
     trainer = DPOTrainer(
         model=policy,
         args=training,
         train_dataset=pairs,
-        processing_class=AutoTokenizer.from_pretrained(policy),
+        processing_class=tokenizer,
         peft_config=LoraConfig(
             r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
         ),
     )
     trainer.train()
     trainer.save_model(training.output_dir)
-    print(json.dumps({"adapter": training.output_dir, "train_pairs": len(pairs)}))
+    if held_out:
+        results["after"] = policy_accuracy(trainer.model, tokenizer, held_out)
+    results["adapter"] = training.output_dir
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    print(json.dumps({k: v for k, v in results.items() if k != "labeling"}, indent=2, default=str))
 
 
 if __name__ == "__main__":

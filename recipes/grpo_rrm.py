@@ -1,0 +1,204 @@
+"""GRPO of a policy on unlabeled prompts, rewarded by a reasoning reward model (RRMReward).
+
+The policy trains a LoRA adapter. The judge is, by default, a second adapter on the
+policy's own base weights (``judge_adapter``; no second copy of the model), or a
+separate model (``judge_model``, optionally 4-bit), or a served model behind an
+OpenAI-compatible endpoint (``judge_base_url``). Each group of ``num_generations``
+completions is ranked by a tournament (``knockout``, ``elo``, ``round_robin``,
+``bradley_terry``, ``listwise``) and every completion gets its reward.
+
+The built-in dataset (``dataset: builtin:small_sums``) is small sums with the answers
+withheld from training; they only measure greedy accuracy on the 38 held-out questions
+(never trained on) before and after, written to
+``<output_dir>/results.json``. ``reward: ground_truth`` trains on those answers instead:
+the labeled baseline with the same budget.
+
+CPU, the embedded SmolLM2-135M-Instruct as policy and judge (a few minutes):
+
+    python recipes/grpo_rrm.py --config recipes/configs/grpo_rrm_cpu.yaml
+
+One GPU, a 1.5B policy and a 7B judge in 4-bit:
+
+    accelerate launch --config_file recipes/accelerate/single_gpu.yaml recipes/grpo_rrm.py \\
+        --config recipes/configs/grpo_rrm_1gpu.yaml
+
+Several GPUs, DeepSpeed ZeRO-2, the judge as an adapter on the policy's base:
+
+    accelerate launch --config_file recipes/accelerate/zero2.yaml --num_processes 8 recipes/grpo_rrm.py \\
+        --config recipes/configs/grpo_rrm_multi_gpu.yaml
+
+Every YAML key is a flag too: one TrlParser reads ``RRMGRPOConfig`` and ``trl.GRPOConfig``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from datasets import Dataset, load_dataset
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import GRPOConfig, GRPOTrainer, TrlParser
+
+from trl_rrm import RRMReward
+from trl_rrm.embedded import smollm2_path
+from trl_rrm.judges.hf import HFJudge
+from trl_rrm.verifiable import all_sums, correctness_reward, policy_accuracy, small_sums
+
+logger = logging.getLogger("grpo_rrm")
+BUILTIN = "builtin:small_sums"
+
+
+@dataclass
+class RRMGRPOConfig:
+    """The policy's data, its reward and the judge (GRPO settings live in ``trl.GRPOConfig``)."""
+
+    policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
+    dataset: str = field(default=BUILTIN, metadata={"help": "builtin:small_sums, a hub dataset or a jsonl/json/parquet file"})
+    dataset_split: str = field(default="train", metadata={"help": "split of a hub dataset"})
+    prompt_column: str = field(default="prompt", metadata={"help": "column with the prompts (text or messages)"})
+    num_train_prompts: int = field(default=256, metadata={"help": "built-in dataset: training prompts"})
+    eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the accuracy evaluation"})
+    reward: str = field(default="rrm", metadata={"help": "rrm (the judge, no labels) or ground_truth (built-in only)"})
+    tournament: str = field(default="knockout", metadata={"help": "knockout, elo, round_robin, bradley_terry, listwise"})
+    judge_model: str | None = field(
+        default=None, metadata={"help": "a separate judge id or path (default: the judge shares the policy's base)"}
+    )
+    judge_adapter: str | None = field(default=None, metadata={"help": "judge LoRA adapter (default: the bare base judges)"})
+    judge_load_in_4bit: bool = field(default=False, metadata={"help": "separate judge in 4-bit (bitsandbytes)"})
+    judge_format: str = field(default="rrm", metadata={"help": "rrm, rm_r1, rm_r1_distilled, principle"})
+    judge_verdict: str = field(default="forced", metadata={"help": "generate, forced, likelihood, direct"})
+    judge_both_orders: bool = field(default=True, metadata={"help": "judge each pair in both orders"})
+    judge_max_new_tokens: int = field(default=64, metadata={"help": "judge thinking budget"})
+    judge_num_votes: int = field(default=1, metadata={"help": "samples per order (needs judge_temperature > 0)"})
+    judge_temperature: float = field(default=0.0, metadata={"help": "judge sampling temperature (0: greedy)"})
+    judge_batch_size: int = field(default=32, metadata={"help": "judge sequences generated together"})
+    judge_base_url: list[str] | None = field(
+        default=None, metadata={"help": "OpenAI-compatible judge server(s): the judge runs there"}
+    )
+    judge_server_model: str | None = field(default=None, metadata={"help": "model name served at judge_base_url"})
+    judge_max_concurrency: int = field(default=16, metadata={"help": "requests in flight to the judge servers"})
+    judge_timeout: float = field(default=120.0, metadata={"help": "seconds per judge request before a retry"})
+    lora_r: int = field(default=8, metadata={"help": "policy LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "policy LoRA alpha"})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], metadata={"help": "policy LoRA modules"}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("policy_model", "judge_model", "judge_adapter", "judge_server_model"):
+            if isinstance(getattr(self, name), str) and getattr(self, name).lower() in ("", "null", "none"):
+                setattr(self, name, None)  # "--judge_adapter null" on the command line means None, as in YAML
+        if self.reward not in ("rrm", "ground_truth"):
+            raise ValueError(f"reward={self.reward!r}; expected 'rrm' or 'ground_truth'")
+        if self.reward == "ground_truth" and self.dataset != BUILTIN:
+            raise ValueError(f"reward='ground_truth' needs dataset={BUILTIN!r} (got dataset={self.dataset!r})")
+        for name in ("num_train_prompts", "judge_max_new_tokens", "judge_batch_size", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if self.judge_base_url and (self.judge_model or self.judge_adapter):
+            raise ValueError("judge_base_url is set: the served judge is used, so judge_model/judge_adapter must be null")
+
+
+def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
+    """Training prompts; the built-in answers are only attached for the ground-truth reward."""
+    if cfg.dataset == BUILTIN:
+        problems = small_sums(cfg.num_train_prompts, seed=seed, split="train")
+        rows = {"prompt": [[{"role": "user", "content": p.prompt}] for p in problems]}
+        if cfg.reward == "ground_truth":
+            rows["answer"] = [p.answer for p in problems]
+        return Dataset.from_dict(rows)
+    suffix = Path(cfg.dataset).suffix.lstrip(".")
+    if Path(cfg.dataset).exists():
+        data = load_dataset({"jsonl": "json"}.get(suffix, suffix), data_files=cfg.dataset, split="train")
+    else:
+        data = load_dataset(cfg.dataset, split=cfg.dataset_split)
+    if cfg.prompt_column not in data.column_names:
+        raise ValueError(f"dataset={cfg.dataset!r} has no column prompt_column={cfg.prompt_column!r}: {data.column_names}")
+    return data.rename_column(cfg.prompt_column, "prompt") if cfg.prompt_column != "prompt" else data
+
+
+def build_judge(cfg: RRMGRPOConfig, policy, tokenizer, seed: int):
+    judging = dict(
+        format=cfg.judge_format,
+        verdict=cfg.judge_verdict,
+        both_orders=cfg.judge_both_orders,
+        max_new_tokens=cfg.judge_max_new_tokens,
+        num_votes=cfg.judge_num_votes,
+        temperature=cfg.judge_temperature,
+        seed=seed,
+    )
+    if cfg.judge_base_url:
+        from trl_rrm.judges.openai import OpenAIJudge
+
+        return OpenAIJudge(
+            base_url=cfg.judge_base_url,
+            model=cfg.judge_server_model,
+            max_concurrency=cfg.judge_max_concurrency,
+            timeout=cfg.judge_timeout,
+            **judging,
+        )
+    if cfg.judge_model:
+        return HFJudge(
+            cfg.judge_model,
+            adapter=cfg.judge_adapter,
+            load_in_4bit=cfg.judge_load_in_4bit,
+            batch_size=cfg.judge_batch_size,
+            **judging,
+        )
+    if cfg.judge_adapter:
+        return HFJudge.from_model(
+            policy, tokenizer, adapter=cfg.judge_adapter, adapter_name="judge", batch_size=cfg.judge_batch_size, **judging
+        )
+    return HFJudge.from_model(policy, tokenizer, disable_adapters=True, batch_size=cfg.judge_batch_size, **judging)
+
+
+def main(cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
+    policy_path = cfg.policy_model or str(smollm2_path())
+    tokenizer = AutoTokenizer.from_pretrained(policy_path)
+    base = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.bfloat16 if training.bf16 else torch.float32)
+    policy = get_peft_model(
+        base,
+        LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM"),
+    )
+    held_out = all_sums("test") if cfg.dataset == BUILTIN else []
+    results: dict = {"reward": cfg.reward, "seed": training.seed, "max_steps": training.max_steps}
+    if held_out:
+        results["before"] = policy_accuracy(policy, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
+
+    if cfg.reward == "rrm":
+        judge = build_judge(cfg, policy, tokenizer, training.seed)
+        reward_funcs = RRMReward(judge, tournament=cfg.tournament, num_generations=training.num_generations)
+    else:
+        reward_funcs = correctness_reward
+    trainer = GRPOTrainer(
+        model=policy,
+        reward_funcs=reward_funcs,
+        args=training,
+        train_dataset=build_dataset(cfg, training.seed),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    if not trainer.accelerator.is_main_process:
+        return results
+    trainer.save_model(training.output_dir)
+    if held_out:
+        results["after"] = policy_accuracy(trainer.model, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
+    logs = [entry for entry in trainer.state.log_history if "reward" in entry]
+    results["train_log"] = [
+        {k: v for k, v in entry.items() if k in ("step", "reward", "reward_std", "step_time") or k.startswith("rewards/")}
+        for entry in logs
+    ]
+    out = Path(training.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "train_log"}, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    main(*TrlParser((RRMGRPOConfig, GRPOConfig)).parse_args_and_config())

@@ -1,0 +1,211 @@
+"""The end-to-end proof: a trained judge lets a policy learn from prompts without answers.
+
+On the embedded SmolLM2-135M-Instruct (CPU), for each seed:
+
+1. judge accuracy (both orders) on held-out pairs of the policy's own answers, for the
+   bare base and for the judge adapter (trained by ``recipes/train_judge.py``, or the
+   committed ``recipes/adapters/smollm2-rrm-judge``);
+2. the policy's greedy accuracy on the 38 held-out questions: untrained; after GRPO with
+   ``RRMReward`` and NO answer labels; after GRPO with the same budget and the
+   ground-truth reward;
+3. after DPO on pairs labelled by the judge (``recipes/dpo_rrm.py``).
+
+Each stage is a run of the recipe script (a subprocess, exactly what a user launches)
+that writes ``results.json`` in its own folder; a finished stage is skipped on the next
+run, so an interrupted proof resumes. The table goes to ``<output_dir>/proof.md`` and
+``proof.json`` and is printed.
+
+    python recipes/proof.py --config recipes/configs/proof_quick.yaml   # the README main job, ~15 min
+    python recipes/proof.py --config recipes/configs/proof.yaml         # 2 seeds, judges trained too
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trl import TrlParser
+
+HERE = Path(__file__).resolve().parent
+logger = logging.getLogger("proof")
+
+
+@dataclass
+class ProofConfig:
+    """What the proof runs; recipe settings come from their YAML files plus these overrides."""
+
+    output_dir: str = field(default="outputs/proof", metadata={"help": "where every stage writes"})
+    seeds: list[int] = field(default_factory=lambda: [0, 1], metadata={"help": "training seeds"})
+    train_judge: bool = field(default=False, metadata={"help": "train a judge per seed (else use judge_adapter)"})
+    judge_adapter: str = field(
+        default=str(HERE / "adapters" / "smollm2-rrm-judge"), metadata={"help": "judge adapter when not training one"}
+    )
+    judge_config: str = field(default=str(HERE / "configs" / "train_judge.yaml"), metadata={"help": "train_judge YAML"})
+    grpo_config: str = field(default=str(HERE / "configs" / "grpo_rrm_cpu.yaml"), metadata={"help": "grpo_rrm YAML"})
+    dpo_config: str = field(default=str(HERE / "configs" / "dpo_rrm.yaml"), metadata={"help": "dpo_rrm YAML"})
+    judge_eval_problems: int = field(default=64, metadata={"help": "held-out problems for the judge accuracy"})
+    grpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for grpo_rrm.py"})
+    dpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for dpo_rrm.py"})
+    judge_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for train_judge.py"})
+    stages: list[str] = field(
+        default_factory=lambda: ["judge", "grpo_rrm", "grpo_ground_truth", "dpo"], metadata={"help": "stages to run"}
+    )
+
+    def __post_init__(self) -> None:
+        known = {"judge", "grpo_rrm", "grpo_ground_truth", "dpo"}
+        unknown = [s for s in self.stages if s not in known]
+        if unknown:
+            raise ValueError(f"stages={self.stages!r}: unknown {unknown}; expected some of {sorted(known)}")
+        if not self.seeds:
+            raise ValueError("seeds=[] : give at least one seed")
+
+
+def _run(name: str, command: list[str], folder: Path) -> dict:
+    """Run one recipe unless its ``results.json`` exists; return the results."""
+    results = folder / "results.json"
+    if results.is_file():
+        logger.info("%s: done before, reusing %s", name, results)
+        return json.loads(results.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    logger.info("%s: %s", name, " ".join(command))
+    start = time.perf_counter()
+    with open(folder / "log.txt", "w") as log:
+        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+    if code != 0 or not results.is_file():
+        tail = (folder / "log.txt").read_text()[-3000:]
+        raise SystemExit(f"{name} failed (exit {code}); log: {folder / 'log.txt'}\n{tail}")
+    data = json.loads(results.read_text())
+    data["seconds"] = round(time.perf_counter() - start, 1)
+    results.write_text(json.dumps(data, indent=2))
+    logger.info("%s: %.0f s", name, data["seconds"])
+    return data
+
+
+def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict:
+    """Before/after judge accuracy of a given adapter (no training): train_judge's evaluation."""
+    results = folder / "results.json"
+    if results.is_file():
+        return json.loads(results.read_text())
+    sys.path.insert(0, str(HERE))
+    import train_judge  # noqa: E402  (the recipe next to this file)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trl_rrm.embedded import smollm2_path
+
+    tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
+    tj.num_eval_problems, tj.candidates = cfg.judge_eval_problems, "templated" if tj.candidates == "templated" else "sampled"
+    tj.num_train_problems = 1  # only the held-out pairs are needed
+    base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
+    start = time.perf_counter()
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
+    _, held_out = train_judge.build_pairs(tj, model, tokenizer, cache=folder / "pairs.json")
+    del model
+    data = {
+        "adapter": adapter,
+        "held_out_pairs": len(held_out),
+        "before": train_judge.evaluate(base, None, tj, held_out, seed),
+        "after": train_judge.evaluate(base, adapter, tj, held_out, seed),
+    }
+    data["seconds"] = round(time.perf_counter() - start, 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(data, indent=2))
+    return data
+
+
+def run(cfg: ProofConfig) -> dict:
+    out = Path(cfg.output_dir).resolve()
+    python = sys.executable
+    rows: dict[int, dict] = {}
+    for seed in cfg.seeds:
+        row: dict = {}
+        adapter = cfg.judge_adapter
+        if "judge" in cfg.stages:
+            if cfg.train_judge:
+                folder = out / f"judge_seed{seed}"
+                command = [python, str(HERE / "train_judge.py"), "--config", cfg.judge_config, "--seed", str(seed)]
+                command += ["--output_dir", str(folder), "--num_eval_problems", str(cfg.judge_eval_problems), *cfg.judge_args]
+                row["judge"] = _run(f"train_judge seed {seed}", command, folder)
+                adapter = str(folder)
+            else:
+                row["judge"] = _judge_eval(cfg, adapter, out / f"judge_eval_seed{seed}", seed)
+        for stage, reward in (("grpo_rrm", "rrm"), ("grpo_ground_truth", "ground_truth")):
+            if stage in cfg.stages:
+                folder = out / f"{stage}_seed{seed}"
+                command = [python, str(HERE / "grpo_rrm.py"), "--config", cfg.grpo_config, "--seed", str(seed)]
+                command += ["--output_dir", str(folder), "--reward", reward, *cfg.grpo_args]
+                if reward == "rrm":
+                    command += ["--judge_adapter", adapter]
+                row[stage] = _run(f"{stage} seed {seed}", command, folder)
+        if "dpo" in cfg.stages:
+            folder = out / f"dpo_seed{seed}"
+            command = [python, str(HERE / "dpo_rrm.py"), "--config", cfg.dpo_config, "--seed", str(seed)]
+            command += ["--output_dir", str(folder), "--task", "small_sums", "--judge_adapter", adapter, *cfg.dpo_args]
+            row["dpo"] = _run(f"dpo seed {seed}", command, folder)
+        rows[seed] = row
+    report = {"seeds": cfg.seeds, "rows": table_rows(rows), "stages": rows}
+    (out / "proof.json").write_text(json.dumps(report, indent=2, default=str))
+    markdown = to_markdown(report["rows"], cfg.seeds)
+    (out / "proof.md").write_text(markdown)
+    print(markdown)
+    return report
+
+
+def _get(data: dict, *path: str):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def table_rows(rows: dict[int, dict]) -> list[dict]:
+    """One line per measured quantity: its value for each seed (alternative sources in order)."""
+    untrained = [(stage, "before", "accuracy") for stage in ("grpo_rrm", "grpo_ground_truth", "dpo")]
+    lines = [
+        ("judge accuracy, base (no judge training)", [("judge", "before", "accuracy")]),
+        ("judge accuracy, trained judge adapter", [("judge", "after", "accuracy")]),
+        ("judge failed verdicts, trained (count)", [("judge", "after", "failures")]),
+        ("judge ties (orders disagree), trained (count)", [("judge", "after", "ties")]),
+        ("judge held-out pairs", [("judge", "held_out_pairs")]),
+        ("policy accuracy, untrained", untrained),
+        ("policy accuracy, GRPO + RRMReward (no labels)", [("grpo_rrm", "after", "accuracy")]),
+        ("policy accuracy, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "accuracy")]),
+        ("policy accuracy, DPO on judge-labelled pairs", [("dpo", "after", "accuracy")]),
+        ("DPO pairs kept by the labeler", [("dpo", "train_pairs")]),
+    ]
+    out = []
+    for label, paths in lines:
+        values = {}
+        for seed, row in rows.items():
+            found = [v for v in (_get(row, *path) for path in paths) if v is not None]
+            values[seed] = found[0] if found else None
+        if any(v is not None for v in values.values()):
+            out.append({"quantity": label, "values": values})
+    return out
+
+
+def to_markdown(lines: list[dict], seeds: list[int]) -> str:
+    def fmt(v):
+        return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |\n"
+    head += "| --- |" + " --- |" * (len(seeds) + 1) + "\n"
+    body = ""
+    for line in lines:
+        values = [line["values"].get(s) for s in seeds]
+        present = [v for v in values if isinstance(v, (int, float))]
+        mean = statistics.fmean(present) if present else None
+        body += f"| {line['quantity']} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(mean)} |\n"
+    return head + body
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (config,) = TrlParser((ProofConfig,)).parse_args_and_config()
+    run(config)
