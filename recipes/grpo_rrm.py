@@ -43,7 +43,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer, TrlParser
 
-from trl_rrm import RRMReward
+from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.hf import HFJudge
 from trl_rrm.verifiable import all_sums, correctness_reward, policy_accuracy, small_sums
@@ -134,13 +134,15 @@ def build_judge(cfg: RRMGRPOConfig, policy, tokenizer, seed: int):
     if cfg.judge_base_url:
         from trl_rrm.judges.openai import OpenAIJudge
 
-        return OpenAIJudge(
+        judge = OpenAIJudge(
             base_url=cfg.judge_base_url,
             model=cfg.judge_server_model,
             max_concurrency=cfg.judge_max_concurrency,
             timeout=cfg.judge_timeout,
             **judging,
         )
+        judge.check()  # unreachable server, unknown model, 4xx: fail now, before training starts
+        return judge
     if cfg.judge_model:
         return HFJudge(
             cfg.judge_model,
@@ -169,9 +171,11 @@ def main(cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
     if held_out:
         results["before"] = policy_accuracy(policy, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
 
-    if cfg.reward == "rrm":
+    if cfg.reward == "rrm":  # the judge (and a served judge's check) before any training
         judge = build_judge(cfg, policy, tokenizer, training.seed)
-        reward_funcs = RRMReward(judge, tournament=cfg.tournament, num_generations=training.num_generations)
+        # A served judge answers over HTTP: as an async reward TRL awaits it beside the others.
+        reward_class = AsyncRRMReward if cfg.judge_base_url else RRMReward
+        reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations)
     else:
         reward_funcs = correctness_reward
     trainer = GRPOTrainer(

@@ -20,6 +20,7 @@ A completion without any valid judgment gets None: TRL excludes it from this rew
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -164,3 +165,25 @@ class RRMReward:
 
     def __repr__(self) -> str:
         return f"RRMReward(judge={type(self.judge).__name__}, tournament={self.tournament.name!r}, name={self.__name__!r})"
+
+
+class AsyncRRMReward(RRMReward):
+    """``RRMReward`` as an ``async`` reward function (same arguments, same results).
+
+    TRL's GRPOTrainer awaits async reward functions together on its event-loop thread,
+    so a judge served over HTTP (``OpenAIJudge``) works while the other reward functions
+    run. The tournament runs in a worker thread (``asyncio.to_thread``), so the event
+    loop is never blocked::
+
+        reward = AsyncRRMReward(OpenAIJudge("http://judge:8000/v1", model="rrm"), num_generations=8)
+        rewards = await reward(prompts=prompts, completions=completions)
+    """
+
+    async def __call__(  # type: ignore[override]
+        self,
+        prompts: Sequence[Text],
+        completions: Sequence[Text],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        return await asyncio.to_thread(super().__call__, prompts, completions, completion_ids, **kwargs)

@@ -19,6 +19,7 @@ from .base import (
 )
 
 _LAZY = {"HFJudge", "HFJudgeConfig"}
+_LAZY_OPENAI = {"OpenAIJudge", "OpenAIJudgeConfig", "JudgeServerError"}
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from . import hf
 
         return getattr(hf, name)
+    if name in _LAZY_OPENAI:
+        from . import openai
+
+        return getattr(openai, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -35,8 +40,11 @@ __all__ = [
     "GenerativeJudge",
     "HFJudge",
     "HFJudgeConfig",
+    "JudgeServerError",
     "JudgingConfig",
     "ListwiseJudge",
+    "OpenAIJudge",
+    "OpenAIJudgeConfig",
     "PairwiseJudge",
     "ScoreRequest",
     "combine_votes",

@@ -1,0 +1,116 @@
+"""Matches per second: OpenAIJudge over loopback HTTP vs the in-process HFJudge, same model.
+
+    OMP_NUM_THREADS=2 python benchmarks/openai_vs_hf.py                 # embedded SmolLM2-135M-Instruct
+    python benchmarks/openai_vs_hf.py --pairs 16 --max-new-tokens 64 --threads 2 --continuous-batching
+
+Both judges judge the same arithmetic pairs in both orders, greedy, with the same
+budget. The server is ``transformers serve`` on 127.0.0.1 with the same thread count,
+started before timing and idle while the in-process judge runs. Prints JSON: matches/s
+of each, and how many judgments came out the same (greedy decoding is deterministic,
+but a batched, left-padded forward pass may round differently from a single one).
+"""
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from trl_rrm import HFJudge, Match, OpenAIJudge
+from trl_rrm.tasks import arithmetic_pairs
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default=None, help="judge path (default: embedded SmolLM2-135M-Instruct)")
+parser.add_argument("--pairs", type=int, default=16)
+parser.add_argument("--max-new-tokens", type=int, default=64)
+parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+parser.add_argument("--batch-size", type=int, default=16, help="HFJudge batch size")
+parser.add_argument("--max-concurrency", type=int, default=16, help="OpenAIJudge requests in flight")
+parser.add_argument(
+    "--continuous-batching", action="store_true", help="also time `transformers serve --continuous-batching`"
+)
+args = parser.parse_args()
+
+if args.model is None:
+    from trl_rrm.embedded import smollm2_path
+
+    args.model = str(smollm2_path())
+torch.set_num_threads(args.threads)
+settings = {"both_orders": True, "temperature": 0.0, "max_new_tokens": args.max_new_tokens}
+matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(args.pairs, seed=0)]
+
+
+def serve(extra: list[str]) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), HF_HUB_OFFLINE="1", HF_HUB_DISABLE_UPDATE_CHECK="1")
+    cli = Path(sys.executable).with_name("transformers")
+    proc = subprocess.Popen(
+        [str(cli), "serve", args.model, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    probe = OpenAIJudge(url, model=args.model, retries=0)
+    for _ in range(600):
+        if proc.poll() is not None:
+            sys.exit(f"transformers serve {' '.join(extra)} exited with {proc.returncode}")
+        try:
+            probe.check()  # also loads the model and runs one generation: a warm server
+            return proc, url
+        except ConnectionError:
+            time.sleep(0.5)
+    proc.kill()
+    sys.exit("transformers serve did not come up")
+
+
+def timed(judge) -> tuple[float, list]:
+    judge.compare(matches[:1])  # warm-up: load, first forward
+    start = time.perf_counter()
+    verdicts = judge.compare(matches)
+    return time.perf_counter() - start, verdicts
+
+
+results: dict = {
+    "model": Path(args.model).name,
+    "pairs": len(matches),
+    "judgments": 2 * len(matches),
+    "max_new_tokens": args.max_new_tokens,
+    "threads": args.threads,
+    "cpu": platform.processor() or platform.machine(),
+    "torch": torch.__version__,
+}
+seconds, reference = timed(HFJudge(args.model, batch_size=args.batch_size, device="cpu", **settings))
+results["hf_in_process"] = {
+    "matches_per_second": len(matches) / seconds,
+    "seconds": seconds,
+    "batch_size": args.batch_size,
+}
+
+runs = [("openai_transformers_serve", [])]
+if args.continuous_batching:
+    runs.append(("openai_transformers_serve_cb", ["--continuous-batching"]))
+for name, extra in runs:
+    proc, url = serve(extra)
+    try:
+        judge = OpenAIJudge(url, model=args.model, max_concurrency=args.max_concurrency, timeout=600, **settings)
+        seconds, verdicts = timed(judge)
+    finally:
+        proc.kill()
+        proc.wait()
+    same = sum(a == b for v, r in zip(verdicts, reference) for a, b in zip(v.raw, r.raw))
+    results[name] = {
+        "matches_per_second": len(matches) / seconds,
+        "seconds": seconds,
+        "max_concurrency": args.max_concurrency,
+        "same_judgment_text_as_hf": f"{same}/{2 * len(matches)}",
+        "same_winner_as_hf": f"{sum(v.winner == r.winner for v, r in zip(verdicts, reference))}/{len(matches)}",
+        "failed_requests": judge.stats["failed_requests"],
+    }
+print(json.dumps(results, indent=2))
