@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,23 @@ def test_shared_base_judge_tiny():
 def test_grpo_with_rrm_reward_tiny(tmp_path):
     out = run("grpo_with_rrm_reward.py", "--tiny", "--steps", "2", "--output-dir", str(tmp_path), cwd=tmp_path)
     assert "mean step" in out and "judging" in out
+
+
+@pytest.mark.slow
+def test_remote_judge_on_a_loopback_server():
+    pytest.importorskip("fastapi", reason="transformers serve needs the serving extra")
+    out = run("remote_judge.py", "--launch", "--tiny")
+    result = json.loads(out[out.index("{"):])
+    assert len(result["rewards"]) == 8 and result["metrics"]["rrm_reward/matches"] == 12.0
+    assert result["judge_requests"]["requests"] > 0 and result["judge_requests"]["failed_requests"] == 0
+
+
+@pytest.mark.slow
+def test_evaluate_judge_tiny(tmp_path):
+    out = run("evaluate_judge.py", "--tiny", "--pairs", "4", "--prompts", "2", "--budgets", "4", "8", "--votes", "1", "2",
+              "--output-dir", str(tmp_path))
+    assert "## Pairwise evaluation" in out and "| oracle |" in out and "Kendall tau" in out
+    assert (tmp_path / "pairwise" / "curves.png").stat().st_size > 0
 
 
 @pytest.mark.model

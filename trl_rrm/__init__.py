@@ -4,9 +4,11 @@ Quick map:
 - ``trl_rrm.formats``: the ``rrm``, ``rm_r1``, ``rm_r1_distilled`` and ``principle`` formats.
 - ``trl_rrm.parse_verdict`` / ``trl_rrm.parse_ranking``: pure parsers, None on failure.
 - ``trl_rrm.HFJudge``: a batched transformers/PEFT judge (LoRA, 4/8-bit, shared-base adapter).
-- ``trl_rrm.RRMReward``: a judge + a tournament as a TRL reward function.
+- ``trl_rrm.OpenAIJudge``: the same judging against OpenAI-compatible servers (vLLM, SGLang).
+- ``trl_rrm.RRMReward``: a judge + a tournament as a TRL reward function (``AsyncRRMReward``: async).
 - ``trl_rrm.tournaments``: knockout, ELO, round-robin, Bradley-Terry, listwise.
 - ``Match`` / ``Verdict`` / ``Ranking``: the judge protocol's value types.
+- ``trl_rrm.evaluation``: judge accuracy on pairs, best-of-N and rankings (``trl-rrm eval``).
 
 torch-backed names (``HFJudge``, ``HFJudgeConfig``) load on first access.
 """
@@ -17,7 +19,8 @@ from .formats import FORMATS, get_format
 from .judges import GenerativeJudge, JudgingConfig, ListwiseJudge, PairwiseJudge
 from .parsing import parse_ranking, parse_verdict, strip_think
 from .labeling import LabelingSummary, label_preferences
-from .reward import RRMReward
+from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise
+from .reward import AsyncRRMReward, RRMReward
 from .tournaments import get_tournament
 from .types import Match, Ranking, Verdict
 
@@ -29,10 +32,15 @@ def __getattr__(name: str) -> Any:
         from .judges import hf
 
         return getattr(hf, name)
+    if name in ("OpenAIJudge", "OpenAIJudgeConfig"):
+        from .judges import openai
+
+        return getattr(openai, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "AsyncRRMReward",
     "FORMATS",
     "GenerativeJudge",
     "HFJudge",
@@ -41,10 +49,15 @@ __all__ = [
     "LabelingSummary",
     "ListwiseJudge",
     "Match",
+    "OpenAIJudge",
+    "OpenAIJudgeConfig",
     "PairwiseJudge",
     "RRMReward",
     "Ranking",
     "Verdict",
+    "evaluate_best_of_n",
+    "evaluate_listwise",
+    "evaluate_pairwise",
     "get_format",
     "get_tournament",
     "label_preferences",

@@ -4,6 +4,7 @@
     trl-rrm demo                      # judge 32 pairs with the embedded SmolLM2, print JSON
     trl-rrm demo --model PATH --adapter LORA --formats rrm --pairs 64
     trl-rrm label --judge MODEL --input prompts.jsonl --output pairs.jsonl [--policy MODEL] [--resume]
+    trl-rrm eval --task pairwise --data builtin:pairs --judge embedded --votes-curve 1 3 --output-dir out
 """
 
 from __future__ import annotations
@@ -115,6 +116,41 @@ def _label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, write_report
+    from .evaluation.data import EvaluationInputError, parse_columns
+    from .evaluation.sets import BUILTIN_TASKS
+
+    data = args.data or {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise"}[args.task]
+    builtin_task = BUILTIN_TASKS.get(data.removeprefix("builtin:")) if data.startswith("builtin:") else None
+    if builtin_task is not None and builtin_task != args.task:
+        print(f"trl-rrm eval: error: --data {data} is a {builtin_task} set, but --task is {args.task}", file=sys.stderr)
+        return 2
+    if args.format is None:  # judge.rank needs the listwise format
+        args.format = "principle" if args.task == "listwise" and args.method == "listwise" else "rrm"
+    common = dict(split=args.split, limit=args.limit, seed=args.seed, progress=not args.no_progress)
+    try:
+        common["columns"] = parse_columns(args.column)
+        judge = _label_judge(args)
+        if args.task == "pairwise":
+            result = evaluate_pairwise(
+                judge, data, orders=args.orders, rewardbench=args.rewardbench, votes_curve=args.votes_curve,
+                budget_curve=args.budget_curve, chunk_size=args.chunk_size, **common,
+            )
+        elif args.task == "best-of-n":
+            result = evaluate_best_of_n(judge, data, tournaments=args.tournaments, chunk_size=args.chunk_size, **common)
+        else:
+            result = evaluate_listwise(judge, data, method=args.method, chunk_size=args.chunk_size, **common)
+        paths = write_report(result, args.output_dir)
+    except (EvaluationInputError, ValueError, TypeError, ImportError) as err:
+        print(f"trl-rrm eval: error: {err}", file=sys.stderr)
+        return 2
+    print(result.to_markdown())
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trl-rrm",
@@ -178,6 +214,48 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--no-progress", action="store_true", help="no progress bar")
     label.add_argument("--seed", type=int, default=0)
     label.set_defaults(func=_label)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="judge accuracy on preference pairs, best-of-N lists or reference rankings; JSON, markdown, PNG",
+        description="Evaluates a judge on pairs (accuracy per subset/category, both-order accuracy, order "
+        "agreement, ties and failures on their own lines, voting and thinking-budget curves), best-of-N "
+        "lists (top-pick accuracy per tournament vs random and oracle) or rankings (Kendall tau, NDCG, "
+        "top-1). Writes report.json, report.md and curves.png to --output-dir.",
+    )
+    evaluate.add_argument("--task", default="pairwise", choices=["pairwise", "best-of-n", "listwise"])
+    evaluate.add_argument("--data", default=None, help="builtin:pairs | builtin:best_of_n | builtin:listwise (default: "
+                          "the task's), a .jsonl/.json/.parquet file, or a hub dataset name")
+    evaluate.add_argument("--split", default=None, help="hub dataset split (default: train)")
+    evaluate.add_argument("--column", action="append", default=None, metavar="FIELD=COLUMN",
+                          help="map a field to the data's column, e.g. subset=domain or candidates='response_*' (repeatable)")
+    evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N rows (size of a builtin set)")
+    evaluate.add_argument("--judge", default="embedded", help="judge model id or path ('embedded': SmolLM2-135M-Instruct)")
+    evaluate.add_argument("--adapter", default=None, help="LoRA adapter id or path for the judge")
+    evaluate.add_argument("--format", default=None, choices=list(FORMATS),
+                          help="judge prompt format (default: rrm; principle for --task listwise --method listwise)")
+    evaluate.add_argument("--verdict", default="forced", choices=list(VERDICT_MODES), help="how a verdict is read")
+    evaluate.add_argument("--both-orders", action="store_true", help="the judge judges both orders inside every match")
+    evaluate.add_argument("--num-votes", type=int, default=1, help="judgments per order (majority vote)")
+    evaluate.add_argument("--max-new-tokens", type=int, default=128, help="judge thinking budget per judgment")
+    evaluate.add_argument("--batch-size", type=int, default=16, help="judge sequences generated together")
+    evaluate.add_argument("--orders", default="both", choices=["both", "random"],
+                          help="pairwise: judge every pair with chosen first and with rejected first, or once in a seeded order")
+    evaluate.add_argument("--rewardbench", action="store_true", help="pairwise: add RewardBench's section scores")
+    evaluate.add_argument("--votes-curve", type=int, nargs="+", default=None, metavar="K",
+                          help="pairwise: re-run with these num_votes (voting@K curve)")
+    evaluate.add_argument("--budget-curve", type=int, nargs="+", default=None, metavar="TOKENS",
+                          help="pairwise: re-run with these max_new_tokens (thinking-budget curve)")
+    evaluate.add_argument("--tournaments", nargs="+", default=["knockout", "round_robin"],
+                          help="best-of-n: tournaments to pick the best candidate with")
+    evaluate.add_argument("--method", default="listwise",
+                          help="listwise: 'listwise' (judge.rank) or a pairwise tournament ranking the candidates")
+    evaluate.add_argument("--chunk-size", type=int, default=64,
+                          help="pairs per judge call (pairwise) or prompts per tournament run (best-of-n, listwise)")
+    evaluate.add_argument("--output-dir", default="eval-report", help="where report.json, report.md, curves.png go")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(func=_eval)
     return parser
 
 

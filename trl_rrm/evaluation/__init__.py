@@ -1,0 +1,46 @@
+"""Judge evaluation: accuracy on preference pairs, best-of-N picks and reference rankings.
+
+- ``evaluate_pairwise``: accuracy per subset / category (RewardBench sections optional),
+  both-order accuracy, order agreement, ties and failures on their own lines, and
+  accuracy vs ``num_votes`` / ``max_new_tokens`` curves.
+- ``evaluate_best_of_n``: top-pick accuracy and judge matches per tournament, beside a
+  random pick and the oracle.
+- ``evaluate_listwise``: Kendall tau, NDCG and top-1 accuracy against reference rankings.
+- ``write_report``: report.json, report.md and curves.png.
+- ``sets``: small verifiable sets generated in code (``builtin:pairs``, ``builtin:best_of_n``,
+  ``builtin:listwise``), so everything runs offline.
+
+Plain Python apart from the judge: any object with ``compare`` (and ``rank``) works.
+"""
+
+from .best_of_n import BestOfNResult, evaluate_best_of_n
+from .data import CandidateList, EvaluationInputError, PairExample, load_rows
+from .listwise import ListwiseResult, evaluate_listwise
+from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
+from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs
+from .report import plot_curves, write_report
+from .sets import best_of_n_set, builtin_rows, listwise_set, pairwise_set
+
+__all__ = [
+    "BestOfNResult",
+    "CandidateList",
+    "EvaluationInputError",
+    "ListwiseResult",
+    "PairExample",
+    "PairwiseResult",
+    "best_of_n_set",
+    "builtin_rows",
+    "evaluate_best_of_n",
+    "evaluate_listwise",
+    "evaluate_pairwise",
+    "kendall_tau",
+    "listwise_set",
+    "load_rows",
+    "ndcg",
+    "pairwise_set",
+    "plot_curves",
+    "rewardbench_sections",
+    "score_pairs",
+    "top1_correct",
+    "write_report",
+]

@@ -1,0 +1,210 @@
+"""Small evaluation sets generated in code: verifiable tasks, so ``trl-rrm eval`` runs offline.
+
+Every set is a list of plain dict rows in the input format of the evaluators, built
+from a seeded RNG (the same ``(n, seed)`` gives the same rows on every machine):
+
+- ``pairwise_set``: ``prompt``, ``chosen`` (right), ``rejected`` (a near miss), ``subset``
+  (the task) and ``category``: arithmetic and sorting are ``numbers``, reversing a word
+  and counting a letter are ``text``.
+- ``best_of_n_set``: ``prompt``, ``candidates`` (n answers in varied wording, shuffled) and
+  ``correct`` (one bool per candidate); every prompt has at least one right and one
+  wrong candidate, so a random pick and the oracle differ.
+- ``listwise_set``: ``prompt``, ``principle``, ``candidates`` whose stated results miss the
+  true one by graded amounts (0, 1, 10, 100, ...) and ``relevance`` (higher is better:
+  the reference ranking, by absolute error).
+
+``builtin_rows("builtin:pairs")`` (also ``builtin:best_of_n`` and ``builtin:listwise``)
+gives them by name, as the CLI's ``--data`` does.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from ..tasks import arithmetic_pairs
+
+_WORDS = (
+    "planet", "garden", "window", "bridge", "rocket", "silver", "mirror", "forest", "candle", "violin",
+    "pepper", "marble", "castle", "harbor", "jungle", "lantern", "meadow", "orchard", "pebble", "quartz",
+    "ribbon", "saddle", "thunder", "velvet", "walnut", "yellow", "zephyr", "blossom", "compass", "dolphin",
+    "strawberry", "banana", "committee", "mississippi", "bookkeeper", "parallel", "balloon", "coffee",
+)
+
+# Wordings of an arithmetic answer (best-of-N candidates differ in more than the number).
+_ANSWER_WORDINGS = (
+    "{a} {op} {b} = {x}",
+    "The answer is {x}.",
+    "{x}",
+    "Computing {a} {op} {b} gives {x}.",
+    "Result: {x}",
+    "Let me work it out: {a} {op} {b} equals {x}.",
+)
+
+PAIRWISE_SUBSETS = {"arithmetic": "numbers", "sorting": "numbers", "reverse": "text", "counting": "text"}
+LISTWISE_PRINCIPLE = "Prefer the response whose stated result is closest to the exact result of the computation."
+
+
+def _check_n(name: str, value: int, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+
+
+def _near_miss(rng: random.Random, word: str) -> str:
+    """``word`` with two neighbouring, different letters swapped."""
+    spots = [i for i in range(len(word) - 1) if word[i] != word[i + 1]]
+    i = rng.choice(spots)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def _sorting(rng: random.Random) -> tuple[str, str, str]:
+    values = rng.sample(range(1, 100), rng.randint(4, 6))
+    ordered = sorted(values)
+    wrong = list(ordered)
+    i = rng.randrange(len(wrong) - 1)
+    wrong[i], wrong[i + 1] = wrong[i + 1], wrong[i]
+    prompt = f"Sort these numbers in ascending order: {', '.join(map(str, values))}."
+    return prompt, ", ".join(map(str, ordered)), ", ".join(map(str, wrong))
+
+
+def _reverse(rng: random.Random) -> tuple[str, str, str]:
+    word = rng.choice(_WORDS)
+    right = word[::-1]
+    return f"Write the word '{word}' backwards.", right, _near_miss(rng, right)
+
+
+def _counting(rng: random.Random) -> tuple[str, str, str]:
+    word = rng.choice(_WORDS)
+    letter = rng.choice(sorted(set(word)))
+    right = word.count(letter)
+    wrong = right + rng.choice([-1, 1]) if right > 1 else right + 1
+    prompt = f"How many times does the letter '{letter}' appear in the word '{word}'?"
+    def say(count: int) -> str:
+        return f"The letter '{letter}' appears {count} time{'' if count == 1 else 's'}."
+
+    return prompt, say(right), say(wrong)
+
+
+_GENERATORS: dict[str, Callable[[random.Random], tuple[str, str, str]]] = {
+    "sorting": _sorting,
+    "reverse": _reverse,
+    "counting": _counting,
+}
+
+
+def pairwise_set(n: int = 64, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` preference pairs, the four tasks in turn (arithmetic, sorting, reverse, counting).
+
+    Chosen and rejected use the same wording, so only correctness separates them.
+
+    Raises:
+        ValueError: ``n`` is not an integer >= 1.
+    """
+    _check_n("n", n, 1)
+    rng = random.Random(f"trl_rrm:eval:pairs:{seed}")
+    arithmetic = iter(arithmetic_pairs((n + 3) // 4, seed=seed))
+    rows = []
+    for i in range(n):
+        subset = list(PAIRWISE_SUBSETS)[i % 4]
+        if subset == "arithmetic":
+            pair = next(arithmetic)
+            prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
+        else:
+            prompt, chosen, rejected = _GENERATORS[subset](rng)
+        rows.append(
+            {"prompt": prompt, "chosen": chosen, "rejected": rejected, "subset": subset,
+             "category": PAIRWISE_SUBSETS[subset]}
+        )
+    return rows
+
+
+def _arithmetic_question(rng: random.Random) -> tuple[int, str, int, int, str]:
+    op = rng.choice("+-*")
+    a, b = rng.randint(10, 99), rng.randint(10, 99)
+    if op == "-" and b > a:
+        a, b = b, a
+    if op == "*":
+        b = rng.randint(2, 9)
+    right = a + b if op == "+" else a - b if op == "-" else a * b
+    shown = {"+": "+", "-": "-", "*": "×"}[op]
+    return a, shown, b, right, f"What is {a} {shown} {b}? Answer with the result."
+
+
+def best_of_n_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` arithmetic prompts with ``candidates`` answers each and their correctness.
+
+    Between 1 and ``candidates - 1`` answers are right (the number drawn per prompt); the
+    wrong ones miss by 1, 2 or 10. Wordings vary, so equal numbers are rarely equal texts.
+
+    Raises:
+        ValueError: ``n`` < 1 or ``candidates`` < 2.
+    """
+    _check_n("n", n, 1)
+    _check_n("candidates", candidates, 2)
+    rng = random.Random(f"trl_rrm:eval:best_of_n:{seed}")
+    rows = []
+    for _ in range(n):
+        a, op, b, right, prompt = _arithmetic_question(rng)
+        n_right = rng.randint(1, candidates - 1)
+        answers = [(right, True)] * n_right
+        for _ in range(candidates - n_right):
+            answers.append((right + rng.choice([d for d in (-10, -2, -1, 1, 2, 10) if right + d >= 0]), False))
+        rng.shuffle(answers)
+        texts = [rng.choice(_ANSWER_WORDINGS).format(a=a, op=op, b=b, x=x) for x, _ in answers]
+        rows.append({"prompt": prompt, "candidates": texts, "correct": [ok for _, ok in answers]})
+    return rows
+
+
+def listwise_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` arithmetic prompts with ``candidates`` answers off by 0, 1, 10, 100, ... (graded).
+
+    ``relevance`` is ``candidates - 1`` for the exact answer down to 0 for the largest
+    miss; the candidates are shuffled. At most 5 candidates (errors up to 1000).
+
+    Raises:
+        ValueError: ``n`` < 1, or ``candidates`` outside 2..5.
+    """
+    _check_n("n", n, 1)
+    _check_n("candidates", candidates, 2)
+    if candidates > 5:
+        raise ValueError(f"candidates={candidates!r} must be <= 5 (graded errors 0, 1, 10, 100, 1000)")
+    rng = random.Random(f"trl_rrm:eval:listwise:{seed}")
+    rows = []
+    for _ in range(n):
+        a, op, b, right, prompt = _arithmetic_question(rng)
+        graded = []
+        for level, error in enumerate((0, 1, 10, 100, 1000)[:candidates]):
+            sign = -1 if error and right - error >= 0 and rng.random() < 0.5 else 1
+            graded.append((right + sign * error, candidates - 1 - level))
+        rng.shuffle(graded)
+        rows.append(
+            {
+                "prompt": prompt,
+                "principle": LISTWISE_PRINCIPLE,
+                "candidates": [f"{a} {op} {b} = {x}" for x, _ in graded],
+                "relevance": [rel for _, rel in graded],
+            }
+        )
+    return rows
+
+
+BUILTIN_SETS: dict[str, Callable[..., list[dict[str, Any]]]] = {
+    "pairs": pairwise_set,
+    "best_of_n": best_of_n_set,
+    "listwise": listwise_set,
+}
+
+BUILTIN_TASKS = {"pairs": "pairwise", "best_of_n": "best-of-n", "listwise": "listwise"}
+
+
+def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """The built-in set ``name`` (``"builtin:pairs"`` or ``"pairs"``), ``n`` rows (its default if None).
+
+    Raises:
+        ValueError: an unknown name or a bad ``n``.
+    """
+    key = name.removeprefix("builtin:")
+    if key not in BUILTIN_SETS:
+        raise ValueError(f"data={name!r} is not a built-in set; choose one of {['builtin:' + k for k in BUILTIN_SETS]}")
+    return BUILTIN_SETS[key](seed=seed) if n is None else BUILTIN_SETS[key](n, seed=seed)
