@@ -132,8 +132,8 @@ def run(cfg: ProofConfig) -> dict:
                 command += ["--output_dir", str(folder), "--num_eval_problems", str(cfg.judge_eval_problems), *cfg.judge_args]
                 row["judge"] = _run(f"train_judge seed {seed}", command, folder)
                 adapter = str(folder)
-            else:
-                row["judge"] = _judge_eval(cfg, adapter, out / f"judge_eval_seed{seed}", seed)
+            else:  # the same adapter and held-out pairs for every seed: evaluated once
+                row["judge"] = _judge_eval(cfg, adapter, out / "judge_eval", cfg.seeds[0])
         for stage, reward in (("grpo_rrm", "rrm"), ("grpo_ground_truth", "ground_truth")):
             if stage in cfg.stages:
                 folder = out / f"{stage}_seed{seed}"
