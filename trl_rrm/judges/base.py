@@ -17,12 +17,13 @@ A backend (``HFJudge``, an HTTP client) only turns chat messages into text.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from ..formats import FORMATS, ListwiseFormat, PairwiseFormat, get_format, render_text
@@ -55,6 +56,9 @@ class GenerationRequest:
             returns only what it generates after it.
         max_new_tokens: overrides the judge's budget (forced answers need only a few).
         greedy: decode greedily whatever the sampling settings.
+        stop: strings that end a sample as soon as its final answer (the text after
+            thinking; nothing while a ``<think>`` block is open) contains one of them; the
+            string stays in the text. Only a saving: a backend may ignore it.
     """
 
     messages: list[Message]
@@ -62,6 +66,7 @@ class GenerationRequest:
     assistant_prefix: str = ""
     max_new_tokens: int | None = None
     greedy: bool = False
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,21 @@ class JudgingConfig:
             probability p(first better) in ``Verdict.p_first``.
             ``"direct"``: no analysis: one forward pass per match and order scores the
             labels right after the prompt; the cheapest judge.
+        cache_identical: judge identical requests (same rendered messages, e.g. duplicate
+            completions of a GRPO group, or a pair of equal responses shown in both
+            orders) once per ``compare``/``rank`` call and share the result. Exact when
+            judging is deterministic (greedy or ``direct``); under sampling each match
+            still gets ``num_votes`` samples of the same distribution, shared with its
+            duplicates. A shared copy reports 0 tokens (it cost nothing).
+        stop_at_verdict: end a judgment as soon as its final answer holds a complete
+            verdict (``\\boxed{Assistant 1}``, ``<answer>[[A]]</answer>``, ...). Parsing
+            reads the *last* verdict, so this differs only for a judge that writes a
+            second verdict after a first complete one; off by default for that reason.
+        adaptive_votes: with ``num_votes`` = n > 2, sample a strict majority
+            (n // 2 + 1) of votes first and the rest only for orders whose first votes do
+            not all agree on a parsed verdict. The winner is the one all n votes would
+            give to those same first votes, but ``votes``/``share`` hold fewer samples.
+            ``generate``/``forced`` verdicts only; off by default.
     """
 
     format: Literal["rrm", "rm_r1", "rm_r1_distilled", "principle"] = "rrm"
@@ -137,6 +157,9 @@ class JudgingConfig:
     forced_answer: bool = False
     forced_answer_tokens: int = 8
     verdict: Literal["generate", "forced", "likelihood", "direct"] = "generate"
+    cache_identical: bool = True
+    stop_at_verdict: bool = False
+    adaptive_votes: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -327,21 +350,21 @@ class GenerativeJudge:
             if len(match.responses) != 2:
                 raise ValueError(f"matches[{i}] has {len(match.responses)} responses; a pairwise judge needs 2")
         self._calls += 1
+        mode = self.config.verdict
+        stop = verdict_strings(fmt) if self.config.stop_at_verdict else ()
         plan: list[tuple[int, bool]] = []
         requests = []
         for i, match in enumerate(matches):
             for swapped in self._orders(match):
                 first, second = match.responses[::-1] if swapped else match.responses
                 plan.append((i, swapped))
-                requests.append(
-                    GenerationRequest(fmt.render(match.prompt, first, second, match.principle), self.config.num_votes)
-                )
-        mode = self.config.verdict
+                messages = fmt.render(match.prompt, first, second, match.principle)
+                requests.append(GenerationRequest(messages, self.config.num_votes, stop=stop))
         if mode == "direct":  # no analysis: the labels are scored right after the prompt
             texts = [[""] for _ in requests]
             tokens = [0] * len(requests)
         else:
-            samples = self.generate(requests) if requests else []
+            samples = self._sample(requests, adaptive=self.config.adaptive_votes and mode in ("generate", "forced"))
             texts = [[g.text for g in gens] for gens in samples]
             tokens = [sum(g.tokens for g in gens) for gens in samples]
         forced = [0] * len(requests)
@@ -370,6 +393,35 @@ class GenerativeJudge:
             for i in range(len(matches))
         ]
 
+    def _sample(self, requests: list[GenerationRequest], adaptive: bool = False) -> list[list[Generation]]:
+        """``generate`` with the identical-request cache and adaptive voting (see the config)."""
+        if not requests:
+            return []
+        unique, where = _unique(requests, _request_key) if self.config.cache_identical else (requests, None)
+        n = unique[0].num_samples
+        if adaptive and n > 2 and isinstance(self.format, PairwiseFormat):
+            head = n // 2 + 1
+            samples = self.generate([replace(r, num_samples=head) for r in unique])
+            todo = [u for u, gens in enumerate(samples) if not _unanimous(self.format, gens)]
+            if todo:
+                self._calls += 1  # a fresh sampling seed: the second round must not replay the first
+                more = self.generate([replace(unique[u], num_samples=n - head) for u in todo])
+                for u, gens in zip(todo, more):
+                    samples[u] = list(samples[u]) + list(gens)
+            logger.debug("adaptive votes: %d of %d requests needed all %d votes", len(todo), len(unique), n)
+        else:
+            samples = self.generate(unique)
+        return samples if where is None else _expand(samples, where, _free_copy)
+
+    def _score_unique(self, requests: list[ScoreRequest]) -> list[list[float]]:
+        """``score`` with the identical-request cache."""
+        if not requests:
+            return []
+        if not self.config.cache_identical:
+            return self.score(requests)
+        unique, where = _unique(requests, _score_key)
+        return _expand(self.score(unique), where, lambda copy: copy)
+
     def _probabilities(self, requests: list[GenerationRequest], texts: list[list[str]]) -> list[list[float]]:
         """p(first-shown response is better) for every sample, from the verdict labels.
 
@@ -387,7 +439,7 @@ class GenerativeJudge:
                         text = text[: text.rfind(fmt.verdict_open)]
                     context = _close_thinking(text)
                 score_requests.append(ScoreRequest(request.messages, context + fmt.score_prefix, fmt.labels))
-        logps = iter(self.score(score_requests) if score_requests else [])
+        logps = iter(self._score_unique(score_requests))
         out = []
         for request_texts in texts:
             row = []
@@ -418,7 +470,7 @@ class GenerativeJudge:
                     )
         if not todo:
             return
-        for (r, s, prefix), (gen,) in zip(todo, self.generate(forced_requests)):
+        for (r, s, prefix), (gen,) in zip(todo, self._sample(forced_requests)):
             texts[r][s] = prefix + gen.text
             tokens[r] += gen.tokens
             forced[r] += 1
@@ -446,8 +498,63 @@ class GenerativeJudge:
             perms.append(perm)
             shown = [match.responses[j] for j in perm]
             requests.append(GenerationRequest(fmt.render(match.prompt, shown, match.principle), self.config.num_votes))
-        samples = self.generate(requests) if requests else []
+        samples = self._sample(requests)
         return [_merge_rankings(fmt, perm, gens) for perm, gens in zip(perms, samples)]
+
+
+# What closes each pairwise format's verdict after ``score_prefix + label``.
+_VERDICT_CLOSE = {"rrm": "}", "rm_r1": "]]</answer>", "rm_r1_distilled": "]]</answer>"}
+
+
+def verdict_strings(fmt: PairwiseFormat | ListwiseFormat) -> tuple[str, ...]:
+    """The complete verdicts of a pairwise format (stop strings); () for others."""
+    close = _VERDICT_CLOSE.get(fmt.name)
+    if close is None or not isinstance(fmt, PairwiseFormat):
+        return ()
+    return tuple(fmt.score_prefix + label + close for label in fmt.labels)
+
+
+def _request_key(request: GenerationRequest) -> str:
+    return json.dumps(
+        [request.messages, request.num_samples, request.assistant_prefix, request.max_new_tokens, request.greedy,
+         request.stop],
+        sort_keys=True, ensure_ascii=False, default=str,
+    )
+
+
+def _score_key(request: ScoreRequest) -> str:
+    return json.dumps([request.messages, request.assistant_prefix, request.candidates], sort_keys=True,
+                      ensure_ascii=False, default=str)
+
+
+def _unique(items: list, key) -> tuple[list, list[tuple[int, bool]]]:
+    """The distinct items (first occurrence kept), and for every item (its unique index,
+    whether it is a later copy)."""
+    seen: dict[str, int] = {}
+    unique, where = [], []
+    for item in items:
+        k = key(item)
+        if k in seen:
+            where.append((seen[k], True))
+        else:
+            seen[k] = len(unique)
+            where.append((len(unique), False))
+            unique.append(item)
+    return unique, where
+
+
+def _expand(results: list, where: list[tuple[int, bool]], copy) -> list:
+    return [copy(results[u]) if repeated else results[u] for u, repeated in where]
+
+
+def _free_copy(generations: list[Generation]) -> list[Generation]:
+    """A cached judgment shared by a duplicate: the same texts, no tokens spent."""
+    return [Generation(g.text, 0, g.finished) for g in generations]
+
+
+def _unanimous(fmt: PairwiseFormat, generations: Sequence[Generation]) -> bool:
+    votes = {fmt.parse(g.text) for g in generations}
+    return len(votes) == 1 and None not in votes
 
 
 def _merge_rankings(fmt: ListwiseFormat, perm: list[int], gens: list[Generation]) -> Ranking | None:
@@ -489,4 +596,5 @@ __all__ = [
     "PairwiseJudge",
     "combine_votes",
     "stable_seed",
+    "verdict_strings",
 ]

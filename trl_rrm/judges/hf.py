@@ -52,6 +52,11 @@ class HFJudgeConfig(JudgingConfig):
             counts ``num_votes``).
         trust_remote_code: allow model code from the hub.
         attn_implementation: e.g. ``"sdpa"``, ``"flash_attention_2"``.
+        prefix_reuse: rows of a batch that start with the same tokens (system prompt and
+            query of a group, often the first response too) get that prefix computed once;
+            its key/value cache is repeated for the rows. Rows are then batched in token
+            order to share long prefixes. Equivalent up to float rounding.
+        length_bucketing: without ``prefix_reuse``, batch rows longest first (less padding).
     """
 
     model: str | None = None
@@ -65,6 +70,8 @@ class HFJudgeConfig(JudgingConfig):
     batch_size: int = 16
     trust_remote_code: bool = False
     attn_implementation: str | None = None
+    prefix_reuse: bool = True
+    length_bucketing: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -155,6 +162,8 @@ class HFJudge(GenerativeJudge):
         self._borrowed = False
         self._adapter_name: str | None = None
         self._disable_adapters = False
+        # Prompt tokens not recomputed thanks to prefix_reuse (a running total, for benchmarks).
+        self.prefix_tokens_saved = 0
 
     @classmethod
     def from_model(
@@ -289,16 +298,18 @@ class HFJudge(GenerativeJudge):
         outputs: dict[int, Generation] = {}
         # The seed advances per compare()/rank() call, so a rerun reproduces every call.
         with self._judge_mode(), torch.no_grad(), _seeded(self.config.seed + self._calls, _device(model)):
-            groups: dict[tuple[int, bool], list[int]] = {}
+            groups: dict[tuple[int, bool, tuple[str, ...]], list[int]] = {}
             for r, (index, _, _) in enumerate(rows):
                 request = requests[index]
                 budget = request.max_new_tokens or self.config.max_new_tokens
-                groups.setdefault((budget, request.greedy), []).append(r)
-            for (budget, greedy), members in groups.items():
-                members.sort(key=lambda r: -len(rows[r][1]))  # length bucketing
+                groups.setdefault((budget, request.greedy, request.stop), []).append(r)
+            for (budget, greedy, stop), members in groups.items():
+                self._order_rows(members, [ids for _, ids, _ in rows])
                 for start in range(0, len(members), self.config.batch_size):
                     batch = members[start : start + self.config.batch_size]
-                    generations = self._generate_batch([rows[r][1] for r in batch], budget, greedy)
+                    generations = self._generate_batch(
+                        [rows[r][1] for r in batch], budget, greedy, stop, [rows[r][2] for r in batch]
+                    )
                     outputs.update(zip(batch, generations))
         for r, (index, _, opened_think) in enumerate(rows):
             generation = outputs[r]
@@ -307,15 +318,90 @@ class HFJudge(GenerativeJudge):
             results[index].append(generation)
         return results
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int, greedy: bool) -> list[Generation]:
-        from transformers import GenerationConfig
+    def _order_rows(self, members: list[int], ids: list[list[int]]) -> None:
+        """Sorts rows (in place) into batch order.
+
+        With ``prefix_reuse``, rows sort by their tokens, so the matches of a group (same
+        system prompt and query, often the same first response) sit in the same batch and
+        share a long prefix; otherwise, with ``length_bucketing``, longest first (little
+        padding); else as requested.
+        """
+        if self.config.prefix_reuse:
+            members.sort(key=lambda r: ids[r])
+        elif self.config.length_bucketing:
+            members.sort(key=lambda r: -len(ids[r]))
+
+    def _shared_prefix(self, prompts: list[list[int]]) -> int:
+        """Length of the token prefix worth computing once for this batch (0: none).
+
+        Every row keeps at least one token of its own, so its last position (whose
+        logits start decoding or score the labels) is computed with the row.
+        """
+        if not self.config.prefix_reuse or len(prompts) < 2:
+            return 0
+        shortest = min(len(p) for p in prompts) - 1
+        length = 0
+        first = prompts[0]
+        while length < shortest and all(p[length] == first[length] for p in prompts):
+            length += 1
+        return length if length >= _MIN_SHARED_PREFIX else 0
+
+    def _prefilled(self, prompts: list[list[int]], prefix: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Inputs for a batch whose first ``prefix`` tokens are shared by every row.
+
+        Returns ``(input_ids, attention_mask, cache)``: the shared prefix runs once and
+        its key/value cache is repeated for every row; each row's own tokens follow,
+        left-padded, so the attention mask reads [prefix ones | padding zeros | row ones].
+        The cache covers the prefix only; positions come from the mask, as for plain
+        left padding, so every row sees exactly the positions it would see alone.
+        """
+        from transformers import DynamicCache
+
+        model = self._model
+        pad_id, _ = _special_ids(model, self._tokenizer)
+        device = _device(model)
+        shared = torch.tensor([prompts[0][:prefix]], device=device)
+        name = _cache_argument(model)
+        output = model(input_ids=shared, use_cache=True, **{name: DynamicCache()})
+        cache = getattr(output, name)
+        cache.batch_repeat_interleave(len(prompts))
+        suffixes = [p[prefix:] for p in prompts]
+        width = max(len(x) for x in suffixes)
+        input_ids = torch.tensor(
+            [prompts[0][:prefix] + [pad_id] * (width - len(x)) + x for x in suffixes], device=device
+        )
+        attention_mask = torch.tensor(
+            [[1] * prefix + [0] * (width - len(x)) + [1] * len(x) for x in suffixes], device=device
+        )
+        self.prefix_tokens_saved += prefix * (len(prompts) - 1)
+        return input_ids, attention_mask, cache
+
+    def _generate_batch(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        greedy: bool,
+        stop: tuple[str, ...] = (),
+        opened_think: list[bool] | None = None,
+    ) -> list[Generation]:
+        from transformers import GenerationConfig, StoppingCriteriaList
 
         model, tokenizer = self._model, self._tokenizer
         pad_id, eos_ids = _special_ids(model, tokenizer)
-        width = max(len(p) for p in prompts)
         device = _device(model)
-        input_ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
-        attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        kwargs: dict[str, Any] = {}
+        prefix = self._shared_prefix(prompts)
+        if prefix:
+            input_ids, attention_mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, prefix)
+        else:
+            width = max(len(p) for p in prompts)
+            input_ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
+            attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        width = input_ids.shape[1]
+        stopper = None
+        if stop:
+            stopper = _StopAtStrings(tokenizer, stop, width, opened_think or [False] * len(prompts))
+            kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
         sample = not greedy and self.config.temperature > 0
         generation_config = GenerationConfig(
             max_new_tokens=max_new_tokens,
@@ -327,15 +413,20 @@ class HFJudge(GenerativeJudge):
             eos_token_id=eos_ids,
             use_cache=True,
         )
-        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config)
+        output = model.generate(
+            input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config, **kwargs
+        )
         generations = []
-        for row in output[:, width:].tolist():
-            end = next((i for i, token in enumerate(row) if token in eos_ids), None)
-            kept = row if end is None else row[:end]
-            text = tokenizer.decode(kept, skip_special_tokens=True)
-            generations.append(Generation(text, len(kept) + (end is not None), end is not None))
+        for i, row in enumerate(output[:, width:].tolist()):
+            stopped = stopper.stopped[i] if stopper is not None else None
+            end = next((j for j, token in enumerate(row) if token in eos_ids), None)
+            if stopped is not None and (end is None or stopped <= end):  # the verdict came first
+                kept, tokens, finished = row[:stopped], stopped, True
+            else:
+                kept = row if end is None else row[:end]
+                tokens, finished = len(kept) + (end is not None), end is not None
+            generations.append(Generation(tokenizer.decode(kept, skip_special_tokens=True), tokens, finished))
         return generations
-
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
         """Summed log-probabilities of each request's candidates (verdict labels), up to
@@ -366,7 +457,8 @@ class HFJudge(GenerativeJudge):
                 rows.append((r, context, [(c, ids, len(context) - 1) for c, ids in enumerate(labels)]))
             else:
                 rows.extend((r, context + ids, [(c, ids, len(context) - 1)]) for c, ids in enumerate(labels))
-        order = sorted(range(len(rows)), key=lambda i: -len(rows[i][1]))
+        order = list(range(len(rows)))
+        self._order_rows(order, [ids for _, ids, _ in rows])
         scores = [[0.0] * len(request.candidates) for request in requests]
         with self._judge_mode(), torch.no_grad():
             for start in range(0, len(order), self.config.batch_size):
@@ -380,14 +472,22 @@ class HFJudge(GenerativeJudge):
     ) -> list[tuple[int, int, float]]:
         model = self._model
         pad_id, _ = _special_ids(model, self._tokenizer)
-        width = max(len(ids) for _, ids, _ in batch)
+        prompts = [ids for _, ids, _ in batch]
         # positions counted from the end are the same after left padding
         keep = max(len(ids) - first for _, ids, queries in batch for _, _, first in queries)
         device = _device(model)
-        input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for _, ids, _ in batch], device=device)
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, ids, _ in batch], device=device)
-        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-        kwargs = {"logits_to_keep": keep} if _accepts(model, "logits_to_keep") else {}
+        kwargs: dict[str, Any] = {"logits_to_keep": keep} if _accepts(model, "logits_to_keep") else {}
+        # Every row keeps the positions it scores, so the shared prefix stops before them.
+        prefix = min(self._shared_prefix(prompts), min(len(ids) for ids in prompts) - keep)
+        if prefix >= _MIN_SHARED_PREFIX:
+            input_ids, mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, prefix)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)[:, prefix:]
+            input_ids = input_ids[:, prefix:]
+        else:
+            width = max(len(ids) for ids in prompts)
+            input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for ids in prompts], device=device)
+            mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=device)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
         logits = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, **kwargs).logits
         logprobs = torch.log_softmax(logits[:, -keep:].float(), dim=-1)
         values = []
@@ -397,6 +497,50 @@ class HFJudge(GenerativeJudge):
                 predicted = logprobs[row, at : at + len(targets)]
                 values.append((r, c, predicted.gather(-1, torch.tensor(targets, device=device)[:, None]).sum().item()))
         return values
+
+
+# A shared prefix shorter than this is recomputed with each row: not worth a separate pass.
+_MIN_SHARED_PREFIX = 16
+
+
+class _StopAtStrings:
+    """Generation stopping criterion: a row is done once the text it generated, after
+    thinking, contains a stop string. ``stopped[i]`` is then row i's token count.
+
+    Only the last few tokens are decoded at each step; the full text (to find the end of
+    thinking) only when a stop string shows up there. Rows that already ended (EOS) are
+    left to ``generate``.
+    """
+
+    def __init__(self, tokenizer: Any, stop: tuple[str, ...], width: int, opened_think: list[bool]) -> None:
+        self.tokenizer, self.stop, self.width, self.opened_think = tokenizer, stop, width, opened_think
+        longest = max(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in stop)
+        self.tail = longest + 2  # a stop string may straddle token boundaries
+        self.stopped: list[int | None] = [None] * len(opened_think)
+        self.eos_ids = set(_special_ids_tokenizer(tokenizer))
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any = None, **kwargs: Any) -> torch.Tensor:
+        from ..parsing import final_answer_text
+
+        generated = input_ids.shape[1] - self.width
+        done = []
+        for i, row in enumerate(input_ids[:, self.width :].tolist()):
+            if self.stopped[i] is None and not self.eos_ids.intersection(row):
+                tail = self.tokenizer.decode(row[-self.tail :], skip_special_tokens=True)
+                if any(s in tail for s in self.stop):
+                    text = ("<think>" if self.opened_think[i] else "") + self.tokenizer.decode(
+                        row, skip_special_tokens=True
+                    )
+                    final = final_answer_text(text)
+                    if final is not None and any(s in final for s in self.stop):
+                        self.stopped[i] = generated
+            done.append(self.stopped[i] is not None)
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _special_ids_tokenizer(tokenizer: Any) -> list[int]:
+    value = getattr(tokenizer, "eos_token_id", None)
+    return [int(t) for t in (value if isinstance(value, (list, tuple)) else [value]) if t is not None]
 
 
 def _has_tokenizer(path: str) -> bool:
@@ -429,6 +573,12 @@ def _accepts(model: Any, argument: str) -> bool:
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     return argument in inspect.signature(base.forward).parameters
+
+
+def _cache_argument(model: Any) -> str:
+    """The name the model's forward gives its key/value cache (``cache`` since transformers
+    5.2x, ``past_key_values`` before)."""
+    return "cache" if _accepts(model, "cache") else "past_key_values"
 
 
 def _device(model: Any) -> torch.device:

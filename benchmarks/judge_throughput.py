@@ -1,0 +1,157 @@
+"""Judge throughput: HFJudge against the loop a TRL user writes today and the hardware bound.
+
+    python benchmarks/judge_throughput.py                       # SmolLM2, 64 matches, CPU
+    python benchmarks/judge_throughput.py --model tiny          # tiny model built in code (seconds)
+
+64 matches (first knockout round of groups of 8 arithmetic answers), one presentation
+order, greedy, ``--max-new-tokens`` of analysis. Configurations, interleaved and the best
+of ``--repeats`` kept:
+
+- ``naive``: one ``model.generate`` per match (chat template, generate, parse);
+- ``hfjudge``: ``HFJudge.compare`` on all 64 at ``--batch-size`` with its defaults
+  (length-sorted batches, shared-prefix reuse, identical-request cache);
+- ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
+- ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off one after another;
+- ``bound``: the same model's batched generation at the same batch size with no padding
+  waste: every batch holds prompts of exactly the workload's mean prompt length and
+  decodes exactly ``--max-new-tokens`` tokens per row (no early stop, nothing shared).
+
+The same in ``direct`` mode (no analysis, one forward pass per match): a one-forward-per
+-match loop against ``HFJudge(verdict="direct")`` with and without prefix reuse.
+"""
+
+from __future__ import annotations
+
+import math
+
+from _common import best_of, interleaved, load, matches_workload, parser, setup, table, write
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--matches", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--format", default="rrm")
+    args = p.parse_args()
+    setup(args)
+    import torch
+
+    from trl_rrm import HFJudge
+
+    model, tokenizer = load(args.model)
+    matches = matches_workload(args.matches)
+    common = dict(format=args.format, order="fixed", temperature=0, max_new_tokens=args.max_new_tokens)
+    fmt = HFJudge.from_model(model, tokenizer, **common).format
+
+    def judge(**kwargs):
+        return HFJudge.from_model(model, tokenizer, **{**common, "batch_size": args.batch_size, **kwargs})
+
+    prompts = [
+        tokenizer.apply_chat_template(fmt.render(m.prompt, *m.responses), add_generation_prompt=True, tokenize=False)
+        for m in matches
+    ]
+    prompt_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in prompts]
+    mean_len = round(sum(map(len, prompt_ids)) / len(prompt_ids))
+
+    def naive():
+        tokens, verdicts = 0, []
+        with torch.no_grad():
+            for ids in prompt_ids:
+                out = model.generate(
+                    torch.tensor([ids]), max_new_tokens=args.max_new_tokens, do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                )
+                new = out[0, len(ids):].tolist()
+                tokens += len(new)
+                verdicts.append(fmt.parse(tokenizer.decode(new, skip_special_tokens=True)))
+        return tokens, verdicts
+
+    def run_judge(j):
+        def go():
+            verdicts = j.compare(matches)
+            return sum(v.tokens for v in verdicts), [v.winner for v in verdicts]
+        return go
+
+    def bound():
+        # Distinct prompts cut or extended to exactly the mean length: no padding at all.
+        rows = [(ids * math.ceil(mean_len / len(ids)))[:mean_len] for ids in prompt_ids]
+        tokens = 0
+        with torch.no_grad():
+            for start in range(0, len(rows), args.batch_size):
+                batch = torch.tensor(rows[start : start + args.batch_size])
+                out = model.generate(
+                    batch, attention_mask=torch.ones_like(batch), max_new_tokens=args.max_new_tokens,
+                    min_new_tokens=args.max_new_tokens, do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                )
+                tokens += (out.shape[1] - mean_len) * out.shape[0]
+        return tokens, None
+
+    judges = {
+        "hfjudge": judge(),
+        "hfjudge_stop": judge(stop_at_verdict=True),
+        "no_prefix_reuse": judge(prefix_reuse=False),
+        "no_bucketing": judge(prefix_reuse=False, length_bucketing=False),
+    }
+    fns = {"naive": naive, "bound": bound, **{k: run_judge(j) for k, j in judges.items()}}
+    times, results = interleaved(args.repeats, fns)
+    n = len(matches)
+    rows = []
+    summary = {}
+    for key in fns:
+        tokens = results[key][0]
+        summary[key] = {
+            "seconds": times[key],
+            "matches_per_s": n / times[key],
+            "generated_tokens": tokens,
+            "tokens_per_s": tokens / times[key],
+        }
+    for key, s in summary.items():
+        s["x_naive"] = summary["naive"]["seconds"] / s["seconds"]
+        s["of_bound_matches"] = s["matches_per_s"] / summary["bound"]["matches_per_s"]
+        s["of_bound_tokens"] = s["tokens_per_s"] / summary["bound"]["tokens_per_s"]
+        rows.append([key, s["matches_per_s"], s["tokens_per_s"], s["x_naive"], s["of_bound_matches"],
+                     s["of_bound_tokens"]])
+    same = results["naive"][1] == results["hfjudge"][1] == results["no_bucketing"][1]
+    saved = judges["hfjudge"].prefix_tokens_saved // max(args.repeats, 1)
+
+    # Direct mode: one forward per match, batched or not.
+    def naive_direct():
+        from trl_rrm.judges import ScoreRequest
+        one = judge(verdict="direct", batch_size=1, prefix_reuse=False, cache_identical=False)
+        return [one.score([ScoreRequest(fmt.render(m.prompt, *m.responses), fmt.score_prefix, fmt.labels)])
+                for m in matches]
+
+    direct = {"direct_reuse": judge(verdict="direct"), "direct_no_reuse": judge(verdict="direct", prefix_reuse=False)}
+    dtimes, dresults = interleaved(
+        args.repeats,
+        {"direct_naive": naive_direct,
+         **{k: (lambda j=j: [v.p_first for v in j.compare(matches)]) for k, j in direct.items()}},
+    )
+    drift = max(abs(a - b) for a, b in zip(dresults["direct_reuse"], dresults["direct_no_reuse"]))
+    for key, t in dtimes.items():
+        summary[key] = {"seconds": t, "matches_per_s": n / t, "x_naive": dtimes["direct_naive"] / t}
+    payload = {
+        "config": {"matches": n, "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens,
+                   "mean_prompt_tokens": mean_len, "format": args.format},
+        "results": summary,
+        "verdicts_equal_naive_vs_hfjudge": same,
+        "prefix_tokens_saved_per_call": saved,
+        "prompt_tokens_per_call": sum(map(len, prompt_ids)),
+        "direct_max_abs_p_difference_reuse_vs_not": drift,
+    }
+    md = [f"### Judge throughput ({args.model}, {n} matches, batch {args.batch_size}, "
+          f"{args.max_new_tokens} new tokens, mean prompt {mean_len} tokens, {args.threads} threads)", "",
+          table(["config", "matches/s", "gen tokens/s", "x naive", "of bound (matches/s)", "of bound (tokens/s)"],
+                rows),
+          "", f"Verdicts identical to the naive loop: {same}. Prefix tokens not recomputed: {saved} of "
+          f"{sum(map(len, prompt_ids))} prompt tokens.", "",
+          table(["direct mode", "matches/s", "x naive"],
+                [[k, summary[k]["matches_per_s"], summary[k]["x_naive"]] for k in dtimes]),
+          "", f"direct: max |p_first difference| with vs without prefix reuse: {drift:.2e}"]
+    write("judge_throughput", args, payload, "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

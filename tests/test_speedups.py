@@ -1,0 +1,186 @@
+"""Every judge speedup is a switch; each must give the judgments it gives when off.
+
+Tiny models built in code (fast tier). Greedy decoding, so equal means equal texts;
+probabilities agree up to float rounding.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trl_rrm import HFJudge, Match
+from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, JudgingConfig
+from trl_rrm.judges.base import verdict_strings
+from trl_rrm.judges.hf import _StopAtStrings
+
+QUERY = "What is the sum of seventeen and twenty five? Show the steps. " * 2
+# Two groups of three completions: six round-robin matches per group, with duplicates.
+GROUPS = {
+    QUERY: ["17 + 25 = 42", "It is 41.", "17 + 25 = 42"],
+    "Name a prime number larger than ten.": ["11", "Twelve is prime.", "13 is prime, since nothing divides it."],
+}
+MATCHES = [
+    Match(prompt, (completions[i], completions[j]))
+    for prompt, completions in GROUPS.items()
+    for i in range(3)
+    for j in range(3)
+    if i != j
+]
+
+
+def _judge(tiny_dir, **kwargs):
+    kwargs = {"max_new_tokens": 10, "temperature": 0, "batch_size": 5, "both_orders": True, **kwargs}
+    return HFJudge(tiny_dir, **kwargs)
+
+
+@pytest.mark.parametrize("verdict", ["direct", "likelihood"])
+def test_prefix_reuse_gives_the_same_probabilities(tiny_dir, verdict):
+    plain = _judge(tiny_dir, verdict=verdict, prefix_reuse=False).compare(MATCHES)
+    judge = _judge(tiny_dir, verdict=verdict, prefix_reuse=True)
+    reused = judge.compare(MATCHES)
+    assert judge.prefix_tokens_saved > 0
+    assert [v.raw for v in reused] == [v.raw for v in plain]
+    assert [v.p_first for v in reused] == pytest.approx([v.p_first for v in plain], abs=1e-5)
+    assert [v.winner for v in reused] == [v.winner for v in plain]
+
+
+def test_prefix_reuse_gives_the_same_generations(tiny_dir):
+    judge = _judge(tiny_dir)
+    requests = [GenerationRequest(judge.format.render(m.prompt, *m.responses), num_samples=2) for m in MATCHES]
+    plain = _judge(tiny_dir, prefix_reuse=False).generate(requests)
+    reused = judge.generate(requests)
+    assert judge.prefix_tokens_saved > 0
+    assert [[(g.text, g.tokens, g.finished) for g in gens] for gens in reused] == [
+        [(g.text, g.tokens, g.finished) for g in gens] for gens in plain
+    ]
+
+
+def test_prefix_reuse_on_a_shared_base_adapter_judge(tiny_model_and_tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    results = []
+    for reuse in (False, True):
+        judge = HFJudge.from_model(policy, tokenizer, disable_adapters=True, verdict="direct", both_orders=True,
+                                   prefix_reuse=reuse, batch_size=4)
+        results.append([v.p_first for v in judge.compare(MATCHES)])
+    assert results[1] == pytest.approx(results[0], abs=1e-5)
+
+
+def test_length_bucketing_off_changes_nothing_but_the_order(tiny_dir):
+    requests = [GenerationRequest([{"role": "user", "content": p}]) for p in ["hi", "a longer prompt " * 6, "x"]]
+    on = _judge(tiny_dir, prefix_reuse=False).generate(requests)
+    off = _judge(tiny_dir, prefix_reuse=False, length_bucketing=False).generate(requests)
+    assert [g[0].text for g in on] == [g[0].text for g in off]
+
+
+def test_stop_strings_cut_a_generation_right_after_the_string(tiny_dir):
+    judge = _judge(tiny_dir, max_new_tokens=16, prefix_reuse=False)
+    request = GenerationRequest([{"role": "user", "content": "Tell me about the weather."}])
+    (full,) = judge.generate([request])[0]
+    assert full.tokens >= 8, "the tiny model must write enough to cut"
+    tokenizer = judge.tokenizer
+    ids = tokenizer(full.text, add_special_tokens=False)["input_ids"]
+    stop = tokenizer.decode(ids[3:5])  # a string the judge writes midway
+    assert stop.strip()
+    (cut,) = judge.generate([GenerationRequest(request.messages, stop=(stop,))])[0]
+    assert stop in cut.text and full.text.startswith(cut.text)
+    assert cut.tokens < full.tokens and cut.finished
+    assert stop not in cut.text[: -1]  # stopped at the first occurrence, not later
+
+
+def test_stop_waits_for_thinking_to_close(tiny_dir):
+    judge = _judge(tiny_dir)
+    tokenizer = judge.tokenizer
+    verdict = verdict_strings(judge.format)[0]
+    criterion = _StopAtStrings(tokenizer, (verdict,), width=1, opened_think=[True, False])
+
+    def ids(text):
+        return [0] + tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    rows = [ids(f"I might say {verdict}"), ids(f"I might say {verdict}")]
+    width = max(map(len, rows))
+    batch = torch.tensor([[0] * (width - len(r)) + r for r in rows])
+    assert criterion(batch).tolist() == [False, True]  # row 0 is still inside <think>
+    assert criterion.stopped[1] is not None and criterion.stopped[0] is None
+
+
+def test_verdict_strings_parse():
+    for name in ("rrm", "rm_r1", "rm_r1_distilled"):
+        fmt = JudgingConfig(format=name).build_format()
+        assert [fmt.parse(s) for s in verdict_strings(fmt)] == [0, 1]
+    assert verdict_strings(JudgingConfig(format="principle").build_format()) == ()
+
+
+class ScriptedJudge(GenerativeJudge):
+    """Writes verdicts from a script keyed by the response shown first (texts taken in
+    turn), and logs every request it sees."""
+
+    def __init__(self, script, **kwargs):
+        super().__init__(JudgingConfig(**kwargs))
+        self.script, self.seen = script, []
+
+    def generate(self, requests):
+        self.seen.append(list(requests))
+        out = []
+        for request in requests:
+            shown_first = request.messages[-1]["content"].split("### Assistant 1")[1].split("### Assistant 2")[0]
+            queue = self.script[shown_first.strip()]
+            out.append([Generation(queue.pop(0), 5, True) for _ in range(request.num_samples)])
+        return out
+
+
+def _box(n):
+    return f"so \\boxed{{Assistant {n}}}"
+
+
+def test_identical_requests_are_judged_once(tiny_dir):
+    counted = {}
+    for cache in (False, True):
+        judge = _judge(tiny_dir, cache_identical=cache, prefix_reuse=False, verdict="forced", forced_answer_tokens=2)
+        rows = []
+        real = judge.generate
+        judge.generate = lambda requests: rows.append(sum(r.num_samples for r in requests)) or real(requests)
+        counted[cache] = (judge.compare(MATCHES), sum(rows))
+    (plain, plain_rows), (cached, cached_rows) = counted[False], counted[True]
+    assert cached_rows < plain_rows  # the duplicate completion of the first group was judged once
+    assert [(v.winner, v.tie, v.raw) for v in cached] == [(v.winner, v.tie, v.raw) for v in plain]
+    assert sum(v.tokens for v in cached) < sum(v.tokens for v in plain)  # a shared copy costs nothing
+
+
+def test_identical_requests_in_direct_mode(tiny_dir):
+    plain = _judge(tiny_dir, cache_identical=False, verdict="direct").compare(MATCHES)
+    cached = _judge(tiny_dir, cache_identical=True, verdict="direct").compare(MATCHES)
+    assert [v.p_first for v in cached] == pytest.approx([v.p_first for v in plain], abs=1e-6)
+
+
+def test_adaptive_votes_stop_when_the_first_votes_agree():
+    # order is fixed: one request per match
+    script = {
+        "agree": [_box(1), _box(1), _box(1), _box(2), _box(2)],
+        "split": [_box(1), _box(2), _box(2), _box(1), _box(2)],
+    }
+    matches = [Match("q", ("agree", "b")), Match("q", ("split", "b"))]
+    full = ScriptedJudge({k: list(v) for k, v in script.items()}, num_votes=5, order="fixed").compare(matches)
+    judge = ScriptedJudge({k: list(v) for k, v in script.items()}, num_votes=5, order="fixed", adaptive_votes=True)
+    adaptive = judge.compare(matches)
+    assert [[r.num_samples for r in call] for call in judge.seen] == [[3, 3], [2]]
+    assert adaptive[0].votes == (0, 0, 0) and adaptive[0].winner == full[0].winner == 0  # 3 of 5: decided
+    assert adaptive[1].votes == full[1].votes and adaptive[1].winner == full[1].winner == 1
+    assert full[0].share == 0.6 and adaptive[0].share == 1.0
+
+
+def test_adaptive_votes_change_nothing_with_two_votes():
+    script = {"agree": [_box(1), _box(1)]}
+    judge = ScriptedJudge(script, num_votes=2, order="fixed", adaptive_votes=True)
+    judge.compare([Match("q", ("agree", "b"))])
+    assert [[r.num_samples for r in call] for call in judge.seen] == [[2]]
+
+
+def test_stop_at_verdict_is_passed_to_the_backend():
+    for on in (False, True):
+        judge = ScriptedJudge({"agree": [_box(1)]}, order="fixed", stop_at_verdict=on)
+        judge.compare([Match("q", ("agree", "b"))])
+        assert judge.seen[0][0].stop == (verdict_strings(judge.format) if on else ())
