@@ -13,7 +13,7 @@ Built-in data (``train_file: null``): the policy's own sampled answers to small 
 warm start. Before/after judge accuracy (both orders) on held-out pairs goes to
 ``<output_dir>/results.json``.
 
-One process (CPU, the embedded SmolLM2-135M-Instruct, about 15 minutes on 2 cores):
+One process (CPU, the embedded SmolLM2-135M-Instruct; 45 minutes measured on 2 shared cores):
 
     python recipes/train_judge.py --config recipes/configs/train_judge.yaml
 
