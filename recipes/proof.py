@@ -100,7 +100,7 @@ def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict
 
     tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
     tj.num_eval_problems, tj.candidates = cfg.judge_eval_problems, "templated" if tj.candidates == "templated" else "sampled"
-    tj.num_train_problems = 1  # only the held-out pairs are needed
+    tj.num_train_problems = tj.templated_problems = 0  # only the held-out pairs are needed
     base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
     start = time.perf_counter()
     model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)

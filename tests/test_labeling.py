@@ -251,7 +251,7 @@ def test_candidates_sampled_from_tiny_policy(tiny_dir, tmp_path):
             {"prompt": [{"role": "user", "content": "Count"}]}]  # fmt: skip
     kwargs = dict(policy=str(tiny_dir), num_candidates=3, max_new_tokens=8, temperature=1.0, batch_prompts=2, seed=1)
     a = label_preferences(rows, AnyJudge(), output=tmp_path / "a.jsonl", **kwargs)
-    b = label_preferences(rows, AnyJudge(), output=tmp_path / "b.jsonl", **kwargs)
+    label_preferences(rows, AnyJudge(), output=tmp_path / "b.jsonl", **kwargs)
     assert a.prompts_seen == 3 and a.matches == 3 * 3 and a.generation_seconds > 0
     assert a.rows_written + a.dropped["tie"] + a.dropped["too_few_candidates"] == 3 and a.rows_written >= 1
     assert _read_jsonl(tmp_path / "a.jsonl") == _read_jsonl(tmp_path / "b.jsonl")  # seeded

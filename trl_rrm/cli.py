@@ -43,7 +43,7 @@ def _demo(args: argparse.Namespace) -> int:
 _TEST_JUDGE = "testing:number"
 
 
-def _label_judge(args: argparse.Namespace):
+def _build_judge(args: argparse.Namespace):
     if args.judge == _TEST_JUDGE:
         import os
         import time
@@ -78,6 +78,9 @@ def _label_judge(args: argparse.Namespace):
         max_new_tokens=args.max_new_tokens,
         num_votes=args.num_votes,
         batch_size=args.batch_size,
+        temperature=args.judge_temperature,
+        order=args.judge_order,
+        load_in_4bit=args.load_in_4bit,
         seed=args.seed,
     )
 
@@ -91,7 +94,7 @@ def _label(args: argparse.Namespace) -> int:
 
         policy = str(smollm2_path())
     try:
-        judge = _label_judge(args)
+        judge = _build_judge(args)
         summary = label_preferences(
             args.input,
             judge,
@@ -131,7 +134,7 @@ def _eval(args: argparse.Namespace) -> int:
     common = dict(split=args.split, limit=args.limit, seed=args.seed, progress=not args.no_progress)
     try:
         common["columns"] = parse_columns(args.column)
-        judge = _label_judge(args)
+        judge = _build_judge(args)
         if args.task == "pairwise":
             result = evaluate_pairwise(
                 judge, data, orders=args.orders, rewardbench=args.rewardbench, votes_curve=args.votes_curve,
@@ -149,6 +152,31 @@ def _eval(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
     return 0
+
+
+def _add_judge_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    default_judge: str | None,
+    default_format: str | None,
+    default_max_new_tokens: int,
+    format_help: str = "judge prompt format",
+) -> None:
+    """The judge flags shared by ``label`` and ``eval`` (read by ``_build_judge``)."""
+    parser.add_argument("--judge", default=default_judge, required=default_judge is None,
+                        help="judge model id or path ('embedded': SmolLM2-135M-Instruct)")
+    parser.add_argument("--adapter", default=None, help="LoRA adapter id or path for the judge")
+    parser.add_argument("--load-in-4bit", action="store_true", help="load the judge in 4-bit (bitsandbytes)")
+    parser.add_argument("--format", default=default_format, choices=list(FORMATS), help=format_help)
+    parser.add_argument("--verdict", default="forced", choices=list(VERDICT_MODES), help="how a verdict is read")
+    parser.add_argument("--both-orders", action="store_true", help="the judge judges both orders inside every match")
+    parser.add_argument("--judge-order", default="random", choices=["random", "fixed"],
+                        help="presentation order of a single-order match (seeded random, or as given)")
+    parser.add_argument("--judge-temperature", type=float, default=0.6, help="judge sampling temperature (0: greedy)")
+    parser.add_argument("--num-votes", type=int, default=1, help="judgments per order (majority vote)")
+    parser.add_argument("--max-new-tokens", type=int, default=default_max_new_tokens,
+                        help="judge thinking budget per judgment")
+    parser.add_argument("--batch-size", type=int, default=16, help="judge sequences generated together")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,15 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         "with a tournament of judge matches and writes TRL preference rows, chunk by chunk (fsynced); "
         "--resume continues an interrupted run. Prints a JSON summary.",
     )
-    label.add_argument("--judge", required=True, help="judge model id or path ('embedded': SmolLM2-135M-Instruct)")
-    label.add_argument("--adapter", default=None, help="LoRA adapter id or path for the judge")
-    label.add_argument("--format", default="rrm", choices=list(FORMATS), help="judge prompt format")
+    _add_judge_arguments(label, default_judge=None, default_format="rrm", default_max_new_tokens=256)
     label.add_argument("--tournament", default="round_robin", help="knockout, elo, round_robin, bradley_terry, listwise")
-    label.add_argument("--both-orders", action="store_true", help="judge every pair in both orders")
-    label.add_argument("--verdict", default="forced", choices=list(VERDICT_MODES), help="how a verdict is read")
-    label.add_argument("--num-votes", type=int, default=1, help="judgments per order (majority vote)")
-    label.add_argument("--max-new-tokens", type=int, default=256, help="judge thinking budget per judgment")
-    label.add_argument("--batch-size", type=int, default=16, help="judge sequences generated together")
     label.add_argument("--policy", default=None, help="policy model sampling candidates for rows without 'completions'")
     label.add_argument("--num-candidates", type=int, default=4, help="candidates sampled per prompt")
     label.add_argument("--temperature", type=float, default=1.0, help="policy sampling temperature")
@@ -230,15 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--column", action="append", default=None, metavar="FIELD=COLUMN",
                           help="map a field to the data's column, e.g. subset=domain or candidates='response_*' (repeatable)")
     evaluate.add_argument("--limit", type=int, default=None, help="evaluate the first N rows (size of a builtin set)")
-    evaluate.add_argument("--judge", default="embedded", help="judge model id or path ('embedded': SmolLM2-135M-Instruct)")
-    evaluate.add_argument("--adapter", default=None, help="LoRA adapter id or path for the judge")
-    evaluate.add_argument("--format", default=None, choices=list(FORMATS),
-                          help="judge prompt format (default: rrm; principle for --task listwise --method listwise)")
-    evaluate.add_argument("--verdict", default="forced", choices=list(VERDICT_MODES), help="how a verdict is read")
-    evaluate.add_argument("--both-orders", action="store_true", help="the judge judges both orders inside every match")
-    evaluate.add_argument("--num-votes", type=int, default=1, help="judgments per order (majority vote)")
-    evaluate.add_argument("--max-new-tokens", type=int, default=128, help="judge thinking budget per judgment")
-    evaluate.add_argument("--batch-size", type=int, default=16, help="judge sequences generated together")
+    _add_judge_arguments(
+        evaluate, default_judge="embedded", default_format=None, default_max_new_tokens=128,
+        format_help="judge prompt format (default: rrm; principle for --task listwise --method listwise)",
+    )
     evaluate.add_argument("--orders", default="both", choices=["both", "random"],
                           help="pairwise: judge every pair with chosen first and with rejected first, or once in a seeded order")
     evaluate.add_argument("--rewardbench", action="store_true", help="pairwise: add RewardBench's section scores")

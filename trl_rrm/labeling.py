@@ -43,6 +43,8 @@ from typing import Any, Literal
 
 from .distributed import all_gather, world
 from .driver import Group, TournamentOutcome, run_tournament
+from .rows import read_rows
+from .sampling import generate_completions
 from .tournaments import Tournament, get_tournament
 from .types import Text
 
@@ -113,41 +115,8 @@ def load_rows(data: Any) -> tuple[list[dict[str, Any]], str]:
         LabelingInputError: unreadable file, unknown extension, malformed line or row.
     """
     if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        source = str(path)
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".jsonl":
-                rows = []
-                with path.open(encoding="utf-8") as f:
-                    for number, line in enumerate(f, 1):
-                        if not line.strip():
-                            continue
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as err:
-                            raise LabelingInputError(f"{source}: line {number}: not valid JSON ({err.msg})") from None
-            elif suffix == ".json":
-                with path.open(encoding="utf-8") as f:
-                    loaded = json.load(f)
-                if isinstance(loaded, dict) and all(isinstance(v, list) for v in loaded.values()):  # columns
-                    n = len(next(iter(loaded.values()), []))
-                    loaded = [{k: v[i] for k, v in loaded.items()} for i in range(n)]
-                if not isinstance(loaded, list):
-                    raise LabelingInputError(f"{source}: expected a JSON list of rows, got {type(loaded).__name__}")
-                rows = loaded
-            elif suffix == ".parquet":
-                import pyarrow.parquet as pq
-
-                rows = pq.read_table(path).to_pylist()
-            else:
-                raise LabelingInputError(f"{source}: unknown input format {suffix!r}; use .jsonl, .json or .parquet")
-        except LabelingInputError:
-            raise
-        except (OSError, ValueError, UnicodeDecodeError) as err:
-            raise LabelingInputError(f"{source}: cannot read input file: {err}") from err
-        except Exception as err:  # pyarrow raises its own types for corrupt files
-            raise LabelingInputError(f"{source}: cannot read input file: {type(err).__name__}: {err}") from err
+        source = str(data)
+        rows = read_rows(data, LabelingInputError)
     elif isinstance(data, list):
         rows, source = data, "rows"
     elif hasattr(data, "column_names") and hasattr(data, "to_list"):
@@ -258,50 +227,11 @@ class PolicySampler:
 
     def sample(self, prompts: Sequence[Text], seed: int) -> list[list[str]]:
         """``num_candidates`` texts per prompt; the same (prompts, seed) give the same texts."""
-        import torch
-
         model, tokenizer = self._load()
-        texts = []
-        for prompt in prompts:
-            messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-            if getattr(tokenizer, "chat_template", None):
-                texts.append(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
-            else:
-                texts.append(prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt))
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
-        device = next(model.parameters()).device
-        out: list[list[str]] = []
-        per_batch = max(1, self.batch_size // self.num_candidates)
-        sample = self.temperature > 0
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-            torch.manual_seed(seed)
-            for start in range(0, len(texts), per_batch):
-                ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts[start : start + per_batch]]
-                width = max(map(len, ids))
-                input_ids = torch.tensor([[pad_id] * (width - len(x)) + x for x in ids], device=device)
-                mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
-                generated = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    max_new_tokens=self.max_new_tokens,
-                    do_sample=sample,
-                    temperature=self.temperature if sample else None,
-                    top_p=self.top_p if sample else None,
-                    top_k=None,
-                    num_return_sequences=self.num_candidates,
-                    pad_token_id=pad_id,
-                    eos_token_id=list(eos_ids),
-                )
-                rows = generated[:, width:].tolist()
-                for p in range(len(ids)):
-                    candidates = []
-                    for row in rows[p * self.num_candidates : (p + 1) * self.num_candidates]:
-                        end = next((i for i, t in enumerate(row) if t in eos_ids), len(row))
-                        candidates.append(tokenizer.decode(row[:end], skip_special_tokens=True).strip())
-                    out.append(candidates)
-        return out
+        return generate_completions(
+            model, tokenizer, prompts, num_samples=self.num_candidates, temperature=self.temperature,
+            top_p=self.top_p, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size, seed=seed,
+        )
 
 
 # -------------------------------------------------------------------- pair selection

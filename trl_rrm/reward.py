@@ -24,7 +24,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from .distributed import all_gather, world
 from .driver import Group, TournamentOutcome, run_tournament

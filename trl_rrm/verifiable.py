@@ -105,13 +105,6 @@ def correctness_reward(completions: Sequence[Text], answer: Sequence[int], **_: 
 correctness_reward.__name__ = "correctness"
 
 
-def _chat_texts(tokenizer: Any, prompts: Sequence[str]) -> list[str]:
-    return [
-        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-        for p in prompts
-    ]
-
-
 def generate_texts(
     model: Any,
     tokenizer: Any,
@@ -123,52 +116,14 @@ def generate_texts(
     seed: int = 0,
     batch_size: int = 64,
 ) -> list[list[str]]:
-    """``num_samples`` completions per prompt (greedy when ``temperature == 0``).
+    """``num_samples`` completions per prompt (greedy when ``temperature == 0``); see
+    ``trl_rrm.sampling.generate_completions`` (batched, seeded, mode restored)."""
+    from .sampling import generate_completions
 
-    Batched, left-padded, seeded inside a forked RNG; the model's train/eval mode is
-    restored afterwards.
-    """
-    import logging
-
-    import torch
-
-    log = logging.getLogger(__name__)
-    if temperature == 0 and num_samples != 1:
-        raise ValueError(f"num_samples={num_samples} needs temperature > 0 (greedy decoding repeats itself)")
-    texts = _chat_texts(tokenizer, prompts)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    device = next(model.parameters()).device
-    per_batch = max(1, batch_size // num_samples)
-    was_training = model.training
-    model.eval()
-    out: list[list[str]] = []
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-            torch.manual_seed(seed)
-            for start in range(0, len(texts), per_batch):
-                ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts[start : start + per_batch]]
-                width = max(map(len, ids))
-                input_ids = torch.tensor([[pad_id] * (width - len(x)) + x for x in ids], device=device)
-                mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
-                sample = temperature > 0
-                generated = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=sample,
-                    temperature=temperature if sample else None,
-                    top_p=None,
-                    top_k=None,
-                    num_return_sequences=num_samples,
-                    pad_token_id=pad_id,
-                )
-                decoded = tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
-                for p in range(len(ids)):
-                    out.append([d.strip() for d in decoded[p * num_samples : (p + 1) * num_samples]])
-                log.info("generated %d/%d prompts x %d samples", len(out), len(texts), num_samples)
-    finally:
-        model.train(was_training)
-    return out
+    return generate_completions(
+        model, tokenizer, prompts, num_samples=num_samples, temperature=temperature,
+        max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
+    )
 
 
 def policy_accuracy(

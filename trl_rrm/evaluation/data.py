@@ -26,7 +26,6 @@ Row formats, checked before any judging (errors name the source, the row and the
 
 from __future__ import annotations
 
-import json
 import logging
 import numbers
 import os
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..rows import SUFFIXES, read_rows
 from ..types import Text
 
 logger = logging.getLogger(__name__)
@@ -100,40 +100,6 @@ def parse_columns(specs: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
-def _read_file(path: Path) -> list[Any]:
-    source = str(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".jsonl":
-            rows = []
-            with path.open(encoding="utf-8") as f:
-                for number, line in enumerate(f, 1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as err:
-                            raise EvaluationInputError(f"{source}: line {number}: not valid JSON ({err.msg})") from None
-            return rows
-        if suffix == ".json":
-            with path.open(encoding="utf-8") as f:
-                loaded = json.load(f)
-            if isinstance(loaded, dict) and loaded and all(isinstance(v, list) for v in loaded.values()):
-                n = len(next(iter(loaded.values())))
-                loaded = [{k: v[i] for k, v in loaded.items()} for i in range(n)]
-            if not isinstance(loaded, list):
-                raise EvaluationInputError(f"{source}: expected a JSON list of rows, got {type(loaded).__name__}")
-            return loaded
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path).to_pylist()
-    except EvaluationInputError:
-        raise
-    except Exception as err:  # OSError, UnicodeDecodeError, pyarrow's own types
-        raise EvaluationInputError(f"{source}: cannot read: {type(err).__name__}: {err}") from err
-    raise EvaluationInputError(f"{source}: unknown file type {suffix!r}; use .jsonl, .json or .parquet")
-
-
 def _apply_columns(rows: list[Any], columns: Mapping[str, str], source: str) -> list[Any]:
     if not columns:
         return rows
@@ -191,12 +157,12 @@ def load_rows(
         except ValueError as err:
             raise EvaluationInputError(str(err)) from None
     elif isinstance(data, (str, os.PathLike)) and (
-        os.path.exists(data) or Path(data).suffix.lower() in (".jsonl", ".json", ".parquet")
+        os.path.exists(data) or Path(data).suffix.lower() in SUFFIXES
     ):
         path = Path(data)
         if not path.exists():
             raise EvaluationInputError(f"{path}: no such file")
-        rows, source = _read_file(path), str(path)
+        rows, source = read_rows(path, EvaluationInputError), str(path)
     elif isinstance(data, str):
         rows, source = _load_hub(data, split), f"{data}[{split or 'train'}]"
     elif isinstance(data, list):
