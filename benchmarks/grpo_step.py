@@ -11,7 +11,7 @@ Per step: wall time, time in policy generation (``GRPOTrainer._generate``), in t
 (the rest of the step). The first step is warm-up and left out.
 
 Inside the same reward call the judge also runs with every speedup switched off
-(``prefix_reuse``, ``cache_identical``, ``length_bucketing`` off) on the very same
+(``static_cache``, ``prefix_reuse``, ``cache_identical``, ``length_bucketing`` off) on the very same
 completions, order alternating between steps, so the judging speedup is measured on
 identical work; only the default judge's rewards reach the trainer.
 """
@@ -48,7 +48,7 @@ def main() -> None:
     fast = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **judging), "knockout",
                      num_generations=args.num_generations)
     slow = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, prefix_reuse=False,
-                                        cache_identical=False, length_bucketing=False, **judging), "knockout",
+                                        static_cache=False, cache_identical=False, length_bucketing=False, **judging), "knockout",
                      num_generations=args.num_generations)
     timing = {"generation": 0.0, "judging": 0.0, "judging_no_speedups": 0.0, "prepare": 0.0}
     calls = [0]

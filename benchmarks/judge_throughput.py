@@ -9,9 +9,11 @@ of ``--repeats`` kept:
 
 - ``naive``: one ``model.generate`` per match (chat template, generate, parse);
 - ``hfjudge``: ``HFJudge.compare`` on all 64 at ``--batch-size`` with its defaults
-  (length-sorted batches, shared-prefix reuse, identical-request cache);
+  (static key/value cache, two-level shared-prefix reuse, length-sorted batches,
+  identical-request cache);
 - ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
-- ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off one after another;
+- ``no_static_cache`` / ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off
+  one after another (each row keeps the previous ones off);
 - ``bound``: the same model's batched generation at the same batch size with no padding
   waste: every batch holds prompts of exactly the workload's mean prompt length and
   decodes exactly ``--max-new-tokens`` tokens per row (no early stop, nothing shared).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from _common import best_of, interleaved, load, matches_workload, parser, setup, table, write
+from _common import interleaved, load, matches_workload, parser, setup, table, write
 
 
 def main() -> None:
@@ -91,8 +93,9 @@ def main() -> None:
     judges = {
         "hfjudge": judge(),
         "hfjudge_stop": judge(stop_at_verdict=True),
-        "no_prefix_reuse": judge(prefix_reuse=False),
-        "no_bucketing": judge(prefix_reuse=False, length_bucketing=False),
+        "no_static_cache": judge(static_cache=False),
+        "no_prefix_reuse": judge(static_cache=False, prefix_reuse=False),
+        "no_bucketing": judge(static_cache=False, prefix_reuse=False, length_bucketing=False),
     }
     fns = {"naive": naive, "bound": bound, **{k: run_judge(j) for k, j in judges.items()}}
     times, results = interleaved(args.repeats, fns)

@@ -1,6 +1,6 @@
 """Runs every benchmark; one JSON (and one markdown table) per benchmark in benchmarks/results/.
 
-    python benchmarks/run_all.py                    # SmolLM2 on CPU (about 15 minutes on 2 idle cores)
+    python benchmarks/run_all.py                    # SmolLM2 on CPU (over 25 minutes on 2 idle cores)
     python benchmarks/run_all.py --model tiny       # tiny model built in code (a few minutes)
     python benchmarks/run_all.py --only judge_throughput,prefix_reuse
 

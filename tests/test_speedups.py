@@ -184,3 +184,101 @@ def test_stop_at_verdict_is_passed_to_the_backend():
         judge = ScriptedJudge({"agree": [_box(1)]}, order="fixed", stop_at_verdict=on)
         judge.compare([Match("q", ("agree", "b"))])
         assert judge.seen[0][0].stop == (verdict_strings(judge.format) if on else ())
+
+
+# ------------------------------------------------------------------ two-level prefix plan
+
+
+def _plan(prompts, keep=1):
+    judge = HFJudge("unused", prefix_reuse=True)  # planning needs no model
+    return judge._plan_prefix(prompts, keep)
+
+
+def _check_plan(plan, prompts, keep):
+    shared = plan.shared
+    assert all(p[:shared] == prompts[0][:shared] for p in prompts)
+    for cluster in plan.clusters:
+        e = plan.extend[cluster[0]]
+        assert len(cluster) >= 2 and e > 0 and all(plan.extend[r] == e for r in cluster)
+        assert all(prompts[r][shared : shared + e] == prompts[cluster[0]][shared : shared + e] for r in cluster)
+    in_cluster = {r for c in plan.clusters for r in c}
+    assert all(plan.extend[r] == 0 for r in range(len(prompts)) if r not in in_cluster)
+    assert all(len(p) - shared - e >= keep for p, e in zip(prompts, plan.extend))  # own positions kept
+
+
+def test_prefix_plan_finds_the_groups_of_a_batch():
+    system, a, b = list(range(100, 140)), list(range(200, 230)), list(range(300, 330))
+    prompts = [system + a + [1, 2, 3], system + a + [4, 5], system + a + [6], system + b + [7, 8], system + b + [9]]
+    plan = _plan(prompts)
+    _check_plan(plan, prompts, 1)
+    assert plan.shared == 40 and plan.clusters == [[0, 1, 2], [3, 4]] and plan.extend == [30] * 5
+    assert plan.saved == 40 * 4 + 30 * 2 + 30 * 1
+    assert plan.cost(prompts) == 40 + 2 * 30 + 5 * 3 < 40 + 5 * 33
+    # Score mode: the last `keep` positions of every row stay with the row.
+    plan = _plan(prompts, keep=2)
+    _check_plan(plan, prompts, 2)
+    # Nothing in common: no plan; the system prompt alone: one level.
+    assert _plan([[1, 2, 3], [4, 5, 6]]) is None
+    flat = _plan([system + [1], system + [2, 3]])
+    assert flat.shared == 40 and flat.clusters == []
+
+
+def test_prefix_plan_invariants_on_random_batches():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(300):
+        system = [rng.randrange(3) for _ in range(rng.randrange(0, 40))]
+        groups = [[rng.randrange(5) for _ in range(rng.randrange(0, 40))] for _ in range(rng.randrange(1, 4))]
+        prompts = sorted(system + rng.choice(groups) + [rng.randrange(5) for _ in range(rng.randrange(1, 12))]
+                         for _ in range(rng.randrange(2, 9)))
+        keep = rng.choice([1, 1, 2])
+        prompts = [p for p in prompts if len(p) >= keep] or [[0] * keep, [0] * keep]
+        plan = _plan(prompts, keep)
+        if plan is not None:
+            _check_plan(plan, prompts, keep)
+            assert plan.cost(prompts) <= len(prompts) * max(map(len, prompts))
+
+
+@pytest.mark.parametrize("verdict", ["direct", "generate"])
+def test_cluster_prefixes_give_the_same_judgments(tiny_dir, verdict, monkeypatch):
+    plans = []
+    original = HFJudge._plan_prefix
+
+    def spy(self, prompts, keep=1):
+        plan = original(self, prompts, keep)
+        plans.append(plan)
+        return plan
+
+    monkeypatch.setattr(HFJudge, "_plan_prefix", spy)
+    plain = _judge(tiny_dir, verdict=verdict, prefix_reuse=False, batch_size=12).compare(MATCHES)
+    reused = _judge(tiny_dir, verdict=verdict, prefix_reuse=True, batch_size=12).compare(MATCHES)
+    assert any(p is not None and p.clusters for p in plans)  # the second level was used
+    assert [v.raw for v in reused] == [v.raw for v in plain]
+    assert [v.p_first for v in reused] == pytest.approx([v.p_first for v in plain], abs=1e-5)
+
+
+@pytest.mark.parametrize("prefix_reuse", [False, True])
+def test_static_cache_gives_the_same_generations(tiny_dir, prefix_reuse):
+    judge = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12)
+    requests = [GenerationRequest(judge.format.render(m.prompt, *m.responses)) for m in MATCHES]
+    dynamic = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, static_cache=False).generate(requests)
+    static = judge.generate(requests)
+    assert [[(g.text, g.tokens, g.finished) for g in gens] for gens in static] == [
+        [(g.text, g.tokens, g.finished) for g in gens] for gens in dynamic
+    ]
+
+
+def test_static_cache_holds_the_prefilled_positions(tiny_model_and_tokenizer):
+    from transformers import DynamicCache
+
+    from trl_rrm.judges.hf import _static_cache
+
+    model, tokenizer = tiny_model_and_tokenizer
+    dynamic = DynamicCache()
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[5, 6, 7, 8]] * 2), use_cache=True, past_key_values=dynamic)
+    static = _static_cache(model, 10, dynamic)
+    assert static is not None and int(static.get_seq_length()) == 4
+    for layer, source in zip(static.layers, dynamic.layers):
+        assert torch.equal(layer.keys[:, :, :4], source.keys) and not layer.keys[:, :, 4:].any()

@@ -10,9 +10,12 @@ bare base, ``disable_adapters=True``); each call switches to the judge adapter a
 the active adapter, trainable flags and train/eval modes back afterwards.
 
 Generation: all requests of a call are tokenized with the judge's chat template, sorted
-by length (so a batch holds prompts of similar length: little padding), left-padded and
-generated ``batch_size`` sequences at a time. Sampling is seeded inside a forked RNG, so
-judging is reproducible and never disturbs the trainer's random state.
+(by tokens, so rows sharing a prefix sit together; by length without prefix reuse),
+left-padded and generated ``batch_size`` sequences at a time. Within a batch, the prefix
+common to all rows and then the prefix common to each run of rows are computed once
+(``prefix_reuse``), and decoding writes into a key/value cache allocated once
+(``static_cache``). Sampling is seeded inside a forked RNG, so judging is reproducible and
+never disturbs the trainer's random state.
 """
 
 from __future__ import annotations
@@ -52,11 +55,16 @@ class HFJudgeConfig(JudgingConfig):
             counts ``num_votes``).
         trust_remote_code: allow model code from the hub.
         attn_implementation: e.g. ``"sdpa"``, ``"flash_attention_2"``.
-        prefix_reuse: rows of a batch that start with the same tokens (system prompt and
-            query of a group, often the first response too) get that prefix computed once;
-            its key/value cache is repeated for the rows. Rows are then batched in token
-            order to share long prefixes. Equivalent up to float rounding.
+        prefix_reuse: rows of a batch that start with the same tokens get that prefix
+            computed once, on two levels: the part common to the whole batch (the judge's
+            system prompt), then the part common to a run of rows (the query of a group,
+            often the first response too); the key/value cache is shared by the rows.
+            Rows are then batched in token order to share long prefixes. Equivalent up to
+            float rounding.
         length_bucketing: without ``prefix_reuse``, batch rows longest first (less padding).
+        static_cache: decode into a key/value cache allocated once per batch
+            (transformers' ``StaticCache``, not compiled) instead of one grown by
+            concatenation at every step; skipped for models with sliding-window layers.
     """
 
     model: str | None = None
@@ -72,6 +80,7 @@ class HFJudgeConfig(JudgingConfig):
     attn_implementation: str | None = None
     prefix_reuse: bool = True
     length_bucketing: bool = True
+    static_cache: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -331,50 +340,94 @@ class HFJudge(GenerativeJudge):
         elif self.config.length_bucketing:
             members.sort(key=lambda r: -len(ids[r]))
 
-    def _shared_prefix(self, prompts: list[list[int]]) -> int:
-        """Length of the token prefix worth computing once for this batch (0: none).
+    def _plan_prefix(self, prompts: list[list[int]], keep: int = 1) -> _PrefixPlan | None:
+        """How this batch's prompt tokens are shared, or None (each row computes its own).
 
-        Every row keeps at least one token of its own, so its last position (whose
-        logits start decoding or score the labels) is computed with the row.
+        Two levels: ``shared`` tokens common to every row (the judge's system prompt) run
+        once; then runs of neighbouring rows with a longer common prefix (the same query,
+        and in a round robin or with both orders the same first response) form clusters
+        whose extension runs once per cluster. Every row computes at least its last
+        ``keep`` positions itself (their logits start decoding or score the labels).
+        Among clusterings by a minimum extension length, the one computing the fewest
+        token positions (padding included) is kept, the one-level plan among them.
         """
-        if not self.config.prefix_reuse or len(prompts) < 2:
-            return 0
-        shortest = min(len(p) for p in prompts) - 1
-        length = 0
+        n = len(prompts)
+        if not self.config.prefix_reuse or n < 2:
+            return None
+        room = [len(p) - keep for p in prompts]
         first = prompts[0]
-        while length < shortest and all(p[length] == first[length] for p in prompts):
-            length += 1
-        return length if length >= _MIN_SHARED_PREFIX else 0
+        shared = 0
+        while shared < min(room) and all(p[shared] == first[shared] for p in prompts):
+            shared += 1
+        if shared < _MIN_SHARED_PREFIX:
+            shared = 0
+        adjacent = [_common_length(prompts[i], prompts[i + 1]) for i in range(n - 1)]
+        flat = _PrefixPlan(shared, [], [0] * n)
+        best, best_cost = flat, flat.cost(prompts)
+        for minimum in (_MIN_SHARED_PREFIX // 2, _MIN_SHARED_PREFIX, 2 * _MIN_SHARED_PREFIX, 4 * _MIN_SHARED_PREFIX):
+            clusters, extend = [], [0] * n
+            i = 0
+            while i < n:
+                j, length = i, room[i] - shared
+                while j + 1 < n and min(length, adjacent[j] - shared, room[j + 1] - shared) >= minimum:
+                    length = min(length, adjacent[j] - shared, room[j + 1] - shared)
+                    j += 1
+                if j > i:
+                    clusters.append(list(range(i, j + 1)))
+                    extend[i : j + 1] = [length] * (j + 1 - i)
+                i = j + 1
+            plan = _PrefixPlan(shared, clusters, extend)
+            if clusters and plan.cost(prompts) < best_cost:
+                best, best_cost = plan, plan.cost(prompts)
+        return best if best.shared or best.clusters else None
 
-    def _prefilled(self, prompts: list[list[int]], prefix: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        """Inputs for a batch whose first ``prefix`` tokens are shared by every row.
+    def _prefilled(self, prompts: list[list[int]], plan: _PrefixPlan) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Inputs for a batch whose shared prefixes are computed once, following ``plan``.
 
-        Returns ``(input_ids, attention_mask, cache)``: the shared prefix runs once and
-        its key/value cache is repeated for every row; each row's own tokens follow,
-        left-padded, so the attention mask reads [prefix ones | padding zeros | row ones].
-        The cache covers the prefix only; positions come from the mask, as for plain
-        left padding, so every row sees exactly the positions it would see alone.
+        Returns ``(input_ids, attention_mask, cache)``. The cache holds ``plan.cached``
+        positions per row: the common prefix, then the row's cluster extension, right-padded
+        to the longest extension (a row outside every cluster sees only masked positions
+        there). Each row's own tokens follow, left-padded, so the attention mask reads
+        [prefix ones | extension ones, zeros | padding zeros | row ones]; positions come
+        from the mask, so every row sees exactly the positions it would see alone.
         """
         from transformers import DynamicCache
 
         model = self._model
         pad_id, _ = _special_ids(model, self._tokenizer)
         device = _device(model)
-        shared = torch.tensor([prompts[0][:prefix]], device=device)
         name = _cache_argument(model)
-        output = model(input_ids=shared, use_cache=True, **{name: DynamicCache()})
-        cache = getattr(output, name)
-        cache.batch_repeat_interleave(len(prompts))
-        suffixes = [p[prefix:] for p in prompts]
-        width = max(len(x) for x in suffixes)
-        input_ids = torch.tensor(
-            [prompts[0][:prefix] + [pad_id] * (width - len(x)) + x for x in suffixes], device=device
-        )
-        attention_mask = torch.tensor(
-            [[1] * prefix + [0] * (width - len(x)) + [1] * len(x) for x in suffixes], device=device
-        )
-        self.prefix_tokens_saved += prefix * (len(prompts) - 1)
-        return input_ids, attention_mask, cache
+        logits = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
+        cache = DynamicCache()
+        shared, width = plan.shared, plan.width
+        if shared:
+            model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, **{name: cache}, **logits)
+        if plan.clusters:
+            if shared:
+                cache.batch_repeat_interleave(len(plan.clusters))
+            lengths = [plan.extend[c[0]] for c in plan.clusters]
+            ids = [prompts[c[0]][shared : shared + e] + [pad_id] * (width - e) for c, e in zip(plan.clusters, lengths)]
+            mask = [[1] * (shared + e) + [0] * (width - e) for e in lengths]
+            positions = torch.arange(shared, shared + width, device=device).expand(len(ids), -1)
+            model(
+                input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
+                position_ids=positions, use_cache=True, **{name: cache}, **logits,
+            )
+            owner = [0] * len(prompts)
+            for k, cluster in enumerate(plan.clusters):
+                for row in cluster:
+                    owner[row] = k
+            cache.batch_select_indices(torch.tensor(owner, device=device))
+        else:
+            cache.batch_repeat_interleave(len(prompts))
+        suffixes = [p[shared + e :] for p, e in zip(prompts, plan.extend)]
+        tail = max(len(x) for x in suffixes)
+        input_ids, attention_mask = [], []
+        for p, e, x in zip(prompts, plan.extend, suffixes):
+            input_ids.append(p[: shared + e] + [pad_id] * (width - e + tail - len(x)) + x)
+            attention_mask.append([1] * (shared + e) + [0] * (width - e + tail - len(x)) + [1] * len(x))
+        self.prefix_tokens_saved += plan.saved
+        return torch.tensor(input_ids, device=device), torch.tensor(attention_mask, device=device), cache
 
     def _generate_batch(
         self,
@@ -390,9 +443,9 @@ class HFJudge(GenerativeJudge):
         pad_id, eos_ids = _special_ids(model, tokenizer)
         device = _device(model)
         kwargs: dict[str, Any] = {}
-        prefix = self._shared_prefix(prompts)
-        if prefix:
-            input_ids, attention_mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, prefix)
+        plan = self._plan_prefix(prompts)
+        if plan is not None:
+            input_ids, attention_mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, plan)
         else:
             width = max(len(p) for p in prompts)
             input_ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
@@ -402,6 +455,10 @@ class HFJudge(GenerativeJudge):
         if stop:
             stopper = _StopAtStrings(tokenizer, stop, width, opened_think or [False] * len(prompts))
             kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
+        if self.config.static_cache:
+            static = _static_cache(model, input_ids.shape[1] + max_new_tokens, kwargs.get(_cache_argument(model)))
+            if static is not None:
+                kwargs[_cache_argument(model)] = static
         sample = not greedy and self.config.temperature > 0
         generation_config = GenerationConfig(
             max_new_tokens=max_new_tokens,
@@ -412,6 +469,7 @@ class HFJudge(GenerativeJudge):
             pad_token_id=pad_id,
             eos_token_id=eos_ids,
             use_cache=True,
+            disable_compile=True,  # batch shapes change from call to call: compiling would recompile
         )
         output = model.generate(
             input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config, **kwargs
@@ -438,7 +496,7 @@ class HFJudge(GenerativeJudge):
         appended to its own copy of the context. Sequences are length-sorted, left-padded
         and run ``batch_size`` at a time; only the needed positions' logits are kept.
         """
-        model, tokenizer = self.model, self.tokenizer
+        tokenizer = self.tokenizer
         # A row: (request, token ids, [(candidate, target ids, position predicting the first)])
         rows: list[tuple[int, list[int], list[tuple[int, list[int], int]]]] = []
         for r, request in enumerate(requests):
@@ -477,12 +535,12 @@ class HFJudge(GenerativeJudge):
         keep = max(len(ids) - first for _, ids, queries in batch for _, _, first in queries)
         device = _device(model)
         kwargs: dict[str, Any] = {"logits_to_keep": keep} if _accepts(model, "logits_to_keep") else {}
-        # Every row keeps the positions it scores, so the shared prefix stops before them.
-        prefix = min(self._shared_prefix(prompts), min(len(ids) for ids in prompts) - keep)
-        if prefix >= _MIN_SHARED_PREFIX:
-            input_ids, mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, prefix)
-            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)[:, prefix:]
-            input_ids = input_ids[:, prefix:]
+        # Every row keeps the positions it scores, so shared prefixes stop before them.
+        plan = self._plan_prefix(prompts, keep)
+        if plan is not None:
+            input_ids, mask, kwargs[_cache_argument(model)] = self._prefilled(prompts, plan)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)[:, plan.cached :]
+            input_ids = input_ids[:, plan.cached :]
         else:
             width = max(len(ids) for ids in prompts)
             input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for ids in prompts], device=device)
@@ -501,6 +559,65 @@ class HFJudge(GenerativeJudge):
 
 # A shared prefix shorter than this is recomputed with each row: not worth a separate pass.
 _MIN_SHARED_PREFIX = 16
+
+
+@dataclass
+class _PrefixPlan:
+    """Prompt sharing in one batch (see ``HFJudge._plan_prefix``): ``shared`` leading
+    tokens common to all rows; ``clusters`` of row indices whose next ``extend[row]``
+    tokens are common to the cluster (0 for rows outside every cluster)."""
+
+    shared: int
+    clusters: list[list[int]]
+    extend: list[int]
+
+    @property
+    def width(self) -> int:
+        return max((self.extend[c[0]] for c in self.clusters), default=0)
+
+    @property
+    def cached(self) -> int:
+        return self.shared + self.width
+
+    @property
+    def saved(self) -> int:
+        """Prompt tokens the rows do not compute themselves, less those computed once."""
+        return self.shared * (len(self.extend) - 1) + sum(self.extend[c[0]] * (len(c) - 1) for c in self.clusters)
+
+    def cost(self, prompts: list[list[int]]) -> int:
+        """Token positions run through the model for the prompts, padding included."""
+        tail = max(len(p) - self.shared - e for p, e in zip(prompts, self.extend))
+        return self.shared + len(self.clusters) * self.width + len(prompts) * tail
+
+
+def _static_cache(model: Any, length: int, filled: Any = None) -> Any:
+    """A ``StaticCache`` of ``length`` positions holding ``filled``'s key/values (a
+    ``DynamicCache``, or None for an empty cache), or None when the model has layers a
+    static cache treats differently (sliding windows, linear attention)."""
+    from transformers import StaticCache
+
+    try:
+        cache = StaticCache(config=model.config, max_cache_len=length)
+    except Exception:  # a config StaticCache does not know how to lay out
+        return None
+    layers = getattr(cache, "layers", None)
+    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
+        return None
+    if filled is not None:
+        sources = getattr(filled, "layers", [])
+        if len(sources) != len(layers):
+            return None
+        for layer, source in zip(layers, sources):
+            layer.update(source.keys, source.values)
+    return cache
+
+
+def _common_length(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 class _StopAtStrings:
