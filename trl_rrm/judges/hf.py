@@ -607,8 +607,14 @@ def _static_cache(model: Any, length: int, filled: Any = None) -> Any:
         sources = getattr(filled, "layers", [])
         if len(sources) != len(layers):
             return None
-        for layer, source in zip(layers, sources):
-            layer.update(source.keys, source.values)
+        try:
+            for layer, source in zip(layers, sources):
+                # transformers < 5 writes at cache_kwargs["cache_position"]; 5.x appends
+                positions = torch.arange(source.keys.shape[-2], device=source.keys.device)
+                layer.update(source.keys, source.values, {"cache_position": positions})
+        except Exception as err:  # another transformers layout: decode with the dynamic cache
+            logger.debug("static cache unavailable (%s); using the dynamic one", err)
+            return None
     return cache
 
 
