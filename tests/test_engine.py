@@ -239,3 +239,15 @@ def test_combine_votes_directly():
 def test_verdict_pickles():
     verdict = combine_votes([[1]], [["x"]], tokens=1, forced=0)
     assert pickle.loads(pickle.dumps(verdict)) == verdict
+
+
+def test_judge_stats_merge_adds_every_counter():
+    from dataclasses import fields
+
+    from trl_rrm.driver import JudgeStats
+
+    a = JudgeStats(**{f.name: 1 for f in fields(JudgeStats)})
+    b = JudgeStats(**{f.name: i + 2 for i, f in enumerate(fields(JudgeStats))})
+    a.merge(b)
+    assert [getattr(a, f.name) for f in fields(JudgeStats)] == [i + 3 for i in range(len(fields(JudgeStats)))]
+    assert b.matches == 2  # the other side is left as it was

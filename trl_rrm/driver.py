@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .distributed import sharded_map
@@ -61,6 +61,11 @@ class JudgeStats:
             if verdict.position_bias is not None:
                 self.bias_sum += verdict.position_bias
                 self.bias_count += 1
+
+    def merge(self, other: JudgeStats) -> None:
+        """Adds ``other``'s counters to these (stats of several runs, one total)."""
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
     def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
         for ranking in rankings:

@@ -26,10 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..driver import Group, JudgeStats, run_tournament
 from ..tournaments import Tournament, get_tournament
-from .common import describe_judge, judged_in_chunks
-from .data import CandidateList, best_of_n_examples, load_rows
+from .common import describe_judge, play_tournaments
+from .data import CandidateList, best_of_n_examples, candidate_lists
 from .metrics import mean
 from .report import format_judge, markdown_table
 
@@ -132,11 +131,7 @@ def evaluate_best_of_n(
     specs = [_tournament(t) for t in tournaments]
     if not specs:
         raise ValueError("tournaments=[]: name at least one tournament")
-    if isinstance(data, list) and data and all(isinstance(x, CandidateList) for x in data):
-        examples, source = list(data)[:limit] if limit else list(data), "candidate lists"
-    else:
-        rows, source = load_rows(data, split=split, columns=columns, limit=limit, seed=seed)
-        examples = best_of_n_examples(rows, source)
+    examples, source = candidate_lists(data, best_of_n_examples, split=split, columns=columns, limit=limit, seed=seed)
     result = BestOfNResult(
         source=source,
         judge=describe_judge(judge),
@@ -155,22 +150,9 @@ def _play(
     judge: Any, examples: list[CandidateList], name: str, tournament: Tournament, seed: int, chunk_size: int,
     progress: bool,
 ) -> dict[str, Any]:
-    stats = JudgeStats()
-    starts = list(range(0, len(examples), chunk_size))
-
-    def run_chunk(chunk_starts: list[int]) -> list[list[list[float | None]]]:
-        out = []
-        for start in chunk_starts:
-            chunk = examples[start : start + chunk_size]
-            groups = [Group(x.prompt, x.candidates, x.principle) for x in chunk]
-            outcome = run_tournament(groups, judge, tournament, seed=seed + start)
-            for key, value in vars(outcome.stats).items():
-                setattr(stats, key, getattr(stats, key) + value)
-            out.append(outcome.scores)
-        return out
-
-    per_chunk = judged_in_chunks(run_chunk, starts, 1, progress=progress, desc=f"best-of-N {name}", unit="chunk")
-    scores = [group for chunk in per_chunk for group in chunk]
+    results, stats = play_tournaments(judge, examples, tournament, seed=seed, chunk_size=chunk_size,
+                                      progress=progress, desc=f"best-of-N {name}")
+    scores = [group_scores for group_scores, _ in results]
     correct = failed = ties = 0
     for x, group_scores in zip(examples, scores):
         pick, tie = top_pick(group_scores, random.Random(f"trl_rrm:eval:pick:{seed}:{x.row}"))

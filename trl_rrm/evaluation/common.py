@@ -1,5 +1,6 @@
-"""What the evaluators share: judging in chunks under a progress bar, judge variants for
-the scaling curves, and a short description of the judge for reports."""
+"""What the evaluators share: judging in chunks under a progress bar, tournaments over
+candidate lists, judge variants for the scaling curves, and a short description of the
+judge for reports."""
 
 from __future__ import annotations
 
@@ -95,3 +96,38 @@ def judged_in_chunks(
         if bar is not None:
             bar.close()
     return out
+
+
+def play_tournaments(
+    judge: Any,
+    examples: Sequence[Any],
+    tournament: Any,
+    *,
+    seed: int,
+    chunk_size: int,
+    progress: bool,
+    desc: str,
+) -> tuple[list[tuple[list[float | None], Any]], Any]:
+    """``tournament`` on every candidate list (``prompt``, ``candidates``, ``principle``),
+    ``chunk_size`` lists per run (each round of a run is one judge call), seeded per chunk.
+
+    Returns:
+        ``(per list: (scores, ranking or None), JudgeStats over all runs)``.
+    """
+    from ..driver import Group, JudgeStats, run_tournament
+
+    stats = JudgeStats()
+
+    def run_chunk(starts: list[int]) -> list[list[tuple[list[float | None], Any]]]:
+        out = []
+        for start in starts:
+            chunk = examples[start : start + chunk_size]
+            outcome = run_tournament([Group(x.prompt, x.candidates, x.principle) for x in chunk], judge, tournament,
+                                     seed=seed + start)
+            stats.merge(outcome.stats)
+            out.append(list(zip(outcome.scores, outcome.rankings or [None] * len(chunk))))
+        return out
+
+    starts = list(range(0, len(examples), chunk_size))
+    per_chunk = judged_in_chunks(run_chunk, starts, 1, progress=progress, desc=desc, unit="chunk")
+    return [result for chunk in per_chunk for result in chunk], stats

@@ -30,7 +30,7 @@ import logging
 import numbers
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -301,6 +301,24 @@ def _candidates(row: dict[str, Any], source: str, i: int) -> tuple[Text, ...]:
             f"{source}: row {i}: field 'candidates' must be a list of at least 2 responses, got {value!r:.80}"
         )
     return tuple(_text(row, f"candidates[{c}]", source, i, v) for c, v in enumerate(value))
+
+
+def candidate_lists(
+    data: Any,
+    examples: Callable[[Sequence[Any], str], list[CandidateList]],
+    *,
+    split: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> tuple[list[CandidateList], str]:
+    """``data`` as candidate lists: a list of ``CandidateList`` as given (first ``limit``),
+    else rows from ``load_rows`` turned into lists by ``examples`` (``best_of_n_examples``
+    or ``listwise_examples``). Returns ``(lists, source name for messages)``."""
+    if isinstance(data, list) and data and all(isinstance(x, CandidateList) for x in data):
+        return (data[:limit] if limit else list(data)), "candidate lists"
+    rows, source = load_rows(data, split=split, columns=columns, limit=limit, seed=seed)
+    return examples(rows, source), source
 
 
 def best_of_n_examples(rows: Sequence[Any], source: str = "rows") -> list[CandidateList]:

@@ -27,10 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..driver import Group, JudgeStats, run_tournament
 from ..tournaments import get_tournament
-from .common import describe_judge, judged_in_chunks
-from .data import CandidateList, listwise_examples, load_rows
+from .common import describe_judge, play_tournaments
+from .data import candidate_lists, listwise_examples
 from .metrics import kendall_tau, mean, ndcg, top1_correct
 from .report import format_judge, markdown_table
 
@@ -127,37 +126,17 @@ def evaluate_listwise(
         TypeError: ``method="listwise"`` with a judge that cannot rank.
     """
     tournament = get_tournament(method)
-    if isinstance(data, list) and data and all(isinstance(x, CandidateList) for x in data):
-        examples, source = list(data)[:limit] if limit else list(data), "candidate lists"
-    else:
-        rows, source = load_rows(data, split=split, columns=columns, limit=limit, seed=seed)
-        examples = listwise_examples(rows, source)
-    stats = JudgeStats()
-
+    examples, source = candidate_lists(data, listwise_examples, split=split, columns=columns, limit=limit, seed=seed)
+    results, stats = play_tournaments(judge, examples, tournament, seed=seed, chunk_size=chunk_size,
+                                      progress=progress, desc=f"listwise {method}")
+    orders: list[tuple[int, ...] | None] = []
     partial = 0
-
-    def run_chunk(starts: list[int]) -> list[list[tuple[int, ...] | None]]:
-        nonlocal partial
-        out = []
-        for start in starts:
-            chunk = examples[start : start + chunk_size]
-            groups = [Group(x.prompt, x.candidates, x.principle) for x in chunk]
-            outcome = run_tournament(groups, judge, tournament, seed=seed + start)
-            for key, value in vars(outcome.stats).items():
-                setattr(stats, key, getattr(stats, key) + value)
-            orders: list[tuple[int, ...] | None] = []
-            for x, scores, ranking in zip(chunk, outcome.scores, outcome.rankings or [None] * len(chunk)):
-                if tournament.is_listwise:
-                    orders.append(None if ranking is None else tuple(ranking.order))
-                else:
-                    orders.append(order_from_scores(scores, random.Random(f"trl_rrm:eval:order:{seed}:{x.row}")))
-                    partial += None in scores and orders[-1] is not None
-            out.append(orders)
-        return out
-
-    starts = list(range(0, len(examples), chunk_size))
-    per_chunk = judged_in_chunks(run_chunk, starts, 1, progress=progress, desc=f"listwise {method}", unit="chunk")
-    orders = [order for chunk in per_chunk for order in chunk]
+    for x, (scores, ranking) in zip(examples, results):
+        if tournament.is_listwise:
+            orders.append(None if ranking is None else tuple(ranking.order))
+        else:
+            orders.append(order_from_scores(scores, random.Random(f"trl_rrm:eval:order:{seed}:{x.row}")))
+            partial += None in scores and orders[-1] is not None
     taus, ndcgs, top1 = [], [], 0
     for x, order in zip(examples, orders):
         if order is None:
