@@ -12,12 +12,12 @@ from trl_rrm.verifiable import (
     all_sums,
     correctness_reward,
     final_number,
-    generate_texts,
     is_correct,
     judge_accuracy,
     judge_pairs,
     judge_trace,
     policy_accuracy,
+    sample_completions,
     small_sums,
     templated_samples,
 )
@@ -116,11 +116,11 @@ def test_generation_helpers_on_the_tiny_model(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
     model.train()
     problems = small_sums(3, seed=0)
-    texts = generate_texts(model, tokenizer, [p.prompt for p in problems], max_new_tokens=4, num_samples=2, temperature=1.0)
+    texts = sample_completions(model, tokenizer, problems, max_new_tokens=4, num_samples=2, temperature=1.0)
     assert len(texts) == 3 and all(len(t) == 2 for t in texts)
-    assert texts == generate_texts(model, tokenizer, [p.prompt for p in problems], max_new_tokens=4, num_samples=2, temperature=1.0)
+    assert texts == sample_completions(model, tokenizer, problems, max_new_tokens=4, num_samples=2, temperature=1.0)
     assert model.training  # the mode is restored
     result = policy_accuracy(model, tokenizer, problems, max_new_tokens=4)
     assert result["n"] == 3 and 0.0 <= result["accuracy"] <= 1.0 and len(result["examples"]) == 3
     with pytest.raises(ValueError, match="num_samples"):
-        generate_texts(model, tokenizer, ["q"], num_samples=2, temperature=0.0)
+        sample_completions(model, tokenizer, problems, num_samples=2, temperature=0.0)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .sampling import generate_completions
 from .types import Text
 
 _NUMBER = re.compile(r"-?\d+")
@@ -105,32 +106,11 @@ def correctness_reward(completions: Sequence[Text], answer: Sequence[int], **_: 
 correctness_reward.__name__ = "correctness"
 
 
-def generate_texts(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    *,
-    max_new_tokens: int = 32,
-    num_samples: int = 1,
-    temperature: float = 0.0,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> list[list[str]]:
-    """``num_samples`` completions per prompt (greedy when ``temperature == 0``); see
-    ``trl_rrm.sampling.generate_completions`` (batched, seeded, mode restored)."""
-    from .sampling import generate_completions
-
-    return generate_completions(
-        model, tokenizer, prompts, num_samples=num_samples, temperature=temperature,
-        max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed,
-    )
-
-
 def policy_accuracy(
     model: Any, tokenizer: Any, problems: Sequence[Problem], *, max_new_tokens: int = 32, batch_size: int = 64
 ) -> dict[str, Any]:
     """Greedy accuracy of a policy on ``problems``: ``accuracy``, ``correct``, ``n``, ``examples``."""
-    texts = generate_texts(
+    texts = generate_completions(
         model, tokenizer, [p.prompt for p in problems], max_new_tokens=max_new_tokens, batch_size=batch_size
     )
     correct = [is_correct(t[0], p.answer) for t, p in zip(texts, problems)]
@@ -153,8 +133,9 @@ def sample_completions(
     seed: int = 0,
     batch_size: int = 64,
 ) -> list[list[str]]:
-    """``num_samples`` sampled completions per problem: the policy's own answers, to judge."""
-    return generate_texts(
+    """``num_samples`` sampled completions per problem: the policy's own answers, to judge
+    (batched, seeded, the model's mode restored: ``trl_rrm.sampling.generate_completions``)."""
+    return generate_completions(
         model,
         tokenizer,
         [p.prompt for p in problems],
