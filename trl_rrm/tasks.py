@@ -26,6 +26,20 @@ def _wrong_number(rng: random.Random, right: int) -> int:
     return right + rng.choice(offsets)
 
 
+def arithmetic_question(rng: random.Random) -> tuple[int, str, int, int, str]:
+    """A two-digit addition, subtraction (never negative) or multiplication (by 2-9) drawn
+    from ``rng``: ``(a, operator as shown, b, right result, prompt)``."""
+    op = rng.choice("+-*")
+    a, b = rng.randint(10, 99), rng.randint(10, 99)
+    if op == "-" and b > a:
+        a, b = b, a
+    if op == "*":
+        b = rng.randint(2, 9)
+    right = a + b if op == "+" else a - b if op == "-" else a * b
+    shown = {"+": "+", "-": "-", "*": "×"}[op]
+    return a, shown, b, right, f"What is {a} {shown} {b}? Answer with the result."
+
+
 def arithmetic_pairs(n: int, seed: int = 0) -> list[PreferencePair]:
     """``n`` two-digit addition, subtraction and multiplication questions.
 
@@ -41,16 +55,8 @@ def arithmetic_pairs(n: int, seed: int = 0) -> list[PreferencePair]:
     rng = random.Random(seed)
     pairs = []
     for _ in range(n):
-        op = rng.choice("+-*")
-        a, b = rng.randint(10, 99), rng.randint(10, 99)
-        if op == "-" and b > a:
-            a, b = b, a
-        if op == "*":
-            b = rng.randint(2, 9)
-        right = a + b if op == "+" else a - b if op == "-" else a * b
+        a, shown, b, right, prompt = arithmetic_question(rng)
         wrong = _wrong_number(rng, right)
-        shown = {"+": "+", "-": "-", "*": "×"}[op]
-        prompt = f"What is {a} {shown} {b}? Answer with the result."
         pairs.append(
             PreferencePair(
                 prompt=prompt,

@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from ..tasks import arithmetic_pairs
+from ..tasks import arithmetic_pairs, arithmetic_question
 
 _WORDS = (
     "planet", "garden", "window", "bridge", "rocket", "silver", "mirror", "forest", "candle", "violin",
@@ -119,18 +119,6 @@ def pairwise_set(n: int = 64, seed: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
-def _arithmetic_question(rng: random.Random) -> tuple[int, str, int, int, str]:
-    op = rng.choice("+-*")
-    a, b = rng.randint(10, 99), rng.randint(10, 99)
-    if op == "-" and b > a:
-        a, b = b, a
-    if op == "*":
-        b = rng.randint(2, 9)
-    right = a + b if op == "+" else a - b if op == "-" else a * b
-    shown = {"+": "+", "-": "-", "*": "×"}[op]
-    return a, shown, b, right, f"What is {a} {shown} {b}? Answer with the result."
-
-
 def best_of_n_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[str, Any]]:
     """``n`` arithmetic prompts with ``candidates`` answers each and their correctness.
 
@@ -145,7 +133,7 @@ def best_of_n_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[
     rng = random.Random(f"trl_rrm:eval:best_of_n:{seed}")
     rows = []
     for _ in range(n):
-        a, op, b, right, prompt = _arithmetic_question(rng)
+        a, op, b, right, prompt = arithmetic_question(rng)
         n_right = rng.randint(1, candidates - 1)
         answers = [(right, True)] * n_right
         for _ in range(candidates - n_right):
@@ -172,7 +160,7 @@ def listwise_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[s
     rng = random.Random(f"trl_rrm:eval:listwise:{seed}")
     rows = []
     for _ in range(n):
-        a, op, b, right, prompt = _arithmetic_question(rng)
+        a, op, b, right, prompt = arithmetic_question(rng)
         graded = []
         for level, error in enumerate((0, 1, 10, 100, 1000)[:candidates]):
             sign = -1 if error and right - error >= 0 and rng.random() < 0.5 else 1
