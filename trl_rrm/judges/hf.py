@@ -355,9 +355,9 @@ class HFJudge(GenerativeJudge):
         if not self.config.prefix_reuse or n < 2:
             return None
         room = [len(p) - keep for p in prompts]
-        first = prompts[0]
+        first, limit = prompts[0], min(room)
         shared = 0
-        while shared < min(room) and all(p[shared] == first[shared] for p in prompts):
+        while shared < limit and all(p[shared] == first[shared] for p in prompts):
             shared += 1
         if shared < _MIN_SHARED_PREFIX:
             shared = 0
@@ -376,9 +376,11 @@ class HFJudge(GenerativeJudge):
                     clusters.append(list(range(i, j + 1)))
                     extend[i : j + 1] = [length] * (j + 1 - i)
                 i = j + 1
-            plan = _PrefixPlan(shared, clusters, extend)
-            if clusters and plan.cost(prompts) < best_cost:
-                best, best_cost = plan, plan.cost(prompts)
+            if clusters:
+                plan = _PrefixPlan(shared, clusters, extend)
+                cost = plan.cost(prompts)
+                if cost < best_cost:
+                    best, best_cost = plan, cost
         return best if best.shared or best.clusters else None
 
     def _prefilled(self, prompts: list[list[int]], plan: _PrefixPlan) -> tuple[torch.Tensor, torch.Tensor, Any]:
