@@ -74,7 +74,7 @@ def load(name: str) -> tuple[Any, Any]:
 def groups_workload(groups: int, size: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     """``groups`` arithmetic prompts with ``size`` candidate answers each (right, near
     misses, one duplicate per group as GRPO groups often have), as a policy would write."""
-    from trl_rrm.tasks import arithmetic_pairs
+    from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
     rng = random.Random(seed)
     out = []

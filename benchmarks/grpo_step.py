@@ -38,7 +38,7 @@ def main() -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     from trl_rrm import HFJudge, RRMReward
-    from trl_rrm.tasks import arithmetic_pairs
+    from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
     base, tokenizer = load(args.model)
     policy = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from trl_rrm import HFJudge, Match, OpenAIJudge
-from trl_rrm.tasks import arithmetic_pairs
+from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=None, help="judge path (default: embedded SmolLM2-135M-Instruct)")

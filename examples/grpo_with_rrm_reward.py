@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from trl_rrm import HFJudge, RRMReward
-from trl_rrm.tasks import arithmetic_pairs
+from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--tiny", action="store_true", help="a tiny random model built in code instead of SmolLM2")

@@ -13,7 +13,7 @@ import argparse
 import time
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.tasks import arithmetic_pairs
+from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=None, help="judge id or path (default: embedded SmolLM2-135M-Instruct)")

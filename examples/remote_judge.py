@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from trl_rrm import AsyncRRMReward, OpenAIJudge
-from trl_rrm.tasks import arithmetic_pairs
+from trl_rrm.tasks.arithmetic import arithmetic_pairs
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", nargs="+", help="server API roots, e.g. http://127.0.0.1:8000/v1")

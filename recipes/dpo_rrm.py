@@ -1,7 +1,7 @@
 """DPO on preference pairs labelled by a reasoning reward model (no human labels).
 
-1. Prompts: ``task: small_sums`` (``trl_rrm.verifiable``) or ``arithmetic``
-   (``trl_rrm.tasks``); the answers are never shown to the labeler or the trainer. For
+1. Prompts: ``task: small_sums`` (``trl_rrm.tasks.sums``) or ``arithmetic``
+   (``trl_rrm.tasks.arithmetic``); the answers are never shown to the labeler or the trainer. For
    ``small_sums`` they measure the policy's greedy accuracy on held-out prompts before and
    after training (``<output_dir>/results.json``).
 2. Candidates: ``num_candidates`` samples per prompt from the policy.
@@ -38,8 +38,8 @@ from trl import DPOConfig, DPOTrainer, TrlParser
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.hf import HFJudge
 from trl_rrm.labeling import label_preferences
-from trl_rrm.tasks import arithmetic_pairs
-from trl_rrm.verifiable import all_sums, policy_accuracy, small_sums
+from trl_rrm.tasks.arithmetic import arithmetic_pairs
+from trl_rrm.tasks.sums import all_sums, policy_accuracy, small_sums
 
 
 @dataclass

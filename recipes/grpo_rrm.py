@@ -46,7 +46,7 @@ from trl import GRPOConfig, GRPOTrainer, TrlParser
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.hf import HFJudge
-from trl_rrm.verifiable import all_sums, correctness_reward, policy_accuracy, small_sums
+from trl_rrm.tasks.sums import all_sums, correctness_reward, policy_accuracy, small_sums
 
 logger = logging.getLogger("grpo_rrm")
 BUILTIN = "builtin:small_sums"

@@ -9,7 +9,7 @@ judgments first (SFTTrainer): the distillation stage of RM-R1. The output is an 
 that ``HFJudge(base, adapter=output_dir)`` loads.
 
 Built-in data (``train_file: null``): the policy's own sampled answers to small sums
-(``trl_rrm.verifiable``), a right one vs a wrong one, with traces written by code for the
+(``trl_rrm.tasks.sums``), a right one vs a wrong one, with traces written by code for the
 warm start. Before/after judge accuracy (both orders) on held-out pairs goes to
 ``<output_dir>/results.json``.
 
@@ -43,7 +43,7 @@ from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer, TrlParser
 from trl_rrm.embedded import SMOLLM2_ID, smollm2_path
 from trl_rrm.formats import FORMATS, get_format
 from trl_rrm.judges.hf import HFJudge
-from trl_rrm.verifiable import (
+from trl_rrm.tasks.sums import (
     JudgePair,
     Problem,
     completion_text,

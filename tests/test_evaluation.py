@@ -12,21 +12,19 @@ import pytest
 from trl_rrm.cli import main
 from trl_rrm.evaluation import (
     EvaluationInputError,
-    best_of_n_set,
     evaluate_best_of_n,
     evaluate_listwise,
     evaluate_pairwise,
     kendall_tau,
-    listwise_set,
     load_rows,
     ndcg,
-    pairwise_set,
     rewardbench_sections,
     top1_correct,
     write_report,
 )
 from trl_rrm.evaluation.data import best_of_n_examples, listwise_examples, pairwise_examples, parse_columns
 from trl_rrm.evaluation.metrics import REWARDBENCH_WEIGHTS
+from trl_rrm.tasks.eval_sets import best_of_n_set, listwise_set, pairwise_set
 from trl_rrm.testing import NumberJudge
 from trl_rrm.types import Verdict
 

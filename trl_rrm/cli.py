@@ -21,7 +21,7 @@ from .judges.base import VERDICT_MODES
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .tasks.demo import run_demo
 
     report = run_demo(
         args.model,
@@ -122,7 +122,7 @@ def _label(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, write_report
     from .evaluation.data import EvaluationInputError, parse_columns
-    from .evaluation.sets import BUILTIN_TASKS
+    from .tasks.eval_sets import BUILTIN_TASKS
 
     data = args.data or {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise"}[args.task]
     builtin_task = BUILTIN_TASKS.get(data.removeprefix("builtin:")) if data.startswith("builtin:") else None

@@ -4,7 +4,7 @@
     texts = generate_completions(model, tokenizer, ["What is 2 + 3?"], num_samples=4, temperature=1.0)
 
 Used by the labeler's ``PolicySampler`` (candidates for DPO pairs) and by
-``trl_rrm.verifiable`` (policy accuracy, judge-training samples).
+``trl_rrm.tasks.sums`` (policy accuracy, judge-training samples).
 """
 
 from __future__ import annotations

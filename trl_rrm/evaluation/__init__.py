@@ -7,8 +7,8 @@
   random pick and the oracle.
 - ``evaluate_listwise``: Kendall tau, NDCG and top-1 accuracy against reference rankings.
 - ``write_report``: report.json, report.md and curves.png.
-- ``sets``: small verifiable sets generated in code (``builtin:pairs``, ``builtin:best_of_n``,
-  ``builtin:listwise``), so everything runs offline.
+- Built-in sets (``builtin:pairs``, ``builtin:best_of_n``, ``builtin:listwise``) come from
+  ``trl_rrm.tasks.eval_sets``, so everything runs offline.
 
 Plain Python apart from the judge: any object with ``compare`` (and ``rank``) works.
 """
@@ -19,7 +19,6 @@ from .listwise import ListwiseResult, evaluate_listwise
 from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
 from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs
 from .report import plot_curves, write_report
-from .sets import best_of_n_set, builtin_rows, listwise_set, pairwise_set
 
 __all__ = [
     "BestOfNResult",
@@ -28,16 +27,12 @@ __all__ = [
     "ListwiseResult",
     "PairExample",
     "PairwiseResult",
-    "best_of_n_set",
-    "builtin_rows",
     "evaluate_best_of_n",
     "evaluate_listwise",
     "evaluate_pairwise",
     "kendall_tau",
-    "listwise_set",
     "load_rows",
     "ndcg",
-    "pairwise_set",
     "plot_curves",
     "rewardbench_sections",
     "score_pairs",

@@ -150,7 +150,7 @@ def load_rows(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise EvaluationInputError(f"limit={limit!r} must be a positive integer or None")
     if isinstance(data, str) and data.startswith("builtin:"):
-        from .sets import builtin_rows
+        from ..tasks.eval_sets import builtin_rows
 
         try:
             rows, source = builtin_rows(data, limit, seed=seed), data

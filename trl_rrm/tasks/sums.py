@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .sampling import generate_completions
-from .types import Text
+from ..sampling import generate_completions
+from ..types import Text
 
 _NUMBER = re.compile(r"-?\d+")
 
@@ -231,7 +231,7 @@ def judge_accuracy(judge: Any, pairs: Sequence[JudgePair]) -> dict[str, Any]:
     A failed verdict counts as wrong and is reported on its own (``failures``); a tie
     (both orders disagree) counts as wrong too and is reported as ``ties``.
     """
-    from .types import Match
+    from ..types import Match
 
     verdicts = judge.compare([Match(p.problem.prompt, (p.first, p.second)) for p in pairs])
     right = sum(v.winner == p.label for v, p in zip(verdicts, pairs))

@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from ..tasks import arithmetic_pairs, arithmetic_question
+from .arithmetic import arithmetic_pairs, arithmetic_question
 
 _WORDS = (
     "planet", "garden", "window", "bridge", "rocket", "silver", "mirror", "forest", "candle", "violin",

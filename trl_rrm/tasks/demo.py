@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .judges import HFJudge
-from .tasks import arithmetic_pairs
-from .types import Match, Verdict
+from ..judges import HFJudge
+from .arithmetic import arithmetic_pairs
+from ..types import Match, Verdict
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The verifiable task behind the end-to-end proof (trl_rrm.verifiable)."""
+"""The verifiable task behind the end-to-end proof (trl_rrm.tasks.sums)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from trl_rrm.parsing import parse_verdict
 from trl_rrm.types import Verdict
-from trl_rrm.verifiable import (
+from trl_rrm.tasks.sums import (
     JudgePair,
     Problem,
     all_sums,
