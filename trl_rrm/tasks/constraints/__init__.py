@@ -1,0 +1,79 @@
+"""Instruction constraints: short requests with constraints that code verifies exactly.
+
+The task of the end-to-end proof. A request about an everyday topic carries one (or two)
+constraints of the kind IFEval checks: "Write one sentence about rainy days. Include the
+word 'purple'." Judging whether a text satisfies a constraint is easier than writing one
+that does, so a small judge can be trained to verify it, and a policy can then be
+post-trained with that judge's reward and no labels; the checkers only *measure*.
+
+- ``text``: what the checkers measure (words, sentences, bullets, endings), defined exactly.
+- ``catalog``: the constraint types (``TYPES``) and ``TRAIN_TYPES`` / ``HELD_OUT_TYPES``.
+- ``conflicts``: the combinations no text can satisfy (``conflict``, ``combinable``).
+- ``prompts``: topics, requests, the ``train`` / ``test`` / ``test_types`` splits.
+- ``scoring``: the ground-truth GRPO reward, satisfaction rates, policy sampling.
+- ``templated`` and ``pairs``: responses written by code, judge pairs and judge traces.
+
+    prompts = constraint_prompts(256, "train", seed=0)         # training draws
+    held_out = evaluation_prompts("test")                        # 384 prompts, unseen topics
+    new_types = evaluation_prompts("test_types")                 # 224 prompts, unseen types
+    rows = dataset_rows(prompts)                                 # prompt + constraints (JSON)
+    rewards = constraint_reward(completions, constraints=[r["constraints"] for r in rows])
+    pairs = judge_pairs(prompts, samples, seed=0) + templated_pairs(prompts, seed=0)
+    judge_trace(pairs[0], "rrm")
+"""
+
+from ..sums import judge_accuracy
+from .catalog import (
+    HELD_OUT_TYPES,
+    TRAIN_TYPES,
+    TYPES,
+    Constraint,
+    ConstraintType,
+)
+from .conflicts import combinable, conflict
+from .pairs import JudgePair, judge_pairs, judge_trace, templated_pairs
+from .prompts import (
+    TOPICS,
+    ConstraintPrompt,
+    as_constraint_prompt,
+    constraint_prompts,
+    dataset_rows,
+    evaluation_prompts,
+    held_out_topic,
+    split_topics,
+)
+from .scoring import (
+    constraint_credit_reward,
+    constraint_reward,
+    policy_satisfaction,
+    sample_completions,
+    satisfaction,
+)
+
+__all__ = [
+    "HELD_OUT_TYPES",
+    "TOPICS",
+    "TRAIN_TYPES",
+    "TYPES",
+    "Constraint",
+    "ConstraintPrompt",
+    "ConstraintType",
+    "JudgePair",
+    "as_constraint_prompt",
+    "combinable",
+    "conflict",
+    "constraint_credit_reward",
+    "constraint_prompts",
+    "constraint_reward",
+    "dataset_rows",
+    "evaluation_prompts",
+    "held_out_topic",
+    "judge_accuracy",
+    "judge_pairs",
+    "judge_trace",
+    "policy_satisfaction",
+    "sample_completions",
+    "satisfaction",
+    "split_topics",
+    "templated_pairs",
+]
