@@ -36,6 +36,8 @@ TIE = Verdict(winner=None, tie=True)
 FAILED = Verdict(winner=None)
 
 PAIRWISE = ["knockout", "elo", "round_robin", "bradley_terry"]
+LINEAR = ["swiss", "circular", "anchor"]  # more in tests/test_tournaments_linear.py
+ALL_PAIRWISE = PAIRWISE + LINEAR
 
 
 def by_strength(strengths):
@@ -112,7 +114,7 @@ def test_group_sizes_0_1_2(name):
     assert scores[2] == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_all_failed_verdicts_give_all_none(name):
     sizes = [2, 3, 5, 8]
     schedule = play(get_tournament(name), sizes, lambda pairings: [FAILED] * len(pairings))
@@ -120,7 +122,7 @@ def test_all_failed_verdicts_give_all_none(name):
     assert schedule.results() and all(v.failed for _, v in schedule.results())
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_mixed_batch_every_round_holds_every_playing_group(name):
     sizes = [3, 0, 5, 2, 7, 1, 4]
     schedule = get_tournament(name).schedule(sizes, seed=3)
@@ -153,7 +155,7 @@ def test_odd_group_sizes(name, n):
         assert all(a < b for a, b in zip(scores, scores[1:]))
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_reproducible_with_seed_and_different_across_seeds_and_groups(name):
     tournament = get_tournament(name)
     strengths = [[random.Random(g).random() for _ in range(8)] for g in range(3)]
@@ -171,7 +173,7 @@ def test_reproducible_with_seed_and_different_across_seeds_and_groups(name):
     assert per_group[0] != per_group[1] and per_group[1] != per_group[2]
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_protocol_errors(name):
     schedule = get_tournament(name).schedule([4, 3], seed=0)
     pairings = schedule.next_round()
@@ -188,7 +190,7 @@ def test_protocol_errors(name):
         schedule.record(by_index(pairings))
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_invalid_sizes_and_seed(name):
     tournament = get_tournament(name)
     with pytest.raises(ValueError, match=r"sizes\[1\]=-1"):
@@ -200,11 +202,13 @@ def test_invalid_sizes_and_seed(name):
 
 
 def test_get_tournament_and_validation():
-    assert set(TOURNAMENTS) == {"knockout", "elo", "round_robin", "bradley_terry", "listwise"}
+    assert set(TOURNAMENTS) == {
+        "knockout", "elo", "round_robin", "bradley_terry", "swiss", "circular", "anchor", "listwise"
+    }
     assert isinstance(get_tournament("elo", opponents=4), EloTournament)
     assert get_tournament("bradley_terry", opponents=2).opponents == 2
-    with pytest.raises(ValueError, match="unknown tournament 'swiss'"):
-        get_tournament("swiss")
+    with pytest.raises(ValueError, match="unknown tournament 'dutch'"):
+        get_tournament("dutch")
     with pytest.raises(ValueError, match=r"has no option\(s\) \['k_factor'\]"):
         get_tournament("knockout", k_factor=4)
     bad = [
@@ -227,7 +231,7 @@ def test_groups_that_cannot_play_finish_at_once():
     def compare(pairings):
         raise AssertionError("no match to judge")
 
-    for name in PAIRWISE:
+    for name in ALL_PAIRWISE:
         schedule = play(get_tournament(name), [0, 1, 1], compare)
         assert schedule.scores() == [[], [None], [None]] and schedule.results() == []
         assert schedule.next_round() == []  # stays finished
@@ -525,7 +529,7 @@ def test_pairing_is_a_value():
 
 # ---------------------------------------------------------------- soft verdicts (p_first)
 
-SOFT = ["elo", "round_robin", "bradley_terry"]  # the strategies with the ``soft`` option
+SOFT = ["elo", "round_robin", "bradley_terry", "swiss", "circular", "anchor"]  # with the ``soft`` option
 
 
 def soft_verdict(p):
@@ -705,7 +709,7 @@ def test_soft_option_validation():
         get_tournament("knockout", soft=False)  # knockout goes by winner only
 
 
-@pytest.mark.parametrize("name", PAIRWISE)
+@pytest.mark.parametrize("name", ALL_PAIRWISE)
 def test_record_rejects_bad_p_first(name):
     bad = [
         (Verdict(winner=0, p_first=1.5), r"p_first=1.5: must be None or a probability"),

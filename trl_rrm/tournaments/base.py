@@ -244,10 +244,14 @@ class Tournament(ABC):
     Subclasses are frozen dataclasses validated in ``__post_init__``; ``name`` is the
     key of ``get_tournament``. ``is_listwise`` marks strategies without a pairwise
     schedule (the caller ranks each group with ``judge.rank`` instead).
+    ``needs_reference`` marks strategies whose schedule expects one extra response per
+    group, a reference the caller supplies, as the LAST member of each group (``sizes``
+    count it); their ``scores()`` leave its slot out (``AnchorTournament(anchor="reference")``).
     """
 
     name: ClassVar[str]
     is_listwise: ClassVar[bool] = False
+    needs_reference: ClassVar[bool] = False
 
     @abstractmethod
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:

@@ -147,6 +147,16 @@ def expected_win_rates(strengths: Sequence[float | None]) -> list[float | None]:
     return out
 
 
+def bradley_terry_rewards(
+    n: int, results: Sequence[Result], *, prior: float = 1.0, tol: float = 1e-9, max_iter: int = 1000
+) -> list[float | None]:
+    """``expected_win_rates`` of the ``bradley_terry_strengths`` fit: the reward of every
+    tournament that fits Bradley-Terry (bradley_terry, swiss, circular); None for players
+    without a valid result."""
+    strengths = bradley_terry_strengths(n, results, prior=prior, tol=tol, max_iter=max_iter)
+    return expected_win_rates(strengths)
+
+
 @dataclass(frozen=True)
 class BradleyTerryTournament(Tournament):
     """All matches in one round; rewards from a Bradley-Terry fit of the whole group.
@@ -189,7 +199,6 @@ class BradleyTerryTournament(Tournament):
         pairings = one_round_pairings(sizes, seed, self.opponents)
 
         def score_group(g: int, n: int, results: list[Result]) -> list[float | None]:
-            strengths = bradley_terry_strengths(n, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)
-            return expected_win_rates(strengths)
+            return bradley_terry_rewards(n, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)
 
         return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .anchor import AnchorTournament
 from .base import Tournament
 from .bradley_terry import BradleyTerryTournament
+from .circular import CircularTournament
 from .elo import EloTournament
 from .knockout import KnockoutTournament
 from .listwise import ListwiseTournament
 from .round_robin import RoundRobinTournament
+from .swiss import SwissTournament
 
 TOURNAMENTS: dict[str, type[Tournament]] = {
     cls.name: cls
@@ -19,13 +22,16 @@ TOURNAMENTS: dict[str, type[Tournament]] = {
         EloTournament,
         RoundRobinTournament,
         BradleyTerryTournament,
+        SwissTournament,
+        CircularTournament,
+        AnchorTournament,
         ListwiseTournament,
     )
 }
 
 
 def get_tournament(name: str, **kwargs: Any) -> Tournament:
-    """The tournament registered as ``name``, built with ``kwargs`` (e.g. ``opponents=4``).
+    """The tournament registered as ``name``, built with ``kwargs`` (e.g. ``opponents=4``, ``k=3``).
 
     Raises:
         ValueError: an unknown name, an option the tournament does not have, or an

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
+from typing import Any
 
 
 def validate_sizes(sizes: Sequence[int]) -> list[int]:
@@ -51,3 +52,9 @@ def validate_flag(field: str, value: bool) -> None:
     """ValueError unless ``value`` is a bool (True or False, not 0/1 or a string)."""
     if not isinstance(value, bool):
         raise ValueError(f"{field}={value!r}: must be True or False")
+
+
+def validate_choice(field: str, value: Any, choices: Sequence[str]) -> None:
+    """ValueError unless ``value`` is one of ``choices`` (strings)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{field}={value!r}: must be one of {', '.join(repr(c) for c in choices)}")
