@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
@@ -20,11 +20,17 @@ from .types import Match, Ranking, Text, Verdict
 
 @dataclass(frozen=True)
 class Group:
-    """The completions of one prompt, judged against each other."""
+    """The completions of one prompt, judged against each other.
+
+    ``reference``: an extra response that is not a completion (a dataset's reference
+    answer), for tournaments with ``needs_reference`` (``anchor="reference"``); it gets
+    no score. Other tournaments ignore it.
+    """
 
     prompt: Text
     completions: tuple[Text, ...]
     principle: str | None = None
+    reference: Text | None = None
 
 
 @dataclass
@@ -109,15 +115,33 @@ def run_tournament(groups: Sequence[Group], judge: Any, tournament: Tournament, 
     Every process must call this with the same groups and seed (the reward gathers them
     first); each judges its share of every round and all end with identical outcomes.
 
+    A tournament with ``needs_reference`` plays each group with its ``reference``
+    appended as the last completion; scores and rationales cover the completions only
+    (``results`` name the reference as index ``len(completions)``).
+
     Returns:
         A TournamentOutcome; a completion without any valid result scores None.
+
+    Raises:
+        ValueError: the tournament needs a reference and a group has none.
     """
     stats = JudgeStats()
     start = time.perf_counter()
+    reference = getattr(tournament, "needs_reference", False)
+    if reference:
+        for g, group in enumerate(groups):
+            if group.reference is None:
+                raise ValueError(
+                    f"tournament {tournament.name!r} needs a reference response, but group {g} "
+                    f"(prompt {str(group.prompt)[:60]!r}) has reference=None"
+                )
+        groups = [replace(group, completions=(*group.completions, group.reference)) for group in groups]
     if getattr(tournament, "is_listwise", False):
         outcome = _run_listwise(groups, judge, stats)
     else:
         outcome = _run_pairwise(groups, judge, tournament, seed, stats)
+    if reference:
+        outcome.rationales = [rationales[:-1] for rationales in outcome.rationales]
     stats.seconds = time.perf_counter() - start
     return outcome
 

@@ -46,13 +46,18 @@ class RRMReward:
             ``tournament="listwise"``. ``HFJudge`` loads its model on first call, so the
             reward pickles cheaply (async trainers ship it to workers).
         tournament: ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``,
-            ``"listwise"``, or a ``Tournament`` instance (for its options).
+            ``"swiss"``, ``"circular"``, ``"anchor"``, ``"listwise"``, or a ``Tournament``
+            instance (for its options).
         num_generations: when given, a group is exactly this many consecutive completions
             (set it to the trainer's ``num_generations``); otherwise all completions of
             the same prompt in the batch form a group.
         principle: the principle for every prompt (principle-following judges).
         principle_column: dataset column with a per-prompt principle; it wins over
             ``principle`` where present.
+        reference_column: dataset column with a reference response per prompt (the same
+            value for every completion of a group), compared with every completion by a
+            tournament that ``needs_reference`` (``AnchorTournament(anchor="reference")``);
+            read only for those, which raise ValueError naming the group without it.
         seed: seeds brackets and opponents; advanced every call so steps differ.
         name: the reward's ``__name__`` (TRL logs rewards under it).
         log_rationales: send each completion's decisive rationale to TRL's completions
@@ -71,6 +76,7 @@ class RRMReward:
         num_generations: int | None = None,
         principle: str | None = None,
         principle_column: str = "principle",
+        reference_column: str = "reference",
         seed: int = 0,
         name: str = "rrm_reward",
         log_rationales: bool = True,
@@ -86,6 +92,7 @@ class RRMReward:
         self.num_generations = num_generations
         self.principle = principle
         self.principle_column = principle_column
+        self.reference_column = reference_column
         self.seed = seed
         self.log_rationales = log_rationales
         self.__name__ = name
@@ -102,9 +109,11 @@ class RRMReward:
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
         principles = kwargs.get(self.principle_column) or [None] * len(prompts)
+        needs_reference = getattr(self.tournament, "needs_reference", False)
+        references = (kwargs.get(self.reference_column) if needs_reference else None) or [None] * len(prompts)
         local = [
-            (prompt, completion, principle if principle is not None else self.principle)
-            for prompt, completion, principle in zip(prompts, completions, principles)
+            (prompt, completion, principle if principle is not None else self.principle, reference)
+            for prompt, completion, principle, reference in zip(prompts, completions, principles, references)
         ]
         rank, size = world()
         shards = all_gather(local)
@@ -127,7 +136,9 @@ class RRMReward:
         self._log(kwargs, outcome, rewards[mine], rationales[mine])
         return rewards[mine]
 
-    def _group(self, items: list[tuple[Text, Text, str | None]]) -> tuple[list[Group], list[list[int]]]:
+    def _group(
+        self, items: list[tuple[Text, Text, str | None, Text | None]]
+    ) -> tuple[list[Group], list[list[int]]]:
         """Groups of the gathered batch, and each group's positions in it."""
         if self.num_generations:
             n = self.num_generations
@@ -139,11 +150,11 @@ class RRMReward:
             members = [list(range(start, start + n)) for start in range(0, len(items), n)]
         else:
             by_prompt: dict[str, list[int]] = {}
-            for position, (prompt, _, _) in enumerate(items):
+            for position, (prompt, *_) in enumerate(items):
                 by_prompt.setdefault(_key(prompt), []).append(position)
             members = list(by_prompt.values())
         groups = [
-            Group(items[m[0]][0], tuple(items[p][1] for p in m), items[m[0]][2])
+            Group(items[m[0]][0], tuple(items[p][1] for p in m), items[m[0]][2], items[m[0]][3])
             for m in members
         ]
         return groups, members
