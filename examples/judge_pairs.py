@@ -39,7 +39,7 @@ judge = HFJudge(
     num_votes=args.votes,
     temperature=0.6,
     max_new_tokens=args.max_new_tokens,
-    forced_answer=True,
+    verdict="forced",
 )
 pairs = arithmetic_pairs(args.pairs, seed=0)
 matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in pairs]  # the right answer is shown first here

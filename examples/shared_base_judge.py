@@ -37,7 +37,7 @@ policy.add_adapter("judge", LoraConfig(r=8, target_modules=["q_proj", "v_proj"])
 policy.set_adapter("default")
 policy.train()
 
-judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=32, forced_answer=True)
+judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=32, verdict="forced")
 trainable_before = sorted(n for n, p in policy.named_parameters() if p.requires_grad)
 
 verdicts = judge.compare([Match("What is 12 + 30?", ("12 + 30 = 42", "12 + 30 = 52"))])

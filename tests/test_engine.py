@@ -9,14 +9,14 @@ import re
 import pytest
 
 from trl_rrm import Match, Verdict
-from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, JudgingConfig, combine_votes, stable_seed
+from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, GenerativeJudgeConfig, JudgingConfig, combine_votes, stable_seed
 
 
 class ScriptedJudge(GenerativeJudge):
     """Answers with a function of the rendered user message; records every call."""
 
     def __init__(self, answer, **kwargs):
-        super().__init__(JudgingConfig(**kwargs))
+        super().__init__(GenerativeJudgeConfig(**kwargs))
         self.answer = answer
         self.calls: list[list[GenerationRequest]] = []
 
@@ -130,7 +130,7 @@ def test_forced_answer_continues_from_the_analysis():
             return "2}"
         return "<think>long analysis that ran out of bud"
 
-    judge = ScriptedJudge(answer, forced_answer=True, forced_answer_tokens=3, order="fixed")
+    judge = ScriptedJudge(answer, verdict="forced", forced_answer_tokens=3, order="fixed")
     verdict = judge.compare([MATCHES[0]])[0]
     assert len(judge.calls) == 2
     forced_request = judge.calls[1][0]
@@ -141,7 +141,7 @@ def test_forced_answer_continues_from_the_analysis():
 
 
 def test_forced_answer_only_where_needed():
-    judge = ScriptedJudge(prefers_longer, forced_answer=True, both_orders=True)
+    judge = ScriptedJudge(prefers_longer, verdict="forced", both_orders=True)
     judge.compare(MATCHES)
     assert len(judge.calls) == 1
 
@@ -150,7 +150,7 @@ def test_forced_answer_rm_r1_prefix():
     judge = ScriptedJudge(
         lambda u, r, s: "A]]</answer>" if r.assistant_prefix else "<type>Chat</type><rubric>",
         format="rm_r1",
-        forced_answer=True,
+        verdict="forced",
         order="fixed",
     )
     verdict = judge.compare([MATCHES[0]])[0]

@@ -80,19 +80,23 @@ def test_think_kept_when_asked():
 
 
 @pytest.mark.parametrize(
-    "completion, expected",
+    "completion, mode, expected",
     [
-        ("<think>plan</think>answer", "answer"),
-        ("plan only, template opened it</think>\nanswer", "answer"),
-        ("<think>cut off mid-thought", ""),
-        ("no thinking at all", "no thinking at all"),
-        ("<think>a</think><think>b</think>final", "final"),
+        ("<think>plan</think>answer", "leading", "answer"),
+        ("plan only, template opened it</think>\nanswer", "template", "answer"),
+        ("<think>cut off mid-thought", "leading", ""),
+        ("no thinking at all", "leading", "no thinking at all"),
+        ("<think>a</think><think>b</think>final", "leading", "final"),
+        # a stray tag in an ordinary completion is text (issue 17)
+        ("How do I close a tag like </think>? Use a slash.", "leading", "How do I close a tag like </think>? Use a slash."),
+        ("Write <think> to open it, </think> to close it.", "leading", "Write <think> to open it, </think> to close it."),
+        ("<think>x</think>answer", "none", "<think>x</think>answer"),
     ],
 )
-def test_strip_think(completion, expected):
+def test_strip_think(completion, mode, expected):
     from trl_rrm import strip_think
 
-    assert strip_think(completion) == expected
+    assert strip_think(completion, mode) == expected
 
 
 def test_user_templates_keep_markers_and_substitute_once():

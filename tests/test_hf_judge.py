@@ -54,7 +54,7 @@ def test_sampling_is_reproducible_and_leaves_global_rng_alone(tiny_dir):
 
 
 def test_forced_answer_on_a_real_model(tiny_dir):
-    judge = HFJudge(tiny_dir, max_new_tokens=4, forced_answer=True, forced_answer_tokens=3, order="fixed")
+    judge = HFJudge(tiny_dir, max_new_tokens=4, verdict="forced", forced_answer_tokens=3, order="fixed")
     verdicts = judge.compare(MATCHES)
     for verdict in verdicts:
         # the tiny model writes no verdict by itself: every judgment was forced

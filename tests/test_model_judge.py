@@ -24,7 +24,7 @@ def smollm2():
 @pytest.mark.parametrize("fmt, pairs", [("rrm", 8), ("rm_r1", 4), ("rm_r1_distilled", 4)])
 def test_judges_real_pairs_both_orders_in_one_call(smollm2, fmt, pairs):
     judge = HFJudge.from_model(
-        smollm2.model, smollm2.tokenizer, format=fmt, both_orders=True, max_new_tokens=24, forced_answer=True
+        smollm2.model, smollm2.tokenizer, format=fmt, both_orders=True, max_new_tokens=24, verdict="forced"
     )
     calls = []
     generate = judge.generate

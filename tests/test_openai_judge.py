@@ -175,7 +175,7 @@ def test_judge_pickles_and_is_an_async_reward():
 def test_reading_a_multi_sample_answer():
     """The shape vLLM answers ``n=3`` with (transformers serve never does): choices,
     summed usage, thinking apart from the content, one sample cut by the budget."""
-    from trl_rrm.judges.openai import _generations
+    from trl_rrm.judges.http import generations as _generations
 
     answer = {
         "choices": [

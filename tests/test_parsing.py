@@ -591,16 +591,19 @@ def test_final_answer_text(text, expected):
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "mode", "expected"),
     [
-        pytest.param("The answer is 4.", "The answer is 4.", id="no-tags"),
-        pytest.param("<think>2+2</think>\n\nThe answer is 4.", "The answer is 4.", id="closed"),
-        pytest.param("2+2 is...</think> The answer is 4. ", "The answer is 4.", id="template-opened"),
-        pytest.param("Sure. <think>let me think about", "Sure.", id="unclosed-removed-to-end"),
+        pytest.param("The answer is 4.", "leading", "The answer is 4.", id="no-tags"),
+        pytest.param("<think>2+2</think>\n\nThe answer is 4.", "leading", "The answer is 4.", id="closed"),
+        pytest.param("2+2 is...</think> The answer is 4. ", "template", "The answer is 4.", id="template-opened"),
+        pytest.param("  <think>let me think about", "leading", "", id="leading-unclosed-is-all-reasoning"),
+        pytest.param("no close tag at all", "template", "", id="template-unclosed-is-all-reasoning"),
+        pytest.param("Sure. <think>let me think about", "leading", "Sure. <think>let me think about", id="stray-open"),
+        pytest.param("2+2 is...</think> 4", "leading", "2+2 is...</think> 4", id="stray-close"),
     ],
 )
-def test_strip_think(text, expected):
-    assert strip_think(text) == expected
+def test_strip_think(text, mode, expected):
+    assert strip_think(text, mode) == expected
 
 
 # =================================================================== never raises (fuzz)

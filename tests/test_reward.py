@@ -147,8 +147,8 @@ def test_bad_arguments():
         RRMReward(NumberJudge(), num_generations=1)
     with pytest.raises(TypeError, match="neither compare"):
         RRMReward(object())
-    with pytest.raises(ValueError, match="swiss"):
-        RRMReward(NumberJudge(), tournament="swiss")
+    with pytest.raises(ValueError, match="pyramid"):
+        RRMReward(NumberJudge(), tournament="pyramid")
 
 
 def test_steps_use_different_brackets():

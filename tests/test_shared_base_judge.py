@@ -135,7 +135,7 @@ def test_grpo_trains_policy_adapter_while_judge_adapter_judges(tiny_model_and_to
 
     model, tokenizer = tiny_model_and_tokenizer
     policy = _policy_with_judge_adapter(model)
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=6, forced_answer=True)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=6, verdict="forced")
     judged: list[int] = []
     logits_checks: list[bool] = []
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from trl_rrm import HFJudge, Match, get_format
-from trl_rrm.judges import Generation, GenerativeJudge, JudgingConfig
+from trl_rrm.judges import Generation, GenerativeJudge, GenerativeJudgeConfig, JudgingConfig
 
 
 def sigmoid(x: float) -> float:
@@ -20,7 +20,7 @@ class BiasedScorer(GenerativeJudge):
     """Scores labels as quality + a planted bonus for whichever response is shown first."""
 
     def __init__(self, quality: dict[str, float], bias: float, **kwargs):
-        super().__init__(JudgingConfig(**kwargs))
+        super().__init__(GenerativeJudgeConfig(**kwargs))
         self.quality, self.bias = quality, bias
         self.scored = []
 
@@ -90,9 +90,10 @@ def test_principle_format_has_no_likelihood_mode():
         JudgingConfig(verdict="soft")
 
 
-def test_forced_answer_flag_is_the_forced_mode():
-    assert JudgingConfig(forced_answer=True).verdict == "forced"
-    assert JudgingConfig(verdict="forced").forced_answer
+def test_forced_answer_alias_is_gone():
+    assert JudgingConfig(verdict="forced").verdict == "forced"
+    with pytest.raises(TypeError, match="forced_answer"):
+        JudgingConfig(forced_answer=True)
 
 
 def _label_logprob(model, tokenizer, messages, prefix, label):

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, JudgingConfig
-from trl_rrm.judges.base import verdict_strings
-from trl_rrm.judges.hf import _StopAtStrings
+from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, GenerativeJudgeConfig, JudgingConfig
+from trl_rrm.judges.decoding import StopAtStrings
+from trl_rrm.judges.prefix_plan import plan_prefix
 
 QUERY = "What is the sum of seventeen and twenty five? Show the steps. " * 2
 # Two groups of three completions: six round-robin matches per group, with duplicates.
@@ -94,8 +94,8 @@ def test_stop_strings_cut_a_generation_right_after_the_string(tiny_dir):
 def test_stop_waits_for_thinking_to_close(tiny_dir):
     judge = _judge(tiny_dir)
     tokenizer = judge.tokenizer
-    verdict = verdict_strings(judge.format)[0]
-    criterion = _StopAtStrings(tokenizer, (verdict,), width=1, opened_think=[True, False])
+    verdict = judge.format.verdicts[0]
+    criterion = StopAtStrings(tokenizer, (verdict,), width=1, opened_think=[True, False])
 
     def ids(text):
         return [0] + tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -110,8 +110,8 @@ def test_stop_waits_for_thinking_to_close(tiny_dir):
 def test_verdict_strings_parse():
     for name in ("rrm", "rm_r1", "rm_r1_distilled"):
         fmt = JudgingConfig(format=name).build_format()
-        assert [fmt.parse(s) for s in verdict_strings(fmt)] == [0, 1]
-    assert verdict_strings(JudgingConfig(format="principle").build_format()) == ()
+        assert [fmt.parse(s) for s in fmt.verdicts] == [0, 1]
+    assert JudgingConfig(format="principle").build_format().verdicts == ()
 
 
 class ScriptedJudge(GenerativeJudge):
@@ -119,7 +119,7 @@ class ScriptedJudge(GenerativeJudge):
     turn), and logs every request it sees."""
 
     def __init__(self, script, **kwargs):
-        super().__init__(JudgingConfig(**kwargs))
+        super().__init__(GenerativeJudgeConfig(**kwargs))
         self.script, self.seen = script, []
 
     def generate(self, requests):
@@ -183,15 +183,14 @@ def test_stop_at_verdict_is_passed_to_the_backend():
     for on in (False, True):
         judge = ScriptedJudge({"agree": [_box(1)]}, order="fixed", stop_at_verdict=on)
         judge.compare([Match("q", ("agree", "b"))])
-        assert judge.seen[0][0].stop == (verdict_strings(judge.format) if on else ())
+        assert judge.seen[0][0].stop == (judge.format.verdicts if on else ())
 
 
 # ------------------------------------------------------------------ two-level prefix plan
 
 
 def _plan(prompts, keep=1):
-    judge = HFJudge("unused", prefix_reuse=True)  # planning needs no model
-    return judge._plan_prefix(prompts, keep)
+    return plan_prefix(prompts, keep)  # planning is pure: no model, no torch
 
 
 def _check_plan(plan, prompts, keep):
@@ -242,15 +241,17 @@ def test_prefix_plan_invariants_on_random_batches():
 
 @pytest.mark.parametrize("verdict", ["direct", "generate"])
 def test_cluster_prefixes_give_the_same_judgments(tiny_dir, verdict, monkeypatch):
-    plans = []
-    original = HFJudge._plan_prefix
+    import trl_rrm.judges.hf as hf_module
 
-    def spy(self, prompts, keep=1):
-        plan = original(self, prompts, keep)
+    plans = []
+    original = hf_module.plan_prefix
+
+    def spy(prompts, keep=1):
+        plan = original(prompts, keep)
         plans.append(plan)
         return plan
 
-    monkeypatch.setattr(HFJudge, "_plan_prefix", spy)
+    monkeypatch.setattr(hf_module, "plan_prefix", spy)
     plain = _judge(tiny_dir, verdict=verdict, prefix_reuse=False, batch_size=12).compare(MATCHES)
     reused = _judge(tiny_dir, verdict=verdict, prefix_reuse=True, batch_size=12).compare(MATCHES)
     assert any(p is not None and p.clusters for p in plans)  # the second level was used
@@ -272,12 +273,13 @@ def test_static_cache_gives_the_same_generations(tiny_dir, prefix_reuse):
 def test_static_cache_holds_the_prefilled_positions(tiny_model_and_tokenizer):
     from transformers import DynamicCache
 
-    from trl_rrm.judges.hf import _static_cache
+    from trl_rrm.judges.kv_cache import cache_argument
+    from trl_rrm.judges.kv_cache import static_cache as _static_cache
 
     model, tokenizer = tiny_model_and_tokenizer
     dynamic = DynamicCache()
     with torch.no_grad():
-        model(input_ids=torch.tensor([[5, 6, 7, 8]] * 2), use_cache=True, past_key_values=dynamic)
+        model(input_ids=torch.tensor([[5, 6, 7, 8]] * 2), use_cache=True, **{cache_argument(model): dynamic})
     static = _static_cache(model, 10, dynamic)
     assert static is not None and int(static.get_seq_length()) == 4
     for layer, source in zip(static.layers, dynamic.layers):

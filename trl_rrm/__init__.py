@@ -28,14 +28,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("HFJudge", "HFJudgeConfig"):
-        from .judges import hf
+    if name in ("HFJudge", "HFJudgeConfig", "OpenAIJudge", "OpenAIJudgeConfig"):
+        from . import judges
 
-        return getattr(hf, name)
-    if name in ("OpenAIJudge", "OpenAIJudgeConfig"):
-        from .judges import openai
-
-        return getattr(openai, name)
+        return getattr(judges, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

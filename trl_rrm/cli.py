@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .formats import FORMATS
-from .judges.base import VERDICT_MODES
+from .judges.config import VERDICT_MODES
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -217,6 +217,7 @@ def _convert(gguf_file: Path, out_dir: Path) -> None:
     for weights in out_dir.glob("*.safetensors"):
         weights.chmod(mode)
     source = {
+        "model": SMOLLM2_ID,  # adapters trained on it name this base (HFJudge checks)
         "package": f"{_PACKAGE}=={_VERSION}",
         "license": "Apache-2.0",
         "file": _GGUF_MEMBER,

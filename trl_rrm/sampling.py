@@ -1,10 +1,17 @@
-"""Batched, seeded sampling from a causal LM: the one generation loop of the library.
+"""Batched, seeded sampling from a causal LM, where every row has its own seed.
 
     from trl_rrm.sampling import generate_completions
     texts = generate_completions(model, tokenizer, ["What is 2 + 3?"], num_samples=4, temperature=1.0)
 
-Used by the labeler's ``PolicySampler`` (candidates for DPO pairs) and by
-``trl_rrm.tasks.sums`` (policy accuracy, judge-training samples).
+A sample is a pure function of (model, prompt, sample index, seed): ``SeededRows`` draws
+each row's token from its own generator (Gumbel-max over the temperature- and
+top-p-filtered logits, which is exactly sampling from them), so what a row gets does not
+depend on which other rows share its batch. Resumed, sharded and uninterrupted runs of
+the labeler therefore sample the same candidates, and a sampling judge gives the same
+judgment to the same prompt in any batch. (Floating-point differences between batch
+shapes can still flip a near-tie, as they can for greedy decoding.)
+
+Used by the judge (``HFJudge``), the labeler's ``PolicySampler`` and the toy tasks.
 """
 
 from __future__ import annotations
@@ -16,6 +23,32 @@ from typing import Any
 from .types import Text
 
 logger = logging.getLogger(__name__)
+
+
+def seeded_rows_processor(seeds: Sequence[int], temperature: float, top_p: float, device: Any) -> Any:
+    """A ``LogitsProcessor`` for greedy ``generate`` that samples row i with ``seeds[i]``."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class SeededRows(LogitsProcessor):
+        def __init__(self) -> None:
+            self.generators = [torch.Generator(device=device).manual_seed(int(s) % (2**63)) for s in seeds]
+
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+            scores = scores.float() / temperature
+            if top_p < 1.0:
+                ordered, index = torch.sort(scores, descending=True, dim=-1)
+                cumulative = ordered.softmax(-1).cumsum(-1)
+                drop = cumulative > top_p
+                drop[..., 1:] = drop[..., :-1].clone()  # keep the token that crosses top_p
+                drop[..., 0] = False
+                scores = scores.masked_fill(drop.scatter(-1, index, drop), float("-inf"))
+            width = scores.shape[-1]
+            uniform = torch.stack([torch.rand(width, generator=g, device=device) for g in self.generators])
+            gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
+            return scores + gumbel
+
+    return SeededRows()
 
 
 def prompt_texts(tokenizer: Any, prompts: Sequence[Text]) -> list[str]:
@@ -46,16 +79,19 @@ def generate_completions(
     """``num_samples`` completions per prompt, greedy when ``temperature == 0``.
 
     Prompts go through the chat template (``prompt_texts``), are left-padded and run
-    ``batch_size // num_samples`` prompts at a time inside a forked, seeded RNG, so the same
-    (prompts, seed) give the same texts and the caller's RNG is untouched. Each completion
-    is cut at its first end-of-sequence token and stripped. The model is put in eval mode
-    for the call and its train/eval mode restored afterwards.
+    ``batch_size`` rows at a time; sample j of a prompt is seeded by (prompt, j, seed)
+    (see the module doc), so the same prompt gets the same samples in any batch and the
+    caller's RNG is untouched. Each completion is cut at its first end-of-sequence token
+    and stripped. The model is put in eval mode for the call and its train/eval mode
+    restored afterwards.
 
     Raises:
         ValueError: ``num_samples`` < 1, or > 1 with greedy decoding (the copies would be
             identical), or a negative ``temperature``.
     """
     import torch
+
+    from .judges.requests import stable_seed
 
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples={num_samples!r} must be a positive integer")
@@ -64,44 +100,36 @@ def generate_completions(
     if temperature == 0 and num_samples != 1:
         raise ValueError(f"num_samples={num_samples} needs temperature > 0 (greedy decoding repeats itself)")
     texts = prompt_texts(tokenizer, prompts)
+    rows = [(p, j) for p in range(len(texts)) for j in range(num_samples)]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos = model.generation_config.eos_token_id
     eos = eos if eos is not None else tokenizer.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos])
     device = next(model.parameters()).device
-    per_batch = max(1, batch_size // num_samples)
-    sample = temperature > 0
+    results: list[list[str]] = [[] for _ in texts]
     was_training = model.training
     model.eval()
-    out: list[list[str]] = []
     try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-            torch.manual_seed(seed)
-            for start in range(0, len(texts), per_batch):
-                ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts[start : start + per_batch]]
+        with torch.no_grad():
+            for start in range(0, len(rows), batch_size):
+                batch = rows[start : start + batch_size]
+                ids = [tokenizer(texts[p], add_special_tokens=False)["input_ids"] for p, _ in batch]
                 width = max(map(len, ids))
                 input_ids = torch.tensor([[pad_id] * (width - len(x)) + x for x in ids], device=device)
                 mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
+                processors = []
+                if temperature > 0:
+                    seeds = [stable_seed(seed, texts[p], j) for p, j in batch]
+                    processors = [seeded_rows_processor(seeds, temperature, top_p, device)]
                 generated = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=sample,
-                    temperature=temperature if sample else None,
-                    top_p=top_p if sample else None,
-                    top_k=None,
-                    num_return_sequences=num_samples,
-                    pad_token_id=pad_id,
-                    eos_token_id=list(eos_ids),
-                )
-                rows = generated[:, width:].tolist()
-                for p in range(len(ids)):
-                    completions = []
-                    for row in rows[p * num_samples : (p + 1) * num_samples]:
-                        end = next((i for i, t in enumerate(row) if t in eos_ids), len(row))
-                        completions.append(tokenizer.decode(row[:end], skip_special_tokens=True).strip())
-                    out.append(completions)
-                logger.info("generated %d/%d prompts x %d samples", len(out), len(texts), num_samples)
+                    input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                    logits_processor=processors, temperature=None, top_p=None, top_k=None,
+                    pad_token_id=pad_id, eos_token_id=list(eos_ids),
+                )  # fmt: skip
+                for (p, _), row in zip(batch, generated[:, width:].tolist()):
+                    end = next((i for i, t in enumerate(row) if t in eos_ids), len(row))
+                    results[p].append(tokenizer.decode(row[:end], skip_special_tokens=True).strip())
+                logger.info("generated %d/%d samples", min(start + batch_size, len(rows)), len(rows))
     finally:
         model.train(was_training)
-    return out
+    return results

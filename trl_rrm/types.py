@@ -71,6 +71,10 @@ class Verdict:
         position_bias: with both orders scored, how much the judge favours whichever
             response is shown first: the mean probability given to the first-shown
             response over the two orders, minus 0.5 (0 = no bias, 0.5 = always first).
+        cut: how many responses were cut to fit the judge's token budget (the prompt says
+            so where it cut).
+        over_context: the judge prompt did not fit the judge's context even after cutting:
+            the match was not judged (a failure, never a guess).
     """
 
     winner: int | None
@@ -84,6 +88,8 @@ class Verdict:
     forced: int = 0
     p_first: float | None = None
     position_bias: float | None = None
+    cut: int = 0
+    over_context: bool = False
 
     @property
     def failed(self) -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..judges.base import stable_seed
+from ..judges.requests import stable_seed
 from ..types import Match, Verdict
 from .common import CurvesUnsupported, configured, describe_judge, judged_in_chunks
 from .data import PairExample, load_rows, pairwise_examples

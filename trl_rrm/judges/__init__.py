@@ -1,45 +1,54 @@
-"""Judges: the protocol, the generative-judge engine, and backends.
+"""Judges: the protocol, the generative-judge engine, and its backends.
 
-``HFJudge`` (torch/transformers) is imported on first access, so the pure parts of the
-package (formats, parsing, tournaments, protocol) import without torch.
+Read top to bottom: ``protocol`` (what callers use) -> ``config`` (the options) ->
+``engine`` (``GenerativeJudge.compare``/``rank`` as a pipeline over ``presenting``,
+``requests`` and ``votes``) -> backends that only turn requests into texts or
+probabilities: ``hf`` (in-process transformers; loading in ``hf_loading``, cache
+internals in ``kv_cache``, pure prefix planning in ``prefix_plan``) and ``openai``
+(OpenAI-compatible servers; HTTP in ``http``).
+
+``HFJudge`` and ``OpenAIJudge`` import on first access, so the pure parts of the package
+(formats, parsing, tournaments, the protocol and the engine) import without torch.
 """
 
 from typing import Any
 
-from .base import (
-    Generation,
-    GenerationRequest,
-    GenerativeJudge,
-    JudgingConfig,
-    ListwiseJudge,
-    PairwiseJudge,
-    ScoreRequest,
-    combine_votes,
-    stable_seed,
-)
+from .config import VERDICT_MODES, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
+from .engine import GenerativeJudge
+from .protocol import Judge, ListwiseJudge, PairwiseJudge, check_judge
+from .requests import Generation, GenerationRequest, ScoreRequest, stable_seed
+from .votes import combine_votes
 
-_LAZY = {"HFJudge", "HFJudgeConfig"}
-_LAZY_OPENAI = {"OpenAIJudge", "OpenAIJudgeConfig", "JudgeServerError"}
+_LAZY = {
+    "HFJudge": "hf",
+    "HFJudgeConfig": "hf_config",
+    "HFLoadConfig": "hf_config",
+    "HFSpeedConfig": "hf_config",
+    "OpenAIJudge": "openai",
+    "OpenAIJudgeConfig": "openai",
+    "JudgeServerError": "http",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from . import hf
+        import importlib
 
-        return getattr(hf, name)
-    if name in _LAZY_OPENAI:
-        from . import openai
-
-        return getattr(openai, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "VERDICT_MODES",
     "Generation",
     "GenerationRequest",
     "GenerativeJudge",
+    "GenerativeJudgeConfig",
     "HFJudge",
     "HFJudgeConfig",
+    "HFLoadConfig",
+    "HFSpeedConfig",
+    "Judge",
     "JudgeServerError",
     "JudgingConfig",
     "ListwiseJudge",
@@ -47,6 +56,8 @@ __all__ = [
     "OpenAIJudgeConfig",
     "PairwiseJudge",
     "ScoreRequest",
+    "SpeedConfig",
+    "check_judge",
     "combine_votes",
     "stable_seed",
 ]

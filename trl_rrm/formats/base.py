@@ -1,0 +1,212 @@
+"""What a judge format is: one object that renders a match and reads the answer.
+
+A format carries everything the rest of the library needs to know about it: its prompt
+text, its parser, the verdict labels and the strings around them (for forced answers,
+stop strings and label scoring), and the lines and markers a response could use to
+imitate its structure (for the defence in ``untrusted``). Adding a format is one such
+object in ``trl_rrm.formats.FORMATS``.
+
+Templates use the placeholders ``{query}``, ``{response_1}``, ``{response_2}``
+(pairwise), ``{responses}`` (listwise) and ``{principle}``; other braces (LaTeX, JSON)
+are left alone, and a value is never substituted twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..thinking import strip_think
+from ..types import Message, Ranking, Text
+from .untrusted import neutralize
+
+DEFAULT_PRINCIPLE = (
+    "Prefer the response that follows the user's instruction most faithfully and is the most "
+    "helpful, correct and honest; for a harmful request, prefer the response that stays safe."
+)
+
+_PLACEHOLDER = re.compile(r"\{(query|response_1|response_2|responses|principle)\}")
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Substitutes the placeholders in one pass (a value containing "{query}" stays as it is)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def render_content(content: object) -> str:
+    """Text of a message content: a string, or a list of parts ({"type": "text", ...})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return "" if content is None else str(content)
+
+
+def render_text(value: Text, *, drop_think: bool | str = False, clean: Callable[[str], str] | None = None) -> str:
+    """Renders a prompt or response for the judge to read.
+
+    A string stays as it is. A message list becomes readable text: a single user or
+    assistant message is its content; a longer history is a transcript with ``[User]``,
+    ``[Assistant]`` and ``[System]`` headers, so the judge sees every earlier turn.
+    ``drop_think`` (a ``strip_think`` mode) removes the reasoning of assistant turns;
+    ``clean`` is applied to every message text (never to the transcript headers).
+
+    Raises:
+        TypeError: ``value`` is neither a string nor a list of role/content dicts.
+    """
+    clean = clean or (lambda text: text)
+    if isinstance(value, str):
+        return clean(strip_think(value, drop_think))
+    if not isinstance(value, (list, tuple)) or not all(isinstance(m, dict) and "role" in m for m in value):
+        raise TypeError(f"expected a string or a list of chat messages with 'role' and 'content', got {value!r:.120}")
+    texts = []
+    for message in value:
+        text = render_content(message.get("content"))
+        if message["role"] == "assistant":
+            text = strip_think(text, drop_think)
+        texts.append(clean(text))
+    if len(value) == 1 and value[0]["role"] in ("user", "assistant"):
+        return texts[0]
+    return "\n\n".join(f"[{str(m['role']).capitalize()}]\n{t}" for m, t in zip(value, texts))
+
+
+def _messages(system_prompt: str | None, user: str) -> list[Message]:
+    if system_prompt:
+        return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
+    return [{"role": "user", "content": user}]
+
+
+def check_template(field_name: str, template: str | None, required: Sequence[str]) -> None:
+    """Raises when a user template lacks one of the ``required`` placeholders."""
+    if template is None:
+        return
+    if not isinstance(template, str):
+        raise TypeError(f"{field_name} must be a string, got {type(template).__name__}")
+    missing = [p for p in required if "{" + p + "}" not in template]
+    if missing:
+        raise ValueError(f"{field_name}={template!r:.80} lacks the placeholder(s) " + ", ".join("{" + p + "}" for p in missing))
+
+
+_NEVER = re.compile(r"(?!)")  # matches nothing
+
+
+@dataclass(frozen=True)
+class JudgeFormat:
+    """The parts every format has.
+
+    Attributes:
+        name: the registry name (``"rrm"``, ...).
+        system_prompt: system message (placeholders allowed), or None for one user message.
+        user_template: the user message with the format's placeholders.
+        structure: the section lines the format's templates are built from (``### Assistant 2``,
+            ``[The End of Chatbot A's Response]``); a response line that imitates one is
+            neutralised before it reaches the judge (``trl_rrm.formats.untrusted``).
+        markers: verdict markers and judge-output tags (``\\boxed{Assistant 1}``, ``[[A]]``),
+            neutralised the same way and counted as suspicious in a policy completion.
+        strip_think: how a response's reasoning is removed before judging (``thinking``).
+    """
+
+    name: str
+    system_prompt: str | None
+    user_template: str
+    structure: re.Pattern = field(default=_NEVER, repr=False)
+    markers: re.Pattern = field(default=_NEVER, repr=False)
+    strip_think: bool | str = "leading"
+
+    def neutralize(self, text: str, control_tokens: Sequence[str] = ()) -> str:
+        """``text`` with this format's structure lines, verdict markers and ``control_tokens``
+        made inert (``untrusted.neutralize``)."""
+        return neutralize(text, control_tokens=control_tokens, patterns=(self.structure, self.markers))
+
+    def suspicious(self, text: str, control_tokens: Sequence[str] = ()) -> bool:
+        """Whether ``text`` imitates this format (a section line, a verdict marker) or spells
+        one of ``control_tokens``: what a policy hacking the judge writes."""
+        return self.neutralize(text, control_tokens) != text
+
+    def _messages(self, values: dict[str, str]) -> list[Message]:
+        return _messages(self.system_prompt and fill(self.system_prompt, values), fill(self.user_template, values))
+
+
+@dataclass(frozen=True)
+class PairwiseFormat(JudgeFormat):
+    """A pairwise judge format: renders two responses, parses a 0/1 verdict.
+
+    Attributes:
+        parse_final: the parser of a final answer (text after thinking): 0, 1 or None.
+        verdict_prefix: appended after a judgment without a verdict to force one.
+        score_prefix: the text after which the two verdict labels are scored.
+        labels: the continuations of ``score_prefix`` naming the first-shown and the
+            second-shown response (their log-probabilities give p(first better)).
+        verdict_close: what closes a verdict after ``score_prefix + label``.
+        verdict_open: where a written verdict starts (a likelihood judgment scores the
+            labels in place of the judge's own last verdict).
+        names: how the responses are called in the prompt (code-written traces, attacks).
+    """
+
+    parse_final: Callable[[str], int | None] = field(default=lambda text: None, repr=False)
+    verdict_prefix: str = ""
+    score_prefix: str = ""
+    labels: tuple[str, str] = ("", "")
+    verdict_close: str = ""
+    verdict_open: str = ""
+    names: tuple[str, str] = ("", "")
+
+    @property
+    def verdicts(self) -> tuple[str, str]:
+        """The two complete verdicts (first-shown wins, second-shown wins)."""
+        return tuple(self.score_prefix + label + self.verdict_close for label in self.labels)  # type: ignore[return-value]
+
+    def render(self, prompt: Text, response_1: Text, response_2: Text, principle: str | None = None) -> list[Message]:
+        """Chat messages that show ``response_1`` first and ``response_2`` second, the texts
+        pasted as they are apart from the responses' reasoning (``strip_think``).
+
+        The judge engine makes untrusted texts safe first and calls ``messages``."""
+        first, second = (render_text(r, drop_think=self.strip_think) for r in (response_1, response_2))
+        return self.messages(render_text(prompt), (first, second), principle)
+
+    def messages(self, query: str, responses: Sequence[str], principle: str | None = None) -> list[Message]:
+        """Chat messages from prepared texts: ``responses[0]`` shown first."""
+        first, second = responses
+        return self._messages(
+            {"query": query, "response_1": first, "response_2": second, "principle": principle or DEFAULT_PRINCIPLE}
+        )
+
+    def parse(self, text: str) -> int | None:
+        """0 if the first-shown response wins, 1 for the second, None otherwise; never raises."""
+        from ..thinking import final_answer_text
+
+        if not isinstance(text, str):
+            return None
+        final = final_answer_text(text)
+        return None if final is None else self.parse_final(final)
+
+
+@dataclass(frozen=True)
+class ListwiseFormat(JudgeFormat):
+    """A listwise format: K masked responses shown as ``model-1..model-K``, a ranking back.
+
+    Attributes:
+        parse_ranking: ``(text, k) -> Ranking | None``, never raising.
+    """
+
+    parse_ranking: Callable[[str, int], Ranking | None] = field(default=lambda text, k: None, repr=False)
+
+    def render(self, prompt: Text, responses: Sequence[Text], principle: str | None = None) -> list[Message]:
+        """Chat messages showing ``responses`` as model-1..model-K in the given order (the
+        caller shuffles and maps back)."""
+        shown = [render_text(r, drop_think=self.strip_think) for r in responses]
+        return self.messages(render_text(prompt), shown, principle)
+
+    def messages(self, query: str, responses: Sequence[str], principle: str | None = None) -> list[Message]:
+        """Chat messages from prepared texts, ``responses[i]`` as model-(i+1)."""
+        blocks = "\n\n".join(f"### model-{i + 1}\n\n{r}" for i, r in enumerate(responses))
+        return self._messages({"query": query, "responses": blocks, "principle": principle or DEFAULT_PRINCIPLE})
+
+    def parse(self, text: str, k: int) -> Ranking | None:
+        return self.parse_ranking(text, k)
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        """A listwise answer has no fixed verdict strings (no stop strings)."""
+        return ()

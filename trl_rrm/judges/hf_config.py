@@ -1,0 +1,75 @@
+"""``HFJudgeConfig``: everything that defines an ``HFJudge``, in three groups.
+
+- ``HFLoadConfig``: which weights, how they are loaded and how many rows run together.
+- ``JudgingConfig``: how the judge judges (shared with every backend).
+- ``HFSpeedConfig``: switches that only change speed (``SpeedConfig`` plus the
+  in-process ones: prefix reuse, length bucketing, the static cache).
+
+The fields stay flat (``HFJudgeConfig(model=..., both_orders=True, prefix_reuse=False)``)
+so YAML keys, flags and keyword arguments share their names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import GenerativeJudgeConfig, SpeedConfig, positive_int, post_init_chain
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class HFLoadConfig:
+    """Which weights the judge runs and how they are loaded."""
+
+    model: str | None = field(default=None, metadata={"help": "judge model id or local path"})
+    adapter: str | None = field(default=None, metadata={"help": "LoRA adapter id or path loaded on the model (PEFT)"})
+    revision: str | None = field(default=None, metadata={"help": "hub revision of the model"})
+    load_in_4bit: bool = field(default=False, metadata={"help": "quantize the judge base to 4-bit NF4 (bitsandbytes)"})
+    load_in_8bit: bool = field(default=False, metadata={"help": "quantize the judge base to 8-bit (bitsandbytes)"})
+    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16", "choices": DTYPES})
+    device_map: Any = field(default=None, metadata={"help": "from_pretrained device_map (e.g. 'auto')"})
+    device: str | None = field(default=None, metadata={"help": "device without a device_map (default: cuda if available)"})
+    batch_size: int = field(default=16, metadata={"help": "judge sequences run together (votes count each)"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub"})
+    attn_implementation: str | None = field(default=None, metadata={"help": "e.g. sdpa, flash_attention_2"})
+
+    def __post_init__(self) -> None:
+        if self.load_in_4bit and self.load_in_8bit:
+            raise ValueError("load_in_4bit=True and load_in_8bit=True: choose one quantization")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is unknown; expected one of {DTYPES}")
+        positive_int("batch_size", self.batch_size)
+        if self.model is not None and not isinstance(self.model, (str, os.PathLike)):
+            raise TypeError(f"model={self.model!r:.60} must be a model id or path; use HFJudge.from_model for a loaded model")
+        if isinstance(self.model, os.PathLike):
+            self.model = os.fspath(self.model)
+        if isinstance(self.adapter, os.PathLike):
+            self.adapter = os.fspath(self.adapter)
+        post_init_chain(self, HFLoadConfig)
+
+
+@dataclass
+class HFSpeedConfig(SpeedConfig):
+    """``SpeedConfig`` plus the in-process switches (same verdicts, see each)."""
+
+    prefix_reuse: bool = field(
+        default=True,
+        metadata={"help": "compute the prompt prefix common to a batch, then to each run of rows, once (same texts; "
+                  "probabilities within float rounding)"},
+    )  # fmt: skip
+    length_bucketing: bool = field(default=True, metadata={"help": "without prefix_reuse, batch rows longest first"})
+    static_cache: bool = field(
+        default=True, metadata={"help": "decode into a key/value cache allocated once per batch (same texts)"}
+    )
+
+    def __post_init__(self) -> None:
+        post_init_chain(self, HFSpeedConfig)
+
+
+@dataclass
+class HFJudgeConfig(HFLoadConfig, HFSpeedConfig, GenerativeJudgeConfig):
+    """Everything that defines an ``HFJudge``: ``HFLoadConfig`` + ``JudgingConfig`` +
+    ``HFSpeedConfig`` (see each group for its fields)."""

@@ -1,0 +1,120 @@
+"""Loading a judge with transformers: tokenizer, weights, quantization, LoRA adapter.
+
+The one place that calls ``from_pretrained`` for a judge. bitsandbytes is imported only
+when 4/8-bit is asked for, so the package imports without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import torch
+
+from .hf_config import HFLoadConfig
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def default_device(config: HFLoadConfig) -> str:
+    return config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def check_chat_template(tokenizer: Any) -> None:
+    """Raises a ValueError naming the tokenizer when it has no chat template."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"the judge tokenizer {getattr(tokenizer, 'name_or_path', tokenizer)!r} has no chat_template; "
+            "a judge needs one (set tokenizer.chat_template)"
+        )
+
+
+def load_judge(config: HFLoadConfig) -> tuple[Any, Any]:
+    """(model, tokenizer) for ``config``: eval mode, frozen, on its device.
+
+    Raises:
+        ImportError: 4/8-bit asked for without bitsandbytes.
+        ValueError: no chat template; an adapter that is not a PEFT adapter or does not
+            fit the base.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = _DTYPES[config.dtype]
+    common = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
+    has_own_tokenizer = config.adapter and os.path.isfile(os.path.join(config.adapter, "tokenizer_config.json"))
+    tokenizer = AutoTokenizer.from_pretrained(config.adapter if has_own_tokenizer else config.model, **common)
+    check_chat_template(tokenizer)
+    kwargs: dict[str, Any] = dict(common, dtype=dtype)
+    quantization = _quantization_config(config, dtype)
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+    device_map = config.device_map
+    if device_map is None and quantization is not None:
+        device_map = {"": default_device(config)}
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    if config.attn_implementation:
+        kwargs["attn_implementation"] = config.attn_implementation
+    model = AutoModelForCausalLM.from_pretrained(config.model, **kwargs)
+    if config.adapter:
+        model = attach_adapter(model, config.adapter, config.model)
+    if device_map is None:
+        model.to(default_device(config))
+    model.eval()
+    model.requires_grad_(False)
+    logger.info("loaded judge %s%s", config.model, f" + {config.adapter}" if config.adapter else "")
+    return model, tokenizer
+
+
+def _quantization_config(config: HFLoadConfig, dtype: Any) -> Any:
+    if not (config.load_in_4bit or config.load_in_8bit):
+        return None
+    try:
+        import bitsandbytes  # noqa: F401  (only to fail early with an actionable message)
+    except ImportError:
+        raise ImportError("load_in_4bit/load_in_8bit need bitsandbytes: pip install 'trl-rrm[quantization]'") from None
+    from transformers import BitsAndBytesConfig
+
+    if config.load_in_8bit:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    compute = dtype if isinstance(dtype, torch.dtype) else torch.bfloat16
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute)
+
+
+def same_base(expected: str | None, base_name: str) -> bool:
+    """Whether ``base_name`` is the model an adapter was trained on: the same name, or a
+    local copy whose folder records it (``trl_rrm.embedded`` writes ``trl_rrm_source.json``)."""
+    if not expected:
+        return True
+    names = {os.path.basename(os.path.normpath(base_name))}
+    try:
+        source = json.loads(open(os.path.join(base_name, "trl_rrm_source.json")).read())
+        names.update(str(v) for v in source.values() if isinstance(v, str))
+    except (OSError, ValueError):
+        pass
+    return os.path.basename(os.path.normpath(expected)) in {os.path.basename(os.path.normpath(n)) for n in names} or expected in names
+
+
+def attach_adapter(model: Any, adapter: str, base_name: str) -> Any:
+    """``model`` with the LoRA ``adapter`` loaded, frozen.
+
+    Raises:
+        ValueError: not a loadable PEFT adapter, or it does not fit the base.
+    """
+    from peft import PeftConfig, PeftModel
+
+    try:
+        peft_config = PeftConfig.from_pretrained(adapter)
+    except Exception as err:
+        raise ValueError(f"adapter={adapter!r} is not a loadable PEFT adapter: {err}") from err
+    expected = getattr(peft_config, "base_model_name_or_path", None)
+    if not same_base(expected, base_name):
+        logger.warning("adapter %r was trained on %r, loading it on %r", adapter, expected, base_name)
+    try:
+        return PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise ValueError(f"adapter={adapter!r} does not fit the base model {base_name!r}: {err}") from err

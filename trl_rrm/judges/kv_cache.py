@@ -1,0 +1,136 @@
+"""transformers key/value cache internals, in one place (the only module that knows them).
+
+- ``prefilled``: a batch's inputs and a cache holding its shared prefixes, computed once
+  per ``PrefixPlan`` (``trl_rrm.judges.prefix_plan``).
+- ``static_cache``: a ``StaticCache`` holding a prefilled dynamic cache, so decoding
+  writes in place instead of concatenating at every step.
+- ``cache_argument``: the name a model's ``forward`` gives its cache (``cache`` in
+  transformers 5.2x and later, ``past_key_values`` before).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+import torch
+
+from .prefix_plan import PrefixPlan
+
+logger = logging.getLogger(__name__)
+
+
+def device_of(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+def accepts(model: Any, argument: str) -> bool:
+    """Whether the (base) model's ``forward`` takes ``argument``."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return argument in inspect.signature(base.forward).parameters
+
+
+def cache_argument(model: Any) -> str:
+    """The name the model's forward gives its key/value cache."""
+    return "cache" if accepts(model, "cache") else "past_key_values"
+
+
+def special_ids(model: Any, tokenizer: Any) -> tuple[int, list[int]]:
+    """(pad id, end-of-sequence ids) from the generation config and the tokenizer.
+
+    Raises:
+        ValueError: neither names an end-of-sequence token.
+    """
+    eos: list[int] = []
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        for token in value if isinstance(value, (list, tuple)) else [value]:
+            if token is not None and token not in eos:
+                eos.append(int(token))
+    if not eos:
+        raise ValueError("the judge has no eos_token_id in its tokenizer or generation_config")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
+    return pad, eos
+
+
+def left_padded(prompts: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) of left-padded prompts."""
+    width = max(len(p) for p in prompts)
+    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+    return ids, mask
+
+
+def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """Inputs for a batch whose shared prefixes are computed once, following ``plan``.
+
+    Returns ``(input_ids, attention_mask, cache)``. The cache holds ``plan.cached``
+    positions per row: the common prefix, then the row's cluster extension, right-padded
+    to the longest extension (a row outside every cluster sees only masked positions
+    there). Each row's own tokens follow, left-padded, so the attention mask reads
+    [prefix ones | extension ones, zeros | padding zeros | row ones]; positions come from
+    the mask, so every row sees exactly the positions it would see alone.
+    """
+    from transformers import DynamicCache
+
+    device = device_of(model)
+    name = cache_argument(model)
+    logits = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
+    cache = DynamicCache()
+    shared, width = plan.shared, plan.width
+    if shared:
+        model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, **{name: cache}, **logits)
+    if plan.clusters:
+        if shared:
+            cache.batch_repeat_interleave(len(plan.clusters))
+        lengths = [plan.extend[c[0]] for c in plan.clusters]
+        ids = [prompts[c[0]][shared : shared + e] + [pad_id] * (width - e) for c, e in zip(plan.clusters, lengths)]
+        mask = [[1] * (shared + e) + [0] * (width - e) for e in lengths]
+        positions = torch.arange(shared, shared + width, device=device).expand(len(ids), -1)
+        model(
+            input_ids=torch.tensor(ids, device=device), attention_mask=torch.tensor(mask, device=device),
+            position_ids=positions, use_cache=True, **{name: cache}, **logits,
+        )  # fmt: skip
+        owner = [0] * len(prompts)
+        for k, cluster in enumerate(plan.clusters):
+            for row in cluster:
+                owner[row] = k
+        cache.batch_select_indices(torch.tensor(owner, device=device))
+    else:
+        cache.batch_repeat_interleave(len(prompts))
+    suffixes = [p[shared + e :] for p, e in zip(prompts, plan.extend)]
+    tail = max(len(x) for x in suffixes)
+    input_ids, attention_mask = [], []
+    for p, e, x in zip(prompts, plan.extend, suffixes):
+        input_ids.append(p[: shared + e] + [pad_id] * (width - e + tail - len(x)) + x)
+        attention_mask.append([1] * (shared + e) + [0] * (width - e + tail - len(x)) + [1] * len(x))
+    return torch.tensor(input_ids, device=device), torch.tensor(attention_mask, device=device), cache
+
+
+def static_cache(model: Any, length: int, filled: Any = None) -> Any:
+    """A ``StaticCache`` of ``length`` positions holding ``filled``'s key/values (a
+    ``DynamicCache``, or None for an empty cache), or None when the model has layers a
+    static cache treats differently (sliding windows, linear attention)."""
+    from transformers import StaticCache
+
+    try:
+        cache = StaticCache(config=model.config, max_cache_len=length)
+    except Exception:  # a config StaticCache does not know how to lay out
+        return None
+    layers = getattr(cache, "layers", None)
+    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
+        return None
+    if filled is not None:
+        sources = getattr(filled, "layers", [])
+        if len(sources) != len(layers):
+            return None
+        try:
+            for layer, source in zip(layers, sources):
+                # transformers < 5 writes at cache_kwargs["cache_position"]; 5.x appends
+                positions = torch.arange(source.keys.shape[-2], device=source.keys.device)
+                layer.update(source.keys, source.values, {"cache_position": positions})
+        except Exception as err:  # another transformers layout: decode with the dynamic cache
+            logger.debug("static cache unavailable (%s); using the dynamic one", err)
+            return None
+    return cache

@@ -1,0 +1,137 @@
+"""What the judge engine asks a backend for, and what it gets back. Pure Python.
+
+The engine turns matches into ``GenerationRequest``s (write a judgment) and
+``ScoreRequest``s (log-probabilities of the verdict labels); a backend answers a whole
+batch of them at once. Identical requests of one call are sent once (``unique`` /
+``expand``). Every sample has its own seed (``sample_seed``): a function of the request's
+content, the sample's index and the judge's seed, so a judgment never depends on what
+else was judged in the same call, on a call counter, or on the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..formats import render_text
+from ..types import Message
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt for the backend.
+
+    Attributes:
+        messages: chat messages for the judge's chat template.
+        num_samples: independent samples to draw (votes).
+        assistant_prefix: text the judge's answer is forced to start with; the backend
+            returns only what it generates after it.
+        max_new_tokens: overrides the judge's budget (forced answers need only a few).
+        greedy: decode greedily whatever the sampling settings.
+        stop: strings that end a sample as soon as its final answer (the text after
+            thinking) contains one of them; the string stays in the text. Only a saving:
+            a backend may ignore it.
+        first_sample: index of the first sample (a second round of votes continues the
+            first round's indices, so its samples differ).
+    """
+
+    messages: list[Message]
+    num_samples: int = 1
+    assistant_prefix: str = ""
+    max_new_tokens: int | None = None
+    greedy: bool = False
+    stop: tuple[str, ...] = ()
+    first_sample: int = 0
+
+    @property
+    def key(self) -> str:
+        """The request's content, as one string (identical requests share it)."""
+        return json.dumps(
+            [self.messages, self.num_samples, self.assistant_prefix, self.max_new_tokens, self.greedy, self.stop,
+             self.first_sample],
+            sort_keys=True, ensure_ascii=False, default=str,
+        )  # fmt: skip
+
+    def seeds(self, seed: int) -> list[int]:
+        """One seed per sample: a function of the prompt, the sample index and ``seed``."""
+        return [sample_seed(seed, self.messages, self.assistant_prefix, self.first_sample + s) for s in range(self.num_samples)]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One sample: its text, how many tokens it took, and whether it ended by itself
+    (end-of-sequence, or a stop string) rather than by running out of budget."""
+
+    text: str
+    tokens: int
+    finished: bool
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Log-probabilities of ``candidates`` as continuations of the judge's answer.
+
+    Attributes:
+        messages: chat messages for the judge's chat template.
+        assistant_prefix: the answer text so far (analysis + verdict prefix).
+        candidates: continuations to score; each gets the sum of its tokens' log-probs.
+    """
+
+    messages: list[Message]
+    assistant_prefix: str
+    candidates: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return json.dumps([self.messages, self.assistant_prefix, self.candidates], sort_keys=True, ensure_ascii=False,
+                          default=str)  # fmt: skip
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from content, identical across processes and runs (unlike hash())."""
+    digest = hashlib.sha256("\x1f".join(_render_part(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def _render_part(part: object) -> str:
+    if isinstance(part, (str, int, float)) or part is None:
+        return str(part)
+    return render_text(part)  # a message list
+
+
+def sample_seed(seed: int, messages: list[Message], prefix: str, index: int) -> int:
+    """The seed of one sample of one prompt (see the module doc)."""
+    content = json.dumps(messages, sort_keys=True, ensure_ascii=False, default=str)
+    return stable_seed(seed, content, prefix, index)
+
+
+def unique(items: Sequence[T], key: Callable[[T], str]) -> tuple[list[T], list[tuple[int, bool]]]:
+    """The distinct items (first occurrence kept), and for every item (its unique index,
+    whether it is a later copy)."""
+    seen: dict[str, int] = {}
+    out: list[T] = []
+    where: list[tuple[int, bool]] = []
+    for item in items:
+        k = key(item)
+        if k in seen:
+            where.append((seen[k], True))
+        else:
+            seen[k] = len(out)
+            where.append((len(out), False))
+            out.append(item)
+    return out, where
+
+
+def expand(results: Sequence[Any], where: Sequence[tuple[int, bool]], copy: Callable[[Any], Any]) -> list[Any]:
+    """The unique results back in item order; later copies go through ``copy``."""
+    return [copy(results[u]) if repeated else results[u] for u, repeated in where]
+
+
+def free_copy(generations: list[Generation]) -> list[Generation]:
+    """A cached judgment shared by a duplicate: the same texts, no tokens spent."""
+    return [Generation(g.text, 0, g.finished) for g in generations]
