@@ -457,3 +457,14 @@ def test_random_batches_invariants(case):
     # Deterministic in (sizes, seed) with a judge deterministic in the pairing.
     again = play(tournament, sizes, random_judge(case), seed=seed)
     assert again.results() == results and again.scores() == scores
+
+
+def test_docs_example_runs(capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "tournaments.md").read_text()
+    (code,) = [block.split("```")[0] for block in text.split("```python\n")[1:]]
+    exec(compile(code, "docs/tournaments.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("knockout   5 matches, 3 rounds") and lines[1].startswith("swiss      9 matches, 3 rounds")
+    assert lines[2].startswith("circular  12 matches, 1 rounds") and lines[3].endswith("[0.5, 1.0, 1.0, 1.0, 1.0, 1.0]")
