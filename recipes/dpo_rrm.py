@@ -20,7 +20,8 @@ Several GPUs (labeling is split across ranks, then DDP training):
     accelerate launch --num_processes 8 recipes/dpo_rrm.py --config recipes/configs/dpo_rrm.yaml --use_cpu false
 
 Every YAML key is also a flag (``--num_prompts 64 --max_steps 100``): one TrlParser reads
-``RRMDPOConfig`` (labeling) and ``trl.DPOConfig`` (training).
+``RRMDPOConfig``, ``LabelingConfig`` and ``JudgeArguments`` (the same options as ``trl-rrm
+label``) and ``trl.DPOConfig`` (training).
 """
 
 from __future__ import annotations
@@ -36,58 +37,35 @@ from transformers import AutoTokenizer
 from trl import DPOConfig, DPOTrainer, TrlParser
 
 from trl_rrm.embedded import smollm2_path
-from trl_rrm.judges.hf import HFJudge
-from trl_rrm.labeling import label_preferences
+from trl_rrm.judges.arguments import JudgeArguments
+from trl_rrm.labeling import LabelingConfig, label_preferences
 from trl_rrm.tasks.arithmetic import arithmetic_pairs
 from trl_rrm.tasks.sums import all_sums, policy_accuracy, small_sums
 
 
 @dataclass
 class RRMDPOConfig:
-    """Labeling: where the prompts, candidates and judge come from."""
+    """Where the prompts and the policy come from (labeling: ``LabelingConfig``; the judge:
+    ``JudgeArguments``; training: ``trl.DPOConfig``)."""
 
     policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
-    judge_model: str | None = field(default=None, metadata={"help": "judge id or path (default: embedded SmolLM2)"})
-    judge_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the judge"})
-    judge_format: str = field(default="rrm", metadata={"help": "rrm, rm_r1, rm_r1_distilled"})
-    judge_verdict: str = field(default="direct", metadata={"help": "generate, forced, likelihood, direct"})
-    judge_both_orders: bool = field(default=True, metadata={"help": "judge each pair in both orders"})
-    judge_max_new_tokens: int = field(default=64, metadata={"help": "judge thinking budget (generating modes)"})
-    tournament: str = field(default="round_robin", metadata={"help": "knockout, elo, round_robin, bradley_terry"})
-    pairs: str = field(default="best_worst", metadata={"help": "best_worst or all_above_margin"})
-    min_margin: float = field(default=0.0, metadata={"help": "drop pairs with a smaller score margin"})
-    min_order_agreement: float | None = field(default=None, metadata={"help": "drop pairs below this order agreement"})
     task: str = field(default="arithmetic", metadata={"help": "prompts: small_sums or arithmetic"})
     num_prompts: int = field(default=8, metadata={"help": "prompts to label"})
-    num_candidates: int = field(default=4, metadata={"help": "policy samples per prompt"})
-    gen_max_new_tokens: int = field(default=16, metadata={"help": "policy budget per candidate"})
-    gen_temperature: float = field(default=1.0, metadata={"help": "policy sampling temperature"})
-    batch_prompts: int = field(default=8, metadata={"help": "prompts per labeling chunk"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank of the trained adapter"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
 
     def __post_init__(self) -> None:
         if self.task not in ("small_sums", "arithmetic"):
             raise ValueError(f"task={self.task!r}; expected 'small_sums' or 'arithmetic'")
-        for name in ("num_prompts", "num_candidates", "gen_max_new_tokens", "batch_prompts", "lora_r"):
+        for name in ("num_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
-        if self.num_candidates < 2:
-            raise ValueError(f"num_candidates={self.num_candidates!r} must be >= 2")
 
 
-def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
+def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments, training: DPOConfig) -> None:
     policy = cfg.policy_model or str(smollm2_path())
-    judge = HFJudge(
-        cfg.judge_model or str(smollm2_path()),
-        adapter=cfg.judge_adapter,
-        format=cfg.judge_format,
-        verdict=cfg.judge_verdict,
-        both_orders=cfg.judge_both_orders,
-        max_new_tokens=cfg.judge_max_new_tokens,
-        dtype="float32",
-        seed=training.seed,
-    )
+    judge_args.judge_model = judge_args.judge_model or policy  # default: the policy's base judges
+    judge = judge_args.build()
     if cfg.task == "small_sums":
         problems = small_sums(cfg.num_prompts, seed=training.seed, split="train")
     else:
@@ -95,21 +73,9 @@ def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
     prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt}]} for p in problems])
     out = Path(training.output_dir)
     summary = label_preferences(
-        prompts,
-        judge,
-        output=out / "preferences.jsonl",
-        tournament=cfg.tournament,
-        pairs=cfg.pairs,  # type: ignore[arg-type]
-        min_margin=cfg.min_margin,
-        min_order_agreement=cfg.min_order_agreement,
-        policy=policy,
-        num_candidates=cfg.num_candidates,
-        temperature=cfg.gen_temperature,
-        max_new_tokens=cfg.gen_max_new_tokens,
-        batch_prompts=cfg.batch_prompts,
-        seed=training.seed,
-        progress=True,
-    )
+        prompts, judge, output=out / "preferences.jsonl", config=labeling, policy=policy, seed=training.seed,
+        overwrite=True, progress=True,
+    )  # fmt: skip
     print(json.dumps({"labeling": summary.to_dict()}, indent=2))
     del judge  # free the judge before training
     pairs = summary.dataset
@@ -146,4 +112,4 @@ def main(cfg: RRMDPOConfig, training: DPOConfig) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    main(*TrlParser((RRMDPOConfig, DPOConfig)).parse_args_and_config())
+    main(*TrlParser((RRMDPOConfig, LabelingConfig, JudgeArguments, DPOConfig)).parse_args_and_config())

@@ -27,7 +27,8 @@ Several GPUs, DeepSpeed ZeRO-2, the judge as an adapter on the policy's base:
     accelerate launch --config_file recipes/accelerate/zero2.yaml --num_processes 8 recipes/grpo_rrm.py \\
         --config recipes/configs/grpo_rrm_multi_gpu.yaml
 
-Every YAML key is a flag too: one TrlParser reads ``RRMGRPOConfig`` and ``trl.GRPOConfig``.
+Every YAML key is a flag too: one TrlParser reads ``RRMGRPOConfig``, ``JudgeArguments`` (every
+``judge_*`` option, the same as ``trl-rrm label --judge-*``) and ``trl.GRPOConfig``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from trl import GRPOConfig, GRPOTrainer, TrlParser
 
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
-from trl_rrm.judges.hf import HFJudge
+from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.tasks.sums import all_sums, correctness_reward, policy_accuracy, small_sums
 
 logger = logging.getLogger("grpo_rrm")
@@ -64,24 +65,6 @@ class RRMGRPOConfig:
     eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the accuracy evaluation"})
     reward: str = field(default="rrm", metadata={"help": "rrm (the judge, no labels) or ground_truth (built-in only)"})
     tournament: str = field(default="knockout", metadata={"help": "knockout, elo, round_robin, bradley_terry, listwise"})
-    judge_model: str | None = field(
-        default=None, metadata={"help": "a separate judge id or path (default: the judge shares the policy's base)"}
-    )
-    judge_adapter: str | None = field(default=None, metadata={"help": "judge LoRA adapter (default: the bare base judges)"})
-    judge_load_in_4bit: bool = field(default=False, metadata={"help": "separate judge in 4-bit (bitsandbytes)"})
-    judge_format: str = field(default="rrm", metadata={"help": "rrm, rm_r1, rm_r1_distilled, principle"})
-    judge_verdict: str = field(default="forced", metadata={"help": "generate, forced, likelihood, direct"})
-    judge_both_orders: bool = field(default=True, metadata={"help": "judge each pair in both orders"})
-    judge_max_new_tokens: int = field(default=64, metadata={"help": "judge thinking budget"})
-    judge_num_votes: int = field(default=1, metadata={"help": "samples per order (needs judge_temperature > 0)"})
-    judge_temperature: float = field(default=0.0, metadata={"help": "judge sampling temperature (0: greedy)"})
-    judge_batch_size: int = field(default=32, metadata={"help": "judge sequences generated together"})
-    judge_base_url: list[str] | None = field(
-        default=None, metadata={"help": "OpenAI-compatible judge server(s): the judge runs there"}
-    )
-    judge_server_model: str | None = field(default=None, metadata={"help": "model name served at judge_base_url"})
-    judge_max_concurrency: int = field(default=16, metadata={"help": "requests in flight to the judge servers"})
-    judge_timeout: float = field(default=120.0, metadata={"help": "seconds per judge request before a retry"})
     lora_r: int = field(default=8, metadata={"help": "policy LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "policy LoRA alpha"})
     lora_target_modules: list[str] = field(
@@ -89,18 +72,15 @@ class RRMGRPOConfig:
     )
 
     def __post_init__(self) -> None:
-        for name in ("policy_model", "judge_model", "judge_adapter", "judge_server_model"):
-            if isinstance(getattr(self, name), str) and getattr(self, name).lower() in ("", "null", "none"):
-                setattr(self, name, None)  # "--judge_adapter null" on the command line means None, as in YAML
+        if isinstance(self.policy_model, str) and self.policy_model.lower() in ("", "null", "none"):
+            self.policy_model = None  # "--policy_model null" on the command line means None, as in YAML
         if self.reward not in ("rrm", "ground_truth"):
             raise ValueError(f"reward={self.reward!r}; expected 'rrm' or 'ground_truth'")
         if self.reward == "ground_truth" and self.dataset != BUILTIN:
             raise ValueError(f"reward='ground_truth' needs dataset={BUILTIN!r} (got dataset={self.dataset!r})")
-        for name in ("num_train_prompts", "judge_max_new_tokens", "judge_batch_size", "lora_r"):
+        for name in ("num_train_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
-        if self.judge_base_url and (self.judge_model or self.judge_adapter):
-            raise ValueError("judge_base_url is set: the served judge is used, so judge_model/judge_adapter must be null")
 
 
 def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
@@ -121,44 +101,7 @@ def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
     return data.rename_column(cfg.prompt_column, "prompt") if cfg.prompt_column != "prompt" else data
 
 
-def build_judge(cfg: RRMGRPOConfig, policy, tokenizer, seed: int):
-    judging = dict(
-        format=cfg.judge_format,
-        verdict=cfg.judge_verdict,
-        both_orders=cfg.judge_both_orders,
-        max_new_tokens=cfg.judge_max_new_tokens,
-        num_votes=cfg.judge_num_votes,
-        temperature=cfg.judge_temperature,
-        seed=seed,
-    )
-    if cfg.judge_base_url:
-        from trl_rrm.judges.openai import OpenAIJudge
-
-        judge = OpenAIJudge(
-            base_url=cfg.judge_base_url,
-            model=cfg.judge_server_model,
-            max_concurrency=cfg.judge_max_concurrency,
-            timeout=cfg.judge_timeout,
-            **judging,
-        )
-        judge.check()  # unreachable server, unknown model, 4xx: fail now, before training starts
-        return judge
-    if cfg.judge_model:
-        return HFJudge(
-            cfg.judge_model,
-            adapter=cfg.judge_adapter,
-            load_in_4bit=cfg.judge_load_in_4bit,
-            batch_size=cfg.judge_batch_size,
-            **judging,
-        )
-    if cfg.judge_adapter:
-        return HFJudge.from_model(
-            policy, tokenizer, adapter=cfg.judge_adapter, adapter_name="judge", batch_size=cfg.judge_batch_size, **judging
-        )
-    return HFJudge.from_model(policy, tokenizer, disable_adapters=True, batch_size=cfg.judge_batch_size, **judging)
-
-
-def main(cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
+def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -> dict:
     policy_path = cfg.policy_model or str(smollm2_path())
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
     base = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.bfloat16 if training.bf16 else torch.float32)
@@ -172,9 +115,11 @@ def main(cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
         results["before"] = policy_accuracy(policy, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
 
     if cfg.reward == "rrm":  # the judge (and a served judge's check) before any training
-        judge = build_judge(cfg, policy, tokenizer, training.seed)
+        # judge_model set: a separate judge; judge_base_url: a served one (checked now);
+        # neither: the judge_adapter (or the bare base) on the policy's own weights.
+        judge = judge_args.build(policy, tokenizer)
         # A served judge answers over HTTP: as an async reward TRL awaits it beside the others.
-        reward_class = AsyncRRMReward if cfg.judge_base_url else RRMReward
+        reward_class = AsyncRRMReward if judge_args.judge_base_url else RRMReward
         reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations)
     else:
         reward_funcs = correctness_reward
@@ -205,4 +150,4 @@ def main(cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    main(*TrlParser((RRMGRPOConfig, GRPOConfig)).parse_args_and_config())
+    main(*TrlParser((RRMGRPOConfig, JudgeArguments, GRPOConfig)).parse_args_and_config())

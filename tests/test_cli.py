@@ -1,30 +1,64 @@
-"""The judge flags shared by ``trl-rrm label`` and ``trl-rrm eval`` reach the HFJudge."""
+"""`trl-rrm label` and `trl-rrm eval` share their judge flags: declared once (JudgeArguments),
+the same names and defaults in both commands, old names accepted with a warning."""
 
 import pytest
 
-from trl_rrm.cli import _build_judge, build_parser
+from trl_rrm.cli import _COMMANDS, _split, build_parser, main
+from trl_rrm.judges.arguments import JudgeArguments
 
-JUDGE_FLAGS = ["--judge", "some/judge", "--adapter", "some/lora", "--format", "rm_r1", "--verdict", "direct",
-               "--both-orders", "--judge-order", "fixed", "--judge-temperature", "0.9", "--num-votes", "3",
-               "--max-new-tokens", "64", "--batch-size", "8", "--seed", "7"]
+JUDGE_FLAGS = ["--judge", "some/judge", "--judge-adapter", "some/lora", "--judge-format", "rm_r1", "--judge-verdict",
+               "direct", "--judge-both-orders", "--judge-order", "fixed", "--judge-temperature", "0.9",
+               "--judge-num-votes", "3", "--judge-max-new-tokens", "64", "--judge-batch-size", "8", "--judge-seed", "7"]
+OLD_FLAGS = ["--judge", "some/judge", "--adapter", "some/lora", "--format", "rm_r1", "--verdict", "direct",
+             "--both-orders", "--judge-order", "fixed", "--judge-temperature", "0.9", "--num-votes", "3",
+             "--max-new-tokens", "64", "--batch-size", "8", "--judge-seed", "7"]
+COMMANDS = {"label": ["label", "--input", "in.jsonl", "--output", "out.jsonl"], "eval": ["eval"]}
 
 
-@pytest.mark.parametrize("command", [["label", "--input", "in.jsonl", "--output", "out.jsonl"], ["eval"]])
-def test_judge_flags_build_the_same_judge_for_label_and_eval(command):
-    args = build_parser().parse_args([*command, *JUDGE_FLAGS])
-    judge = _build_judge(args)  # loads nothing until the first judgment
-    c = judge.config
+def _judge(argv):
+    from trl_rrm.cli import _renamed
+
+    args = build_parser().parse_args(_renamed(argv))
+    (arguments,) = _split(args, JudgeArguments)
+    return arguments.build()  # an HFJudge loads nothing until the first judgment
+
+
+@pytest.mark.parametrize("command", ["label", "eval"])
+@pytest.mark.parametrize("flags", [JUDGE_FLAGS, OLD_FLAGS], ids=["new", "old names"])
+def test_judge_flags_build_the_same_judge_for_label_and_eval(command, flags, capsys):
+    c = _judge([*COMMANDS[command], *flags]).config
     assert (c.model, c.adapter, c.format, c.verdict, c.both_orders, c.order) == (
         "some/judge", "some/lora", "rm_r1", "direct", True, "fixed")
     assert (c.temperature, c.num_votes, c.max_new_tokens, c.batch_size, c.seed, c.load_in_4bit) == (0.9, 3, 64, 8, 7, False)
+    warned = capsys.readouterr().err
+    assert ("--format is now --judge-format" in warned) == (flags is OLD_FLAGS)
 
 
-def test_judge_flag_defaults_differ_only_where_the_commands_need_it():
-    label = build_parser().parse_args(["label", "--judge", "x", "--input", "a.jsonl", "--output", "b.jsonl"])
-    evaluate = build_parser().parse_args(["eval"])
-    assert (label.format, label.max_new_tokens) == ("rrm", 256)
-    assert (evaluate.judge, evaluate.format, evaluate.max_new_tokens) == ("embedded", None, 128)
-    for name in ("verdict", "judge_order", "judge_temperature", "num_votes", "batch_size", "load_in_4bit"):
-        assert getattr(label, name) == getattr(evaluate, name)
-    with pytest.raises(SystemExit):  # --judge is required for label
-        build_parser().parse_args(["label", "--input", "a.jsonl", "--output", "b.jsonl"])
+def test_judge_flag_defaults_are_the_configs_defaults_in_both_commands():
+    from trl_rrm.judges import HFJudgeConfig
+
+    label = build_parser().parse_args(COMMANDS["label"])
+    evaluate = build_parser().parse_args(COMMANDS["eval"])
+    config = HFJudgeConfig(model="m")
+    for name in ("format", "verdict", "max_new_tokens", "temperature", "num_votes", "batch_size", "both_orders", "seed"):
+        assert getattr(label, f"judge_{name}") == getattr(evaluate, f"judge_{name}") == getattr(config, name)
+
+
+def test_shared_meanings_share_names():
+    names = {command: {f.name for dc in dataclasses for f in dc.__dataclass_fields__.values()}
+             for command, dataclasses in _COMMANDS.items()}  # fmt: skip
+    for shared in ("input", "output", "overwrite", "seed", "chunk_size", "no_progress", "judge_model"):
+        assert shared in names["label"] and shared in names["eval"] or shared == "chunk_size" and shared in names["label"]
+
+
+def test_unknown_flags_get_a_hint(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["eval", "--num-candidates", "3"])
+    assert "--num-candidates is a flag of `trl-rrm label`" in capsys.readouterr().err
+
+
+def test_label_without_a_judge_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text('{"prompt": "q", "completions": ["a 1", "b 2"]}\n')
+    code = main(["label", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"), "--no-progress"])
+    assert code == 2 and "give --judge MODEL" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()

@@ -22,10 +22,13 @@ from trl_rrm.evaluation import (
     top1_correct,
     write_report,
 )
-from trl_rrm.evaluation.data import best_of_n_examples, listwise_examples, pairwise_examples, parse_columns
+from trl_rrm.evaluation.data import best_of_n_examples, listwise_examples, pairwise_examples
+from trl_rrm.inputs import parse_columns
 from trl_rrm.evaluation.metrics import REWARDBENCH_WEIGHTS
 from trl_rrm.tasks.eval_sets import best_of_n_set, listwise_set, pairwise_set
 from trl_rrm.testing import NumberJudge
+
+JUDGE = "trl_rrm.testing:NumberJudge"  # a module:factory judge, no model
 from trl_rrm.types import Verdict
 
 # ------------------------------------------------------------------ scripted judges
@@ -350,7 +353,7 @@ def test_builtin_sets_are_seeded_and_verifiable():
         right = eval(r["prompt"].split("What is ")[1].split("?")[0].replace("×", "*"))
         best = r["candidates"][r["relevance"].index(3)]
         assert best.endswith(f"= {right}")
-    assert len(load_rows("builtin:listwise", limit=3)[0]) == 3
+    assert len(load_rows("builtin:listwise", limit=3)) == 3
 
 
 def test_ppe_and_rm_bench_layouts():
@@ -361,7 +364,7 @@ def test_ppe_and_rm_bench_layouts():
     pairs, skipped = pairwise_examples(ppe)
     assert [(p.chosen, p.rejected) for p in pairs] == [("b", "a")] and skipped == 1
     rm_bench = [{"prompt": "q", "chosen": ["c0", "c1", "c2"], "rejected": ["r0", "r1", "r2"], "domain": "math"}]
-    rows, _ = load_rows(rm_bench, columns={"subset": "domain"})
+    rows = load_rows(rm_bench, columns={"subset": "domain"})
     pairs, _ = pairwise_examples(rows)
     assert len(pairs) == 9 and {p.subset for p in pairs} == {"math"}
     category = {(p.chosen, p.rejected): p.category for p in pairs}
@@ -371,7 +374,7 @@ def test_ppe_and_rm_bench_layouts():
 
 def test_column_mapping_and_wildcards(tmp_path):
     rows = [{"question": "q", "response_10": "j", "response_2": "b", "response_1": "a", "scores": [True, False, False]}]
-    mapped, _ = load_rows(rows, columns=parse_columns(["prompt=question", "candidates=response_*", "correct=scores"]))
+    mapped = load_rows(rows, columns=parse_columns(["prompt=question", "candidates=response_*", "correct=scores"]))
     (example,) = best_of_n_examples(mapped)
     assert example.candidates == ("a", "b", "j") and example.labels == (1.0, 0.0, 0.0)
     with pytest.raises(EvaluationInputError, match="expected FIELD=COLUMN"):
@@ -425,24 +428,48 @@ def test_cli_eval_writes_reports(tmp_path, capsys):
     data.write_text("".join(json.dumps({"prompt": "q", "chosen": f"{i + 1}", "rejected": f"{i}", "subset": "s"}) + "\n"
                             for i in range(3)))
     out = tmp_path / "out"
-    assert main(["eval", "--judge", "testing:number", "--data", str(data), "--output-dir", str(out), "--no-progress"]) == 0
+    assert main(["eval", "--judge", JUDGE, "--input", str(data), "--output", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["accuracy"] == 1.0 and report["judgments"] == 6 and report["by_subset"]["s"]["pairs"] == 3
     assert "## Pairwise evaluation" in capsys.readouterr().out
-    assert main(["eval", "--task", "best-of-n", "--judge", "testing:number", "--limit", "4", "--tournaments",
-                 "knockout", "--output-dir", str(out), "--no-progress"]) == 0
+    # a report is there: replaced only with --overwrite (checked before any judging)
+    assert main(["eval", "--task", "best-of-n", "--judge", JUDGE, "--limit", "4", "--tournament",
+                 "knockout", "--output", str(out), "--no-progress"]) == 2
+    assert "already holds report.json" in capsys.readouterr().err
+    assert json.loads((out / "report.json").read_text())["accuracy"] == 1.0
+    assert main(["eval", "--task", "best-of-n", "--judge", JUDGE, "--limit", "4", "--tournament",
+                 "knockout", "--output", str(out), "--overwrite", "--no-progress"]) == 0
     assert json.loads((out / "report.json").read_text())["tournaments"][0]["tournament"] == "knockout"
 
 
+class _Counting(NumberJudge):
+    calls_made = 0
+
+    def compare(self, matches):
+        type(self).calls_made += 1
+        return super().compare(matches)
+
+
+def test_cli_eval_checks_its_output_before_judging(tmp_path, capsys):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    assert main(["eval", "--judge", "test_evaluation:_Counting", "--output", str(blocked / "report"), "--no-progress"]) == 2
+    assert "cannot be written" in capsys.readouterr().err and _Counting.calls_made == 0
+
+
 def test_cli_eval_errors(tmp_path, capsys):
-    assert main(["eval", "--judge", "testing:number", "--task", "listwise", "--data", "builtin:pairs",
-                 "--output-dir", str(tmp_path)]) == 2
+    assert main(["eval", "--judge", JUDGE, "--task", "listwise", "--input", "builtin:pairs",
+                 "--output", str(tmp_path)]) == 2
     assert "is a pairwise set, but --task is listwise" in capsys.readouterr().err
-    assert main(["eval", "--judge", "testing:number", "--column", "prompt", "--output-dir", str(tmp_path)]) == 2
+    assert main(["eval", "--judge", JUDGE, "--column", "prompt", "--output", str(tmp_path)]) == 2
     assert "expected FIELD=COLUMN" in capsys.readouterr().err
-    assert main(["eval", "--judge", "testing:number", "--task", "best-of-n", "--tournaments", "swiss",
-                 "--output-dir", str(tmp_path)]) == 2
-    assert "unknown tournament 'swiss'" in capsys.readouterr().err
+    assert main(["eval", "--judge", JUDGE, "--task", "best-of-n", "--tournament", "dutch",
+                 "--output", str(tmp_path)]) == 2
+    assert "unknown tournament 'dutch'" in capsys.readouterr().err
+    # the old flag names still work, with a warning
+    assert main(["eval", "--judge", JUDGE, "--data", "builtin:pairs", "--limit", "2", "--output-dir", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert "--data is now --input" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ model tier

@@ -13,7 +13,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from trl_rrm.labeling import LabelingInputError, LabelingSummary, label_preferences
+from trl_rrm.labeling import LabelingInputError, LabelingSummary, OutputError, label_preferences
 from trl_rrm.testing import NumberJudge
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,13 +42,18 @@ def _write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def _files(folder: Path) -> list[str]:
+    """The folder's files, without the (empty, reusable) lock files a run leaves."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+
 def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+def _cli(*args: str, env: dict | None = None, judge: str = "trl_rrm.testing:NumberJudge", **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "testing:number", "--no-progress", *args],
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", judge, "--no-progress", *args],
         capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=120, **kwargs,
     )
 
@@ -106,7 +111,8 @@ def test_all_above_margin_and_drops():
     assert summary.rows_written == 1
     assert summary.dataset[0]["chosen"] == "x 4" and summary.dataset[0]["rejected"] == "x 1"
     assert summary.dropped == {
-        "too_few_candidates": 2, "unscored_candidate": 2, "tie": 1, "low_margin": 2, "order_disagreement": 0
+        "too_few_candidates": 2, "unscored_candidate": 2, "tie": 1, "low_margin": 2, "order_disagreement": 0,
+        "over_context": 0,
     }  # fmt: skip
     assert summary.pairs_considered == 4
     loose = label_preferences(rows, NumberJudge(), pairs="all_above_margin")
@@ -133,8 +139,11 @@ def test_order_agreement_filter():
     assert summary.rows_written == 1 and summary.dataset[0]["order_agreement"] == 1.0
     assert summary.dropped["order_disagreement"] == 1
     assert summary.order_disagreement_rate == pytest.approx(1 / 6)
-    kept = label_preferences(rows, Flaky()).dataset
+    kept = label_preferences(rows, Flaky(), min_order_agreement=None).dataset
     assert len(kept) == 2 and kept[1]["order_agreement"] == 0.0 and kept[1]["chosen"] == "x 9"
+    # issue 17, point 10: by default a pair whose orders disagree is dropped, and counted
+    default = label_preferences(rows, Flaky())
+    assert default.rows_written == 1 and default.dropped["order_disagreement"] == 1
 
 
 def test_listwise_and_knockout():
@@ -150,11 +159,15 @@ def test_listwise_and_knockout():
 @pytest.mark.parametrize(
     "content, needle",
     [
-        ('{"text": "hi"}\n', "row 0: field 'prompt' is missing"),
-        ('{"prompt": "ok", "completions": ["a 1", "b 2"]}\n{"prompt": "  "}\n', "row 1: field 'prompt': is empty"),
-        ('{"prompt": "ok", "completions": "a 1"}\n', "row 0: field 'completions' must be a list"),
-        ('{"prompt": "ok", "completions": ["a 1", ""]}\n', "row 0: field 'completions[1]': is empty"),
+        ('{"text": "hi"}\n', "line 1: field 'prompt' is missing"),
+        ('{"prompt": "ok", "completions": ["a 1", "b 2"]}\n{"prompt": "  "}\n', "line 2: field 'prompt' is empty"),
+        ('{"prompt": "ok", "completions": "a 1"}\n', "line 1: field 'completions' must be a list"),
+        ('{"prompt": "ok", "completions": ["a 1", ""]}\n', "line 1: field 'completions[1]' is empty"),
         ('{"prompt": "ok"}\n{"prompt": \n', "line 2: not valid JSON"),
+        # issue 17, point 5: bad messages stop before anything is written, numbered by line
+        ('\n{"prompt": [{"role": 3, "content": "x"}]}\n', "line 2: field 'prompt': message 0 has role 3"),
+        ('{"prompt": [{"content": "x"}]}\n', "line 1: field 'prompt': message 0 has no 'role'"),
+        ('{"prompt": [{"role": "robot", "content": "x"}]}\n', "line 1: field 'prompt': message 0 has role 'robot'"),
     ],
 )
 def test_bad_input_errors(tmp_path, content, needle):
@@ -187,36 +200,52 @@ def test_unreadable_and_missing_files(tmp_path):
 # ------------------------------------------------------------------ resume
 
 
+class _Crash(NumberJudge):
+    """Raises on its ``crash_at``-th compare call (None: never): a run that dies midway."""
+
+    def __init__(self, crash_at: int | None = None) -> None:
+        super().__init__()
+        self.crash_at = crash_at
+
+    def compare(self, matches):
+        if self.calls + 1 == self.crash_at:
+            raise RuntimeError("judge died")
+        return super().compare(matches)
+
+
 def test_resume_skips_completed_and_repairs_torn_rows(tmp_path):
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
-    full = label_preferences(src, NumberJudge(), output=tmp_path / "full.jsonl", batch_prompts=3).dataset.to_list()
+    full = label_preferences(src, NumberJudge(), output=tmp_path / "full.jsonl", chunk_size=3).dataset.to_list()
     out = tmp_path / "out.jsonl"
-    label_preferences(src, NumberJudge(), output=out, batch_prompts=3)
-    # simulate a crash: the last chunk's progress never written, half a line appended
-    progress = tmp_path / "out.jsonl.progress.jsonl"
+    with pytest.raises(RuntimeError, match="judge died"):
+        label_preferences(src, _Crash(crash_at=4), output=out, chunk_size=3)
+    assert not out.exists()  # nothing published yet; the work survives
+    # a chunk written but not recorded, and a torn line: both must be dropped on resume
+    progress = tmp_path / "out.jsonl.rank0-of-1.progress.jsonl"
     lines = progress.read_text().splitlines()
+    assert len(lines) == 3
     progress.write_text("\n".join(lines[:2]) + "\n")
-    with out.open("a") as f:
+    with (tmp_path / "out.jsonl.rank0-of-1.jsonl").open("a") as f:
         f.write('{"prompt": "torn')
-    judge = NumberJudge()
-    summary = label_preferences(src, judge, output=out, batch_prompts=3, resume=True)
+    judge = _Crash()  # the same judge (class and settings) as the interrupted run
+    summary = label_preferences(src, judge, output=out, chunk_size=3, resume=True)
     assert summary.prompts_resumed == 6 and summary.prompts_seen == 4
     assert judge.judged == 4 * 6
     assert _read_jsonl(out) == full
+    assert _files(tmp_path) == ["full.jsonl", "in.jsonl", "out.jsonl"]  # work files gone
 
 
 def test_resume_after_sigkill(tmp_path):
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(24))
     ref = tmp_path / "ref.jsonl"  # uninterrupted run, in process (same code path as the CLI)
-    label_preferences(src, NumberJudge(), output=ref, batch_prompts=2)
+    label_preferences(src, NumberJudge(), output=ref, chunk_size=2)
     out = tmp_path / "out.jsonl"
-    args = ["--input", str(src), "--output", str(out), "--batch-prompts", "2"]
+    args = ["--input", str(src), "--output", str(out), "--chunk-size", "2"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "testing:number", "--no-progress", *args],
-        cwd=REPO, env={**os.environ, "TRL_RRM_TEST_JUDGE_DELAY": "0.3"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--no-progress", *args],
+        cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "0.3"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    progress = tmp_path / "out.jsonl.progress.jsonl"
+    progress = tmp_path / "out.jsonl.rank0-of-1.progress.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not progress.exists() or len(progress.read_text().splitlines()) < 3):
         time.sleep(0.02)
@@ -224,13 +253,127 @@ def test_resume_after_sigkill(tmp_path):
     proc.wait()
     done = len(progress.read_text().splitlines())
     assert 3 <= done < 12, "the run should have been killed midway"
-    result = _cli(*args, "--resume")
+    result = _cli(*args, "--resume", judge="tests._judges:SlowNumberJudge")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["prompts_resumed"] >= 6 and summary["prompts_resumed"] + summary["prompts_seen"] == 24
     rows = _read_jsonl(out)
     assert rows == _read_jsonl(ref)
     assert len({r["source_index"] for r in rows}) == len(rows) == 24
+
+
+# ------------------------------------------------------------------ the output is never lost (issue 17)
+
+
+def test_a_bad_judge_leaves_an_existing_output_untouched(tmp_path):
+    """Point 1: a typo in --judge once deleted the output before the judge failed to load."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(4))
+    out = tmp_path / "pairs.jsonl"
+    out.write_text("precious\n")
+    for judge in ("no/such/model-dir", "trl_rrm.testing:NoSuchJudge"):
+        result = subprocess.run(
+            [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", judge, "--input", str(src), "--output", str(out),
+             "--overwrite", "--no-progress"], capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2 and "Traceback" not in result.stderr and "error:" in result.stderr
+        assert out.read_text() == "precious\n"
+    assert _files(tmp_path) == ["in.jsonl", "pairs.jsonl"]
+
+
+def test_an_existing_output_is_replaced_only_with_overwrite(tmp_path):
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(4))
+    out = tmp_path / "pairs.jsonl"
+    out.write_text("precious\n")
+    with pytest.raises(OutputError, match="exists; use --overwrite"):
+        label_preferences(src, NumberJudge(), output=out)
+    assert out.read_text() == "precious\n"
+    summary = label_preferences(src, NumberJudge(), output=out, overwrite=True)
+    assert len(_read_jsonl(out)) == summary.rows_written == 4
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path):
+    """Point 2: --resume once truncated a finished output, and mixed runs on an edited input."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    out = tmp_path / "pairs.jsonl"
+    label_preferences(src, NumberJudge(), output=out, chunk_size=3)
+    finished = out.read_text()
+    with pytest.raises(OutputError, match="nothing to resume.*the output is complete"):
+        label_preferences(src, NumberJudge(), output=out, chunk_size=3, resume=True)
+    assert out.read_text() == finished
+    with pytest.raises(RuntimeError):
+        label_preferences(src, _Crash(crash_at=2), output=out, chunk_size=3, overwrite=True)
+    work = _files(tmp_path)
+    reordered = _write_jsonl(tmp_path / "in.jsonl", list(reversed(_rows(10))))
+    for changed in (dict(data=reordered), dict(chunk_size=4), dict(seed=1), dict(judge=NumberJudge())):
+        kwargs = dict(data=src, judge=_Crash(), chunk_size=3, seed=0) | changed
+        with pytest.raises(OutputError, match="another input or other settings"):
+            label_preferences(kwargs.pop("data"), kwargs.pop("judge"), output=out, resume=True, **kwargs)
+        assert _files(tmp_path) == work and out.read_text() == finished
+    # and a new run does not silently discard the interrupted one
+    with pytest.raises(OutputError, match="an interrupted run left"):
+        label_preferences(src, _Crash(), output=out, chunk_size=3)
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    assert label_preferences(src, _Crash(), output=out, chunk_size=3, resume=True).prompts_resumed == 3
+
+
+@pytest.mark.slow
+def test_resume_gives_the_same_labels_with_a_sampling_judge(tiny_dir, tmp_path):
+    """Point 3: the seed once advanced per call, so a resumed process re-counted and relabelled."""
+    from trl_rrm import HFJudge
+
+    class CrashingJudge(HFJudge):
+        crash_after: int | None = None
+
+        def compare(self, matches):
+            if self.crash_after == 0:
+                raise RuntimeError("judge died")
+            if self.crash_after is not None:
+                self.crash_after -= 1
+            return super().compare(matches)
+
+    def judge(crash_after=None):
+        # likelihood: the labels are scored after SAMPLED analyses, so every match has a result
+        made = CrashingJudge(tiny_dir, max_new_tokens=6, temperature=1.0, num_votes=3, verdict="likelihood", batch_size=8)
+        made.crash_after = crash_after
+        return made
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(6))
+    kwargs = dict(chunk_size=2, min_order_agreement=None, min_margin=0.0, seed=3)
+    full = label_preferences(src, judge(), output=tmp_path / "full.jsonl", **kwargs)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError, match="judge died"):
+        label_preferences(src, judge(crash_after=2), output=out, **kwargs)
+    resumed = label_preferences(src, judge(), output=out, resume=True, **kwargs)
+    assert resumed.prompts_resumed == 4 and full.rows_written >= 1
+    assert _read_jsonl(out) == _read_jsonl(tmp_path / "full.jsonl")
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
+    """Point 4: two jobs on one output once left one job's rows under the other's summary."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(8))
+    out = tmp_path / "pairs.jsonl"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--input", str(src),
+         "--output", str(out), "--chunk-size", "1", "--no-progress"],
+        cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "2"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    owner = tmp_path / "pairs.jsonl.lock.owner"
+    deadline = time.time() + 60
+    while time.time() < deadline and not owner.exists():
+        time.sleep(0.02)
+    second = _cli("--input", str(src), "--output", str(out), "--overwrite")
+    assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and "is being written by" in second.stderr
+    stdout, _ = first.communicate(timeout=120)
+    assert first.returncode == 0 and json.loads(stdout)["rows_written"] == len(_read_jsonl(out)) == 8
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    """Point 6: an unwritable output once crashed with a traceback."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(3))
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    result = _cli("--input", str(src), "--output", str(blocked / "pairs.jsonl"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "pairs.jsonl" in result.stderr
 
 
 # ------------------------------------------------------------------ generation
@@ -249,7 +392,7 @@ def test_candidates_sampled_from_tiny_policy(tiny_dir, tmp_path):
 
     rows = [{"prompt": [{"role": "user", "content": "What is 2 + 3?"}]}, {"prompt": [{"role": "user", "content": "Say hi"}]},
             {"prompt": [{"role": "user", "content": "Count"}]}]  # fmt: skip
-    kwargs = dict(policy=str(tiny_dir), num_candidates=3, max_new_tokens=8, temperature=1.0, batch_prompts=2, seed=1)
+    kwargs = dict(policy=str(tiny_dir), num_candidates=3, policy_max_new_tokens=8, policy_temperature=1.0, chunk_size=2, seed=1)
     a = label_preferences(rows, AnyJudge(), output=tmp_path / "a.jsonl", **kwargs)
     label_preferences(rows, AnyJudge(), output=tmp_path / "b.jsonl", **kwargs)
     assert a.prompts_seen == 3 and a.matches == 3 * 3 and a.generation_seconds > 0
@@ -296,7 +439,39 @@ def test_two_processes_write_shards_and_merge(tmp_path):
     single = NumberJudge()
     assert _read_jsonl(out) == label_preferences(_mp_rows(), single).dataset.to_list()
     assert sum(judged) == single.judged and min(judged) > 0  # the judging was split
-    assert (tmp_path / "pairs.jsonl.rank1-of-2.jsonl").is_file()
+    assert _files(tmp_path) == ["judged.json", "pairs.jsonl"]  # the shards were merged, then removed
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_cli_under_torchrun_shards_and_matches_one_process(tiny_dir, tmp_path):
+    """Point 7: under torchrun, `trl-rrm label` once started no process group, so each rank
+    labelled every prompt into the same file. Now it shards, and with a sampling judge the
+    rows equal a one-process run (per-sample seeds)."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(5))
+    judge = ["--judge", str(tiny_dir), "--judge-verdict", "likelihood", "--judge-temperature", "1.0",
+             "--judge-num-votes", "2", "--judge-max-new-tokens", "4", "--min-margin", "0", "--chunk-size", "2",
+             "--input", str(src), "--no-progress"]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    two = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "trl_rrm.cli",
+         "label", *judge, "--output", str(tmp_path / "two.jsonl")],
+        env=env, timeout=600, capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "trl_rrm.cli", "label", *judge, "--output", str(tmp_path / "one.jsonl")],
+                         env=env, timeout=600, capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
+    summary = json.loads(two.stdout[two.stdout.index("{"):])  # rank 0 prints the summary once
+    rows, single = _read_jsonl(tmp_path / "two.jsonl"), _read_jsonl(tmp_path / "one.jsonl")
+    scores = ("chosen_score", "rejected_score", "margin")
+    # the same pairs and judgments; scores equal up to float rounding of other batch shapes
+    assert [{k: v for k, v in r.items() if k not in scores} for r in rows] == [
+        {k: v for k, v in r.items() if k not in scores} for r in single
+    ]
+    assert [r[k] for r in rows for k in scores] == pytest.approx([r[k] for r in single for k in scores], abs=1e-6)
+    assert len(rows) == summary["rows_written"] >= 1
+    assert sorted({r["source_index"] for r in rows}) == [r["source_index"] for r in rows]  # each prompt once
 
 
 if __name__ == "__main__":  # the worker of test_two_processes_write_shards_and_merge (torchrun)
@@ -304,7 +479,7 @@ if __name__ == "__main__":  # the worker of test_two_processes_write_shards_and_
 
     dist.init_process_group("gloo")
     judge = NumberJudge()
-    label_preferences(_mp_rows(), judge, output=sys.argv[1], batch_prompts=3)
+    label_preferences(_mp_rows(), judge, output=sys.argv[1], chunk_size=3)
     counts = [None] * dist.get_world_size()
     dist.all_gather_object(counts, judge.judged)
     if dist.get_rank() == 0:

@@ -14,7 +14,8 @@ Plain Python apart from the judge: any object with ``compare`` (and ``rank``) wo
 """
 
 from .best_of_n import BestOfNResult, evaluate_best_of_n
-from .data import CandidateList, EvaluationInputError, PairExample, load_rows
+from ..inputs import load_rows
+from .data import CandidateList, EvaluationInputError, PairExample
 from .listwise import ListwiseResult, evaluate_listwise
 from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
 from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs

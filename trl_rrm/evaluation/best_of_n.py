@@ -117,12 +117,12 @@ def evaluate_best_of_n(
     Args:
         judge: a pairwise judge (and ``rank`` for the ``listwise`` tournament).
         data: rows with ``prompt``, ``candidates``, ``correct`` (``"builtin:best_of_n"``, a
-            file, a hub dataset, ...; see ``data.load_rows``), or a list of ``CandidateList``.
+            file, a hub dataset, ...; see ``trl_rrm.inputs.load_rows``), or a list of ``CandidateList``.
         tournaments: names for ``get_tournament`` or ``Tournament`` objects.
         seed: seeds the built-in set, the tournaments and the tie-breaking draws.
         chunk_size: prompts per tournament run (each round of a run is one judge call).
         progress: show a tqdm progress bar.
-        split, columns, limit: see ``data.load_rows``.
+        split, columns, limit: see ``trl_rrm.inputs.load_rows``.
 
     Raises:
         EvaluationInputError: bad data. ValueError: an unknown tournament or bad options.

@@ -119,7 +119,7 @@ def evaluate_listwise(
         seed: seeds the built-in set, the tournaments and the tie-breaking draws.
         chunk_size: lists per judge run.
         progress: show a tqdm progress bar.
-        split, columns, limit: see ``data.load_rows``.
+        split, columns, limit: see ``trl_rrm.inputs.load_rows``.
 
     Raises:
         EvaluationInputError: bad data. ValueError: an unknown method.

@@ -42,7 +42,8 @@ from typing import Any, Literal
 from ..judges.requests import stable_seed
 from ..types import Match, Verdict
 from .common import CurvesUnsupported, configured, describe_judge, judged_in_chunks
-from .data import PairExample, load_rows, pairwise_examples
+from ..inputs import load_rows
+from .data import PairExample, pairwise_examples
 from .metrics import mean, rewardbench_sections
 from .report import format_judge, markdown_table
 
@@ -299,7 +300,7 @@ def evaluate_pairwise(
         seed: seeds the built-in set and the ``"random"`` presentation order.
         chunk_size: judgments per ``compare`` call (the progress bar advances per call).
         progress: show a tqdm progress bar.
-        split, columns, limit: see ``data.load_rows``.
+        split, columns, limit: see ``trl_rrm.inputs.load_rows``.
 
     Raises:
         EvaluationInputError: bad data (names the source, row, field and value).
@@ -311,8 +312,9 @@ def evaluate_pairwise(
     if isinstance(data, list) and data and all(isinstance(p, PairExample) for p in data):
         pairs, skipped, source = list(data)[:limit] if limit else list(data), 0, "pairs"
     else:
-        rows, source = load_rows(data, split=split, columns=columns, limit=limit, seed=seed)
-        pairs, skipped = pairwise_examples(rows, source)
+        rows = load_rows(data, split=split, columns=columns, limit=limit, seed=seed)
+        pairs, skipped = pairwise_examples(rows)
+        source = rows.source
     config = getattr(judge, "config", None)
     args = (pairs, source, skipped, orders, rewardbench, votes, budgets, seed, chunk_size, progress)
     if getattr(config, "order", "fixed") != "fixed" and not getattr(config, "both_orders", True):

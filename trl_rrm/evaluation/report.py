@@ -9,6 +9,7 @@ matplotlib is imported only to draw the curves (``pip install "trl-rrm[eval]"``)
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -16,9 +17,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..files import check_writable, write_atomically
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["EvaluationResult", "format_judge", "format_value", "markdown_table", "plot_curves", "write_report"]
+__all__ = [
+    "EvaluationResult", "ReportExistsError", "format_judge", "format_value", "markdown_table", "plot_curves",
+    "prepare_report_dir", "write_report",
+]  # fmt: skip
+
+REPORT_FILES = ("report.json", "report.md", "curves.png")
+
+
+class ReportExistsError(ValueError):
+    """The report folder already holds a report (and ``overwrite`` was not given), or cannot be written."""
 
 # The curve metrics drawn, with their legend names.
 CURVE_LINES = (
@@ -108,9 +120,30 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | P
         fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
+    write_atomically(path, buffer.getvalue())
     return path
+
+
+def prepare_report_dir(output_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Checks the report folder BEFORE any judging: it can be written, and it holds no
+    report unless ``overwrite``.
+
+    Raises:
+        ReportExistsError: a report is there (without ``overwrite``), or the folder cannot
+            be created or written (the message names it).
+    """
+    out = Path(output_dir)
+    existing = [name for name in REPORT_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise ReportExistsError(f"{out} already holds {', '.join(existing)}; use --overwrite to replace it (or another --output)")
+    try:
+        check_writable(out)
+    except OSError as err:
+        raise ReportExistsError(f"--output {str(out)!r} cannot be written: {err}") from None
+    return out
 
 
 def write_report(result: EvaluationResult, output_dir: str | Path, *, plot: bool = True) -> dict[str, Path]:
@@ -129,8 +162,8 @@ def write_report(result: EvaluationResult, output_dir: str | Path, *, plot: bool
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
-    paths["json"].write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths["markdown"].write_text(result.to_markdown() + "\n", encoding="utf-8")
+    write_atomically(paths["json"], [json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"])
+    write_atomically(paths["markdown"], [result.to_markdown() + "\n"])
     if plot and has_curves:
         paths["plot"] = plot_curves(result.curves, out / "curves.png", title=getattr(result, "title", None))
     logger.info("report written to %s", out)

@@ -62,7 +62,7 @@ class JudgingConfig:
     after the prompt; the cheapest judge.
     """
 
-    format: str = field(default="rrm", metadata=_help(f"judge prompt format: one of {', '.join(FORMATS)}"))
+    format: str = field(default="rrm", metadata=_help("judge prompt format", choices=tuple(FORMATS)))
     verdict: str = field(
         default="generate",
         metadata=_help("how a verdict is read: generate, forced, likelihood, direct", choices=VERDICT_MODES),

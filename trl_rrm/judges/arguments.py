@@ -1,0 +1,111 @@
+"""``JudgeArguments``: the judge options as ``judge_*`` flags, generated from the configs.
+
+The recipes read them with TRL's parser (``TrlParser((RecipeConfig, JudgeArguments,
+GRPOConfig))``: YAML keys and ``--judge_<name>`` flags) and ``trl-rrm label`` / ``eval``
+with the same parser class (``--judge-<name>`` works too). Nothing is declared twice:
+every field below is a field of ``HFJudgeConfig`` or ``ServerConfig`` with ``judge_`` in
+front, with its default and help; ``--judge`` is short for ``--judge_model``.
+
+``JudgeArguments.build(policy, tokenizer)`` makes the judge they describe:
+``judge_base_url`` -> ``OpenAIJudge`` (checked now); ``judge_model`` -> ``HFJudge``
+(``embedded``: the embedded SmolLM2); neither -> an ``HFJudge`` on the policy's own
+weights, with ``judge_adapter`` loaded as the adapter ``judge`` (or the bare base).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .config import JudgingConfig, SpeedConfig
+from .hf_config import HFLoadConfig, HFSpeedConfig
+
+PREFIX = "judge_"
+# The served judge's fields worth a flag (the rest stay Python-only: OpenAIJudgeConfig).
+_SERVER_FIELDS = {
+    "base_url": (list[str] | None, "OpenAI-compatible judge server(s): the judge runs there"),
+    "server_model": (str | None, "the model name the judge servers serve"),
+    "api_key": (str | None, "sent as Authorization: Bearer <api_key>"),
+    "max_concurrency": (int, "requests in flight to the judge servers"),
+    "timeout": (float, "seconds per judge request before a retry"),
+    "retries": (int, "further attempts after a timeout, connection error or 408/429/5xx"),
+}
+_SERVER_DEFAULTS = {"base_url": None, "server_model": None, "api_key": None, "max_concurrency": 32, "timeout": 600.0, "retries": 3}
+# Fields whose type a flag cannot carry: the flag takes a string.
+_AS_STRING = {"device_map"}
+
+
+def _fields() -> list[tuple[str, Any, dataclasses.Field]]:
+    out = []
+    for group in (HFLoadConfig, JudgingConfig, HFSpeedConfig):
+        for f in dataclasses.fields(group):
+            metadata = dict(f.metadata)
+            if f.name == "model":
+                metadata = {**metadata, "aliases": ["--judge"], "help": "judge model id or path ('embedded': the "
+                            "embedded SmolLM2-135M-Instruct; unset in a recipe: the policy's own base)"}  # fmt: skip
+            kind = str | None if f.name in _AS_STRING else f.type
+            default = f.default if f.default is not dataclasses.MISSING else None
+            out.append((PREFIX + f.name, kind, dataclasses.field(default=default, metadata=metadata)))
+    for name, (kind, help_text) in _SERVER_FIELDS.items():
+        out.append((PREFIX + name, kind, dataclasses.field(default=_SERVER_DEFAULTS[name], metadata={"help": help_text})))
+    return out
+
+
+def _values(self: Any, *groups: type) -> dict[str, Any]:
+    names = {f.name for group in groups for f in dataclasses.fields(group)}
+    return {name: getattr(self, PREFIX + name) for name in names}
+
+
+def build(self: Any, policy: Any = None, tokenizer: Any = None) -> Any:
+    """The judge these arguments describe (see the module doc).
+
+    Raises:
+        ValueError: neither a judge model, a server nor a policy to share; or a bad option.
+    """
+    judging = _values(self, JudgingConfig, SpeedConfig)
+    if self.judge_base_url:
+        from .openai import OpenAIJudge
+
+        server = {name: getattr(self, PREFIX + name) for name in _SERVER_FIELDS if name not in ("base_url", "server_model")}
+        judge = OpenAIJudge(self.judge_base_url, model=self.judge_server_model, **server, **judging)
+        judge.check()  # unreachable server, unknown model, a 4xx: fail now, before any work
+        return judge
+    from .hf import HFJudge
+
+    hf_speed = {**judging, **_values(self, HFSpeedConfig)}
+    if self.judge_model:
+        load = _values(self, HFLoadConfig)
+        if load["model"] == "embedded":
+            from ..embedded import smollm2_path
+
+            load["model"] = str(smollm2_path())
+        return HFJudge(**load, **hf_speed)
+    if policy is None:
+        raise ValueError("judge_model is not set and there is no policy to share: give --judge MODEL (or 'embedded')")
+    adapter = self.judge_adapter
+    batch = {"batch_size": self.judge_batch_size}
+    if adapter:
+        return HFJudge.from_model(policy, tokenizer, adapter=adapter, adapter_name="judge", **batch, **hf_speed)
+    from peft import PeftModel
+
+    if isinstance(policy, PeftModel):
+        return HFJudge.from_model(policy, tokenizer, disable_adapters=True, **batch, **hf_speed)
+    return HFJudge.from_model(policy, tokenizer, **batch, **hf_speed)
+
+
+def _post_init(self: Any) -> None:
+    if isinstance(self.judge_base_url, str):
+        self.judge_base_url = [self.judge_base_url]
+    for name in ("judge_model", "judge_adapter", "judge_server_model", "judge_max_response_tokens"):
+        value = getattr(self, name)
+        if isinstance(value, str) and value.lower() in ("", "null", "none"):
+            setattr(self, name, None)  # "--judge_adapter null" on the command line means None, as in YAML
+    if self.judge_base_url and (self.judge_model or self.judge_adapter):
+        raise ValueError("judge_base_url is set: the served judge is used, so judge_model/judge_adapter must be unset")
+
+
+JudgeArguments = dataclasses.make_dataclass(
+    "JudgeArguments",
+    _fields(),
+    namespace={"build": build, "__post_init__": _post_init, "__doc__": __doc__, "__module__": __name__},
+)

@@ -1,0 +1,71 @@
+"""Deterministic judges for tests and examples: no model, pure Python."""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------ deterministic judges
+
+
+def _number(text: object) -> int | None:
+    import re
+
+    from ..formats import render_text
+
+    found = re.findall(r"-?\d+", render_text(text))  # type: ignore[arg-type]
+    return int(found[-1]) if found else None
+
+
+class NumberJudge:
+    """A deterministic judge for tests: the response whose last integer is larger wins.
+
+    Equal numbers are a tie; a response without a number makes the match fail (None),
+    as an unparseable judge output would. Counts what it judged, so tests can check how
+    work was split. Has both ``compare`` (pairwise) and ``rank`` (listwise).
+    """
+
+    def __init__(self) -> None:
+        self.judged = 0
+        self.calls = 0
+
+    def compare(self, matches):
+        from ..types import Verdict
+
+        self.calls += 1
+        self.judged += len(matches)
+        verdicts = []
+        for match in matches:
+            a, b = (_number(r) for r in match.responses)
+            if a is None or b is None:
+                verdicts.append(Verdict(winner=None, votes=(None,), raw=("no number",)))
+            elif a == b:
+                verdicts.append(Verdict(winner=None, tie=True, votes=(0, 1), raw=("tie",), rationale="equal"))
+            else:
+                winner = int(b > a)
+                verdicts.append(
+                    Verdict(winner=winner, votes=(winner,), raw=(f"{max(a, b)} wins",), rationale=f"{max(a, b)} is larger")
+                )
+        return verdicts
+
+    def rank(self, matches):
+        from ..types import Ranking
+
+        self.calls += 1
+        self.judged += len(matches)
+        rankings = []
+        for match in matches:
+            numbers = [_number(r) for r in match.responses]
+            if None in numbers:
+                rankings.append(None)
+                continue
+            order = tuple(sorted(range(len(numbers)), key=lambda i: -numbers[i]))
+            rankings.append(Ranking(order=order, rationale="sorted by value"))
+        return rankings
+
+
+def reward_batch() -> tuple[list[str], list[str]]:
+    """12 completions of 3 prompts (4 each, consecutive), numbers as quality."""
+    prompts, completions = [], []
+    for p, values in enumerate([(3, 9, 1, 5), (7, 2, 8, 4), (6, 6, 1, 3)]):
+        for value in values:
+            prompts.append(f"prompt {p}: give a number")
+            completions.append(f"my answer is {value}")
+    return prompts, completions
