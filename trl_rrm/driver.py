@@ -51,6 +51,8 @@ class JudgeStats:
     seconds: float = 0.0
     bias_sum: float = 0.0
     bias_count: int = 0
+    over_context: int = 0
+    cut: int = 0
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
@@ -67,6 +69,8 @@ class JudgeStats:
             if verdict.position_bias is not None:
                 self.bias_sum += verdict.position_bias
                 self.bias_count += 1
+            self.over_context += verdict.over_context
+            self.cut += verdict.cut
 
     def merge(self, other: JudgeStats) -> None:
         """Adds ``other``'s counters to these (stats of several runs, one total)."""
@@ -88,13 +92,15 @@ class JudgeStats:
             out["failed_match_rate"] = self.failed_matches / self.matches
             out["tie_rate"] = self.ties / self.matches
             out["forced_answer_rate"] = self.forced / max(self.judgments, 1)
+            out["over_context_rate"] = self.over_context / self.matches
+            out["response_cut_rate"] = self.cut / (2 * self.matches)
         if self.both_orders:
             out["order_disagreement_rate"] = self.order_disagreements / self.both_orders
         if self.bias_count:
             out["position_bias"] = self.bias_sum / self.bias_count
         if self.rankings:
             out["rankings"] = float(self.rankings)
-            out["parse_failure_rate"] = self.failed_rankings / self.rankings
+            out["ranking_failure_rate"] = self.failed_rankings / self.rankings
         return out
 
 

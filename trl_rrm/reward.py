@@ -28,6 +28,9 @@ from typing import Any
 
 from .distributed import all_gather, world
 from .driver import Group, TournamentOutcome, run_tournament
+from .formats import render_text
+from .hacking import GUARDS, Guard, apply_guard, length_correlation, suspicious
+from .judges.protocol import check_judge
 from .tournaments import Tournament, get_tournament
 from .types import Text
 
@@ -36,6 +39,11 @@ logger = logging.getLogger(__name__)
 
 def _key(prompt: Text) -> str:
     return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+
+
+def _regroup(flat: list[bool], shape: list[list[str]]) -> list[list[bool]]:
+    values = iter(flat)
+    return [[next(values) for _ in group] for group in shape]
 
 
 class RRMReward:
@@ -62,6 +70,15 @@ class RRMReward:
         name: the reward's ``__name__`` (TRL logs rewards under it).
         log_rationales: send each completion's decisive rationale to TRL's completions
             table (``log_extra``).
+        guard: what a completion that imitates the judge format or spells its control
+            tokens gets (``trl_rrm.hacking``): ``"off"`` (its reward, the default; the
+            judge never reads it as structure anyway), ``"none"`` (None: excluded) or
+            ``"min"`` (its group's lowest reward). The rate is logged either way.
+
+    Logged per call (``log_metric``, prefixed with the name): the judge's counters
+    (``parse_failure_rate``, ``tie_rate``, ``order_disagreement_rate``,
+    ``over_context_rate``, ...), ``none_reward_rate``, and the hacking signals
+    ``length_correlation`` and ``suspicious_rate``.
 
     Raises:
         ValueError: an unknown tournament, or a batch that does not split into groups
@@ -80,9 +97,11 @@ class RRMReward:
         seed: int = 0,
         name: str = "rrm_reward",
         log_rationales: bool = True,
+        guard: Guard = "off",
     ) -> None:
-        if not hasattr(judge, "compare") and not hasattr(judge, "rank"):
-            raise TypeError(f"judge={judge!r:.80} has neither compare() nor rank()")
+        check_judge(judge)
+        if guard not in GUARDS:
+            raise ValueError(f"guard={guard!r} must be one of {GUARDS}")
         if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
             raise ValueError(f"num_generations={num_generations!r} must be an integer >= 2 (or None)")
         self.judge = judge
@@ -95,6 +114,7 @@ class RRMReward:
         self.reference_column = reference_column
         self.seed = seed
         self.log_rationales = log_rationales
+        self.guard = guard
         self.__name__ = name
         self._calls = 0
         self.last_outcome: TournamentOutcome | None = None
@@ -126,14 +146,22 @@ class RRMReward:
         outcome = run_tournament(groups, self.judge, self.tournament, seed=seed)
         self.last_outcome = outcome
 
+        texts = [[render_text(c) for c in group.completions] for group in groups]
+        flags = suspicious([text for group in texts for text in group], self.judge)
+        flagged = None if flags is None else _regroup(flags, texts)
+        scores = outcome.scores if flagged is None else apply_guard(self.guard, outcome.scores, flagged)
+        signals = {"length_correlation": length_correlation(outcome.scores, [[len(x) for x in g] for g in texts])}
+        if flags is not None:
+            signals["suspicious_rate"] = sum(flags) / max(len(flags), 1)
+
         rewards: list[float | None] = [None] * len(items)
         rationales: list[str | None] = [None] * len(items)
         for g, positions in enumerate(members):
             for c, position in enumerate(positions):
-                rewards[position] = outcome.scores[g][c]
+                rewards[position] = scores[g][c]
                 rationales[position] = outcome.rationales[g][c]
         mine = slice(offset, offset + len(local))
-        self._log(kwargs, outcome, rewards[mine], rationales[mine])
+        self._log(kwargs, outcome, rewards[mine], rationales[mine], signals)
         return rewards[mine]
 
     def _group(
@@ -159,11 +187,11 @@ class RRMReward:
         ]
         return groups, members
 
-    def _log(
-        self, kwargs: dict[str, Any], outcome: TournamentOutcome, rewards: list[float | None], rationales: list[str | None]
-    ) -> None:
+    def _log(self, kwargs: dict[str, Any], outcome: TournamentOutcome, rewards: list[float | None],
+             rationales: list[str | None], signals: dict[str, float | None]) -> None:  # fmt: skip
         log_metric, log_extra = kwargs.get("log_metric"), kwargs.get("log_extra")
         metrics = outcome.stats.metrics()
+        metrics.update({key: value for key, value in signals.items() if value is not None})
         if rewards:
             metrics["none_reward_rate"] = sum(r is None for r in rewards) / len(rewards)
         if log_metric is not None:

@@ -50,6 +50,17 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
+# Llama 3's chat layout: header tokens around each role, <|eot_id|> ends a turn.
+LLAMA3_SPECIAL_TOKENS = ("<|finetune_right_pad_id|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+                         "<|eot_id|>")  # fmt: skip
+LLAMA3_TEMPLATE = (
+    "{{ '<|begin_of_text|>' }}"
+    "{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+
 _VOCAB_SIZE = 1000
 
 # Qwen2's pre-tokenizer split. AutoTokenizer ignores tokenizer_class for a folder whose
@@ -139,7 +150,7 @@ the judge still has to choose one of them.
 """
 
 
-def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
+def build_tiny_tokenizer(style: Literal["chatml", "llama3"] = "chatml") -> PreTrainedTokenizerFast:
     """Train a ~1000-token byte-level BPE chat tokenizer in-process (nothing is downloaded).
 
     Byte-level, so nothing is out of vocabulary: every NFC-normalized string (Chinese,
@@ -148,8 +159,10 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
     composed (``é``). Special tokens ``<|pad|>`` (pad), ``<|endoftext|>``, ``<|im_start|>`` and
     ``<|im_end|>`` (eos); no bos. The chat template is ChatML without a default system
     prompt; ``add_generation_prompt=True`` appends ``<|im_start|>assistant\\n``.
-    Deterministic: the same tokenizer on every call.
+    ``style="llama3"``: Llama 3's special tokens and chat layout instead (header tokens
+    around each role, ``<|eot_id|>`` as eos). Deterministic: the same tokenizer on every call.
     """
+    specials = SPECIAL_TOKENS if style == "chatml" else LLAMA3_SPECIAL_TOKENS
     tokenizer = Tokenizer(models.BPE())
     tokenizer.normalizer = normalizers.NFC()
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
@@ -161,20 +174,21 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=_VOCAB_SIZE,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(specials),
         # All 256 bytes, whether or not the corpus uses them: no string is out of vocabulary.
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(_CORPUS.splitlines(keepends=True), trainer=trainer)
+    pad, eos = (PAD_TOKEN, EOS_TOKEN) if style == "chatml" else (specials[0], "<|eot_id|>")
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
-        pad_token=PAD_TOKEN,
-        eos_token=EOS_TOKEN,
+        pad_token=pad,
+        eos_token=eos,
         bos_token=None,
         unk_token=None,
-        additional_special_tokens=[t for t in SPECIAL_TOKENS if t not in (PAD_TOKEN, EOS_TOKEN)],
-        chat_template=CHATML_TEMPLATE,
+        additional_special_tokens=[t for t in specials if t not in (pad, eos)],
+        chat_template=CHATML_TEMPLATE if style == "chatml" else LLAMA3_TEMPLATE,
         model_max_length=2048,
     )
 
