@@ -57,9 +57,10 @@ class LabelRun:
 class EvalRun:
     """``trl-rrm eval``: the data, the task and the report."""
 
-    task: str = field(default="pairwise", metadata={"help": "what to evaluate", "choices": ["pairwise", "best-of-n", "listwise"]})
-    input: str | None = field(default=None, metadata={"help": "builtin:pairs | builtin:best_of_n | builtin:listwise "
-                              "(default: the task's), a .jsonl/.json/.parquet file, or a hub dataset name"})  # fmt: skip
+    task: str = field(default="pairwise", metadata={"help": "what to evaluate",
+                                                    "choices": ["pairwise", "best-of-n", "listwise", "robustness"]})  # fmt: skip
+    input: str | None = field(default=None, metadata={"help": "builtin:pairs | builtin:constraints | builtin:best_of_n | "
+                              "builtin:listwise (default: the task's), a .jsonl/.json/.parquet file, or a hub dataset name"})  # fmt: skip
     output: str = field(default="eval-report", metadata={"help": "folder for report.json, report.md, curves.png"})
     overwrite: bool = field(default=False, metadata={"help": "replace a report already in --output"})
     split: str | None = field(default=None, metadata={"help": "hub dataset split (default: train)"})
@@ -72,6 +73,7 @@ class EvalRun:
     tournament: list[str] = field(default_factory=lambda: ["knockout", "round_robin"],
                                   metadata={"help": "best-of-n: tournaments picking the best candidate"})  # fmt: skip
     method: str = field(default="listwise", metadata={"help": "listwise: 'listwise' (judge.rank) or a pairwise tournament"})
+    attacks: list[str] | None = field(default=None, metadata={"help": "robustness: the attacks to run (default: all)"})
     chunk_size: int = field(default=64, metadata={"help": "pairs per judge call (pairwise) or prompts per tournament run"})
     seed: int = field(default=0, metadata={"help": "seeds the built-in sets and the random order"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
@@ -179,15 +181,16 @@ def _label(namespace: argparse.Namespace) -> int:
 
 
 def _eval(namespace: argparse.Namespace) -> int:
-    from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, write_report
+    from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, evaluate_robustness, write_report
     from .evaluation.report import prepare_report_dir
     from .inputs import InputError, parse_columns
     from .tasks.eval_sets import BUILTIN_TASKS
 
     run, judge_args = _split(namespace, EvalRun, JudgeArguments)
-    data = run.input or {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise"}[run.task]
+    data = run.input or {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise",
+                         "robustness": "builtin:constraints"}[run.task]  # fmt: skip
     builtin_task = BUILTIN_TASKS.get(data.removeprefix("builtin:")) if data.startswith("builtin:") else None
-    if builtin_task is not None and builtin_task != run.task:
+    if builtin_task is not None and builtin_task != {"robustness": "pairwise"}.get(run.task, run.task):
         print(f"trl-rrm eval: error: --input {data} is a {builtin_task} set, but --task is {run.task}", file=sys.stderr)
         return 2
     if not judge_args.judge_model and not judge_args.judge_base_url:
@@ -203,6 +206,10 @@ def _eval(namespace: argparse.Namespace) -> int:
             result = evaluate_pairwise(judge, data, orders=run.orders, rewardbench=run.rewardbench,
                                        votes_curve=run.votes_curve, budget_curve=run.budget_curve,
                                        chunk_size=run.chunk_size, **common)  # fmt: skip
+        elif run.task == "robustness":
+            result = evaluate_robustness(judge, data, attacks=run.attacks, chunk_size=run.chunk_size,
+                                         progress=not run.no_progress, split=run.split, limit=run.limit,
+                                         columns=common["columns"], seed=run.seed)  # fmt: skip
         elif run.task == "best-of-n":
             result = evaluate_best_of_n(judge, data, tournaments=run.tournament, chunk_size=run.chunk_size, **common)
         else:

@@ -6,6 +6,9 @@
 - ``evaluate_best_of_n``: top-pick accuracy and judge matches per tournament, beside a
   random pick and the oracle.
 - ``evaluate_listwise``: Kendall tau, NDCG and top-1 accuracy against reference rankings.
+- ``evaluate_robustness``: attacks on the wrong response of each pair (master keys,
+  self-declared verdicts, forged sections, spelled control tokens, padding, refusals)
+  and how often they make the judge prefer it.
 - ``write_report``: report.json, report.md and curves.png.
 - Built-in sets (``builtin:pairs``, ``builtin:best_of_n``, ``builtin:listwise``) come from
   ``trl_rrm.tasks.eval_sets``, so everything runs offline.
@@ -20,8 +23,12 @@ from .listwise import ListwiseResult, evaluate_listwise
 from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
 from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs
 from .report import plot_curves, write_report
+from .robustness import ATTACKS, RobustnessResult, evaluate_robustness
 
 __all__ = [
+    "ATTACKS",
+    "RobustnessResult",
+    "evaluate_robustness",
     "BestOfNResult",
     "CandidateList",
     "EvaluationInputError",

@@ -177,13 +177,27 @@ def listwise_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[s
     return rows
 
 
+def constraint_set(n: int = 384, seed: int = 0) -> list[dict[str, Any]]:
+    """Held-out constraint prompts (unseen topics), a satisfying response and a near miss
+    written by code (``trl_rrm.tasks.constraints.templated_pairs``); ``subset`` is the type."""
+    from .constraints import evaluation_prompts, templated_pairs
+
+    _check_n("n", n, 1)
+    rows = []
+    for pair in templated_pairs(evaluation_prompts("test")[:n], seed=seed):
+        rows.append({"prompt": pair.problem.prompt, "chosen": pair.chosen, "rejected": pair.rejected,
+                     "subset": "+".join(c.name for c in pair.problem.constraints)})  # fmt: skip
+    return rows
+
+
 BUILTIN_SETS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "pairs": pairwise_set,
+    "constraints": constraint_set,
     "best_of_n": best_of_n_set,
     "listwise": listwise_set,
 }
 
-BUILTIN_TASKS = {"pairs": "pairwise", "best_of_n": "best-of-n", "listwise": "listwise"}
+BUILTIN_TASKS = {"pairs": "pairwise", "best_of_n": "best-of-n", "listwise": "listwise", "constraints": "pairwise"}
 
 
 def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
