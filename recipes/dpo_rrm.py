@@ -1,9 +1,9 @@
 """DPO on preference pairs labelled by a reasoning reward model (no human labels).
 
-1. Prompts: ``task: small_sums`` (``trl_rrm.tasks.sums``) or ``arithmetic``
-   (``trl_rrm.tasks.arithmetic``); the answers are never shown to the labeler or the trainer. For
-   ``small_sums`` they measure the policy's greedy accuracy on held-out prompts before and
-   after training (``<output_dir>/results.json``).
+1. Prompts: a built-in task of ``trl_rrm.tasks.proof`` (``constraints``, ``small_sums``) or
+   ``arithmetic`` (``trl_rrm.tasks.arithmetic``); the checkers and answers are never shown to
+   the labeler or the trainer. For the proof's tasks they measure the policy's held-out
+   score before and after training (``<output_dir>/results.json``).
 2. Candidates: ``num_candidates`` samples per prompt from the policy.
 3. Labels: ``label_preferences`` ranks each prompt's candidates with a round robin of judge
    matches (default: the embedded SmolLM2-135M-Instruct, ``verdict="direct"``, both orders)
@@ -40,7 +40,7 @@ from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.labeling import LabelingConfig, label_preferences
 from trl_rrm.tasks.arithmetic import arithmetic_pairs
-from trl_rrm.tasks.sums import all_sums, policy_accuracy, small_sums
+from trl_rrm.tasks.proof import TASKS, get_task
 
 
 @dataclass
@@ -49,14 +49,16 @@ class RRMDPOConfig:
     ``JudgeArguments``; training: ``trl.DPOConfig``)."""
 
     policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
-    task: str = field(default="arithmetic", metadata={"help": "prompts: small_sums or arithmetic"})
+    task: str = field(default="arithmetic", metadata={"help": f"prompts: {', '.join(TASKS)} or arithmetic"})
     num_prompts: int = field(default=8, metadata={"help": "prompts to label"})
+    eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the held-out evaluation"})
+    eval_limit: int | None = field(default=None, metadata={"help": "held-out prompts scored (None: all)"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank of the trained adapter"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
 
     def __post_init__(self) -> None:
-        if self.task not in ("small_sums", "arithmetic"):
-            raise ValueError(f"task={self.task!r}; expected 'small_sums' or 'arithmetic'")
+        if self.task not in (*TASKS, "arithmetic"):
+            raise ValueError(f"task={self.task!r}; expected one of {(*TASKS, 'arithmetic')}")
         for name in ("num_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
@@ -66,11 +68,12 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     policy = cfg.policy_model or str(smollm2_path())
     judge_args.judge_model = judge_args.judge_model or policy  # default: the policy's base judges
     judge = judge_args.build()
-    if cfg.task == "small_sums":
-        problems = small_sums(cfg.num_prompts, seed=training.seed, split="train")
+    task = get_task(cfg.task) if cfg.task in TASKS else None
+    if task is not None:
+        prompts = Dataset.from_list(task.train_rows(cfg.num_prompts, training.seed, labels=False))
     else:
         problems = arithmetic_pairs(cfg.num_prompts, seed=training.seed)
-    prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt}]} for p in problems])
+        prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt}]} for p in problems])
     out = Path(training.output_dir)
     summary = label_preferences(
         prompts, judge, output=out / "preferences.jsonl", config=labeling, policy=policy, seed=training.seed,
@@ -83,13 +86,16 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
         raise SystemExit("no preference pair survived labeling; raise num_prompts or loosen the filters")
     pairs = pairs.select_columns(["prompt", "chosen", "rejected"])
     tokenizer = AutoTokenizer.from_pretrained(policy)
-    held_out = all_sums("test") if cfg.task == "small_sums" else []
-    results: dict = {"train_pairs": len(pairs), "labeling": summary.to_dict(), "seed": training.seed}
-    if held_out:
+    results: dict = {"task": cfg.task, "train_pairs": len(pairs), "labeling": summary.to_dict(), "seed": training.seed}
+
+    def score(model) -> dict:
+        return task.score(model, tokenizer, max_new_tokens=cfg.eval_max_new_tokens, limit=cfg.eval_limit)
+
+    if task is not None:
         from transformers import AutoModelForCausalLM
 
         base = AutoModelForCausalLM.from_pretrained(policy)
-        results["before"] = policy_accuracy(base, tokenizer, held_out)
+        results["before"] = score(base)
         del base
 
     trainer = DPOTrainer(
@@ -103,8 +109,8 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     )
     trainer.train()
     trainer.save_model(training.output_dir)
-    if held_out:
-        results["after"] = policy_accuracy(trainer.model, tokenizer, held_out)
+    if task is not None:
+        results["after"] = score(trainer.model)
     results["adapter"] = training.output_dir
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps({k: v for k, v in results.items() if k != "labeling"}, indent=2, default=str))

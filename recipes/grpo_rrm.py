@@ -7,11 +7,13 @@ OpenAI-compatible endpoint (``judge_base_url``). Each group of ``num_generations
 completions is ranked by a tournament (``knockout``, ``elo``, ``round_robin``,
 ``bradley_terry``, ``listwise``) and every completion gets its reward.
 
-The built-in dataset (``dataset: builtin:small_sums``) is small sums with the answers
-withheld from training; they only measure greedy accuracy on the 38 held-out questions
-(never trained on) before and after, written to
-``<output_dir>/results.json``. ``reward: ground_truth`` trains on those answers instead:
-the labeled baseline with the same budget.
+Built-in datasets (``trl_rrm.tasks.proof``): ``builtin:constraints`` (short requests with a
+constraint code can check; the proof's task) and ``builtin:small_sums`` (the hard case).
+The policy never sees the checkers or the answers: they only measure the held-out score
+(satisfaction on prompts about unseen topics; accuracy on held-out questions) before,
+during (``score_steps``) and after training, written to ``<output_dir>/results.json`` with
+each step's reward, step time and judge time. ``reward: ground_truth`` trains on the
+checker instead: the labeled baseline with the same budget.
 
 CPU, the embedded SmolLM2-135M-Instruct as policy and judge (20 steps: 17-19 min measured on 2 shared cores):
 
@@ -35,36 +37,39 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from datasets import Dataset, load_dataset
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig, GRPOTrainer, TrlParser
 
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.arguments import JudgeArguments
-from trl_rrm.tasks.sums import all_sums, correctness_reward, policy_accuracy, small_sums
+from trl_rrm.tasks.proof import TASKS, get_task
 
 logger = logging.getLogger("grpo_rrm")
-BUILTIN = "builtin:small_sums"
 
 
 @dataclass
 class RRMGRPOConfig:
-    """The policy's data, its reward and the judge (GRPO settings live in ``trl.GRPOConfig``)."""
+    """The policy's data, its reward and the tournament (the judge: ``JudgeArguments``;
+    GRPO settings: ``trl.GRPOConfig``)."""
 
     policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
-    dataset: str = field(default=BUILTIN, metadata={"help": "builtin:small_sums, a hub dataset or a jsonl/json/parquet file"})
+    dataset: str = field(default="builtin:constraints", metadata={"help": f"builtin:{'/'.join(TASKS)}, a hub dataset or a file"})
     dataset_split: str = field(default="train", metadata={"help": "split of a hub dataset"})
     prompt_column: str = field(default="prompt", metadata={"help": "column with the prompts (text or messages)"})
     num_train_prompts: int = field(default=256, metadata={"help": "built-in dataset: training prompts"})
-    eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the accuracy evaluation"})
+    eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the held-out evaluation"})
+    eval_limit: int | None = field(default=None, metadata={"help": "held-out prompts scored (None: all)"})
+    score_steps: list[int] = field(default_factory=list, metadata={"help": "also score the held-out set after these steps"})
     reward: str = field(default="rrm", metadata={"help": "rrm (the judge, no labels) or ground_truth (built-in only)"})
-    tournament: str = field(default="knockout", metadata={"help": "knockout, elo, round_robin, bradley_terry, listwise"})
+    tournament: str = field(default="round_robin", metadata={"help": "any trl_rrm tournament (round_robin, circular, ...)"})
     lora_r: int = field(default=8, metadata={"help": "policy LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "policy LoRA alpha"})
     lora_target_modules: list[str] = field(
@@ -76,21 +81,19 @@ class RRMGRPOConfig:
             self.policy_model = None  # "--policy_model null" on the command line means None, as in YAML
         if self.reward not in ("rrm", "ground_truth"):
             raise ValueError(f"reward={self.reward!r}; expected 'rrm' or 'ground_truth'")
-        if self.reward == "ground_truth" and self.dataset != BUILTIN:
-            raise ValueError(f"reward='ground_truth' needs dataset={BUILTIN!r} (got dataset={self.dataset!r})")
+        if self.reward == "ground_truth" and not self.dataset.startswith("builtin:"):
+            raise ValueError(f"reward='ground_truth' needs a built-in dataset (got dataset={self.dataset!r})")
+        if self.dataset.startswith("builtin:"):
+            get_task(self.dataset)  # an unknown task fails here, named
         for name in ("num_train_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
 
 
 def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
-    """Training prompts; the built-in answers are only attached for the ground-truth reward."""
-    if cfg.dataset == BUILTIN:
-        problems = small_sums(cfg.num_train_prompts, seed=seed, split="train")
-        rows = {"prompt": [[{"role": "user", "content": p.prompt}] for p in problems]}
-        if cfg.reward == "ground_truth":
-            rows["answer"] = [p.answer for p in problems]
-        return Dataset.from_dict(rows)
+    """Training prompts; a built-in task's labels are attached only for the ground-truth reward."""
+    if cfg.dataset.startswith("builtin:"):
+        return Dataset.from_list(get_task(cfg.dataset).train_rows(cfg.num_train_prompts, seed, cfg.reward == "ground_truth"))
     suffix = Path(cfg.dataset).suffix.lstrip(".")
     if Path(cfg.dataset).exists():
         data = load_dataset({"jsonl": "json"}.get(suffix, suffix), data_files=cfg.dataset, split="train")
@@ -101,6 +104,18 @@ def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
     return data.rename_column(cfg.prompt_column, "prompt") if cfg.prompt_column != "prompt" else data
 
 
+class HeldOutScore(TrainerCallback):
+    """Scores the held-out set after the chosen steps (the learning curve of the proof)."""
+
+    def __init__(self, score, steps: list[int]) -> None:
+        self.score, self.steps, self.curve = score, set(steps), []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step in self.steps:
+            self.curve.append({"step": state.global_step, **self.score(model)})
+            logger.info("step %d: held-out score %.3f", state.global_step, self.curve[-1]["rate"])
+
+
 def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -> dict:
     policy_path = cfg.policy_model or str(smollm2_path())
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
@@ -109,10 +124,17 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         base,
         LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM"),
     )
-    held_out = all_sums("test") if cfg.dataset == BUILTIN else []
-    results: dict = {"reward": cfg.reward, "seed": training.seed, "max_steps": training.max_steps}
-    if held_out:
-        results["before"] = policy_accuracy(policy, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
+    task = get_task(cfg.dataset) if cfg.dataset.startswith("builtin:") else None
+
+    def score(model) -> dict:
+        result = task.score(model, tokenizer, max_new_tokens=cfg.eval_max_new_tokens, limit=cfg.eval_limit)
+        return {"rate": result["rate"], "n": result.get("n")}
+
+    results: dict = {"reward": cfg.reward, "dataset": cfg.dataset, "seed": training.seed, "max_steps": training.max_steps}
+    if task is not None:
+        logger.info("scoring the untrained policy on the held-out set")
+        results["before"] = score(policy)
+        logger.info("untrained: %.3f", results["before"]["rate"])
 
     if cfg.reward == "rrm":  # the judge (and a served judge's check) before any training
         # judge_model set: a separate judge; judge_base_url: a served one (checked now);
@@ -122,24 +144,32 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         reward_class = AsyncRRMReward if judge_args.judge_base_url else RRMReward
         reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations)
     else:
-        reward_funcs = correctness_reward
+        reward_funcs = task.reward
+    curve = HeldOutScore(score, cfg.score_steps if task is not None else [])
     trainer = GRPOTrainer(
         model=policy,
         reward_funcs=reward_funcs,
         args=training,
         train_dataset=build_dataset(cfg, training.seed),
         processing_class=tokenizer,
+        callbacks=[curve],
     )
+    started = time.perf_counter()
     trainer.train()
+    results["train_seconds"] = round(time.perf_counter() - started, 1)
     if not trainer.accelerator.is_main_process:
         return results
     trainer.save_model(training.output_dir)
-    if held_out:
-        results["after"] = policy_accuracy(trainer.model, tokenizer, held_out, max_new_tokens=cfg.eval_max_new_tokens)
-    logs = [entry for entry in trainer.state.log_history if "reward" in entry]
+    if task is not None:
+        results["after"] = score(trainer.model)
+        results["curve"] = [{"step": 0, **results["before"]}, *curve.curve]
+        if not curve.curve or curve.curve[-1]["step"] != trainer.state.global_step:
+            results["curve"].append({"step": trainer.state.global_step, **results["after"]})
+    keep = ("step", "reward", "reward_std", "step_time")
     results["train_log"] = [
-        {k: v for k, v in entry.items() if k in ("step", "reward", "reward_std", "step_time") or k.startswith("rewards/")}
-        for entry in logs
+        {k: v for k, v in entry.items() if k in keep or k.startswith("rewards/") or k.startswith("rrm_reward/")}
+        for entry in trainer.state.log_history
+        if "reward" in entry
     ]
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)

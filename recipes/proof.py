@@ -1,22 +1,23 @@
-"""The end-to-end proof: a trained judge lets a policy learn from prompts without answers.
+"""The end-to-end proof: a trained judge lets a policy learn from prompts without labels.
 
-On the embedded SmolLM2-135M-Instruct (CPU), for each seed:
+On the embedded SmolLM2-135M-Instruct (CPU), task ``constraints`` by default (short
+requests with a constraint code checks; ``trl_rrm.tasks.proof``), for each seed:
 
-1. judge accuracy (both orders) on held-out pairs of the policy's own answers, for the
-   bare base and for the judge adapter (trained by ``recipes/train_judge.py``, or the
-   committed ``recipes/adapters/smollm2-rrm-judge``);
-2. the policy's greedy accuracy on the 38 held-out questions: untrained; after GRPO with
-   ``RRMReward`` and NO answer labels; after GRPO with the same budget and the
-   ground-truth reward;
+1. judge accuracy (both orders) on held-out pairs, for the bare base and for the judge
+   adapter (trained by ``recipes/train_judge.py``, or the committed
+   ``recipes/adapters/smollm2-constraints-judge``), on prompts about unseen topics
+   (``test``) and on constraint types never trained (``test_types``);
+2. the policy's held-out satisfaction: untrained; after GRPO with ``RRMReward`` and NO
+   labels; after GRPO with the same budget and the ground-truth checker as reward;
 3. after DPO on pairs labelled by the judge (``recipes/dpo_rrm.py``).
 
 Each stage is a run of the recipe script (a subprocess, exactly what a user launches)
-that writes ``results.json`` in its own folder; a finished stage is skipped on the next
-run, so an interrupted proof resumes. The table goes to ``<output_dir>/proof.md`` and
-``proof.json`` and is printed.
+that writes ``results.json`` in its own folder and its log to ``log.txt`` (followed on the
+terminal); a finished stage is skipped on the next run, so an interrupted proof resumes.
+The table goes to ``<output_dir>/proof.md`` and ``proof.json`` and is printed.
 
-    python recipes/proof.py --config recipes/configs/proof_quick.yaml   # the README main job, ~15 min
-    python recipes/proof.py --config recipes/configs/proof.yaml         # 2 seeds, judges trained too
+    python recipes/proof.py --config recipes/configs/proof_quick.yaml   # the README main job
+    python recipes/proof.py --config recipes/configs/proof.yaml         # 3 seeds, judges trained too
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ class ProofConfig:
     output_dir: str = field(default="outputs/proof", metadata={"help": "where every stage writes"})
     seeds: list[int] = field(default_factory=lambda: [0, 1], metadata={"help": "training seeds"})
     train_judge: bool = field(default=False, metadata={"help": "train a judge per seed (else use judge_adapter)"})
+    task: str = field(default="constraints", metadata={"help": "built-in task: constraints or small_sums"})
     judge_adapter: str = field(
-        default=str(HERE / "adapters" / "smollm2-rrm-judge"), metadata={"help": "judge adapter when not training one"}
+        default=str(HERE / "adapters" / "smollm2-constraints-judge"), metadata={"help": "judge adapter when not training one"}
     )
     judge_config: str = field(default=str(HERE / "configs" / "train_judge.yaml"), metadata={"help": "train_judge YAML"})
     grpo_config: str = field(default=str(HERE / "configs" / "grpo_rrm_cpu.yaml"), metadata={"help": "grpo_rrm YAML"})
     dpo_config: str = field(default=str(HERE / "configs" / "dpo_rrm.yaml"), metadata={"help": "dpo_rrm YAML"})
-    judge_eval_problems: int = field(default=64, metadata={"help": "held-out problems for the judge accuracy"})
+    judge_held_out_limit: int | None = field(default=None, metadata={"help": "held-out prompts per split (None: all)"})
     grpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for grpo_rrm.py"})
     dpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for dpo_rrm.py"})
     judge_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for train_judge.py"})
@@ -76,7 +78,12 @@ def _run(name: str, command: list[str], folder: Path) -> dict:
     logger.info("%s: %s", name, " ".join(command))
     start = time.perf_counter()
     with open(folder / "log.txt", "w") as log:
-        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=HERE.parent, text=True)
+        for line in process.stdout:  # the stage's progress on the terminal, and in its log
+            log.write(line)
+            if _progress(line):
+                logger.info("  %s", line.rstrip()[:160])
+        code = process.wait()
     if code != 0 or not results.is_file():
         tail = (folder / "log.txt").read_text()[-3000:]
         raise SystemExit(f"{name} failed (exit {code}); log: {folder / 'log.txt'}\n{tail}")
@@ -85,6 +92,11 @@ def _run(name: str, command: list[str], folder: Path) -> dict:
     results.write_text(json.dumps(data, indent=2))
     logger.info("%s: %.0f s", name, data["seconds"])
     return data
+
+
+def _progress(line: str) -> bool:
+    """A stage's log lines worth showing: its own INFO lines and the trainers' step logs."""
+    return line.startswith(("INFO", "{'loss'", "{'train_runtime'")) or "it/s]" in line[-12:] or "s/it]" in line[-12:]
 
 
 def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict:
@@ -97,18 +109,22 @@ def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trl_rrm.embedded import smollm2_path
+    from trl_rrm.tasks import constraints
 
     tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
-    tj.num_eval_problems, tj.candidates = cfg.judge_eval_problems, "templated" if tj.candidates == "templated" else "sampled"
-    tj.num_train_problems = tj.templated_problems = 0  # only the held-out pairs are needed
+    tj.task, tj.held_out_limit, tj.per_type = cfg.task, cfg.judge_held_out_limit, 1
     base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
     start = time.perf_counter()
-    model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
-    _, held_out = train_judge.build_pairs(tj, model, tokenizer, cache=folder / "pairs.json")
-    del model
+    saved = Path(adapter) / "held_out_pairs.json"
+    if saved.is_file() and cfg.task == "constraints":  # the pairs the adapter was tested on
+        held_out = {k: v[: cfg.judge_held_out_limit] for k, v in constraints.load_pairs(saved).items()}
+    else:
+        model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
+        _, held_out = train_judge.build_pairs(tj, model, tokenizer, cache=folder / "pairs.json")
+        del model
     data = {
         "adapter": adapter,
-        "held_out_pairs": len(held_out),
+        "held_out_pairs": {k: len(v) for k, v in held_out.items()},
         "before": train_judge.evaluate(base, None, tj, held_out, seed),
         "after": train_judge.evaluate(base, adapter, tj, held_out, seed),
     }
@@ -129,7 +145,9 @@ def run(cfg: ProofConfig) -> dict:
             if cfg.train_judge:
                 folder = out / f"judge_seed{seed}"
                 command = [python, str(HERE / "train_judge.py"), "--config", cfg.judge_config, "--seed", str(seed)]
-                command += ["--output_dir", str(folder), "--num_eval_problems", str(cfg.judge_eval_problems), *cfg.judge_args]
+                command += ["--output_dir", str(folder), "--task", cfg.task, *cfg.judge_args]
+                if cfg.judge_held_out_limit is not None:
+                    command += ["--held_out_limit", str(cfg.judge_held_out_limit)]
                 row["judge"] = _run(f"train_judge seed {seed}", command, folder)
                 adapter = str(folder)
             else:  # the same adapter and held-out pairs for every seed: evaluated once
@@ -138,14 +156,14 @@ def run(cfg: ProofConfig) -> dict:
             if stage in cfg.stages:
                 folder = out / f"{stage}_seed{seed}"
                 command = [python, str(HERE / "grpo_rrm.py"), "--config", cfg.grpo_config, "--seed", str(seed)]
-                command += ["--output_dir", str(folder), "--reward", reward, *cfg.grpo_args]
+                command += ["--output_dir", str(folder), "--reward", reward, "--dataset", f"builtin:{cfg.task}", *cfg.grpo_args]
                 if reward == "rrm":
                     command += ["--judge_adapter", adapter]
                 row[stage] = _run(f"{stage} seed {seed}", command, folder)
         if "dpo" in cfg.stages:
             folder = out / f"dpo_seed{seed}"
             command = [python, str(HERE / "dpo_rrm.py"), "--config", cfg.dpo_config, "--seed", str(seed)]
-            command += ["--output_dir", str(folder), "--task", "small_sums", "--judge_adapter", adapter, *cfg.dpo_args]
+            command += ["--output_dir", str(folder), "--task", cfg.task, "--judge_adapter", adapter, *cfg.dpo_args]
             row["dpo"] = _run(f"dpo seed {seed}", command, folder)
         rows[seed] = row
     report = {"seeds": cfg.seeds, "rows": table_rows(rows), "stages": rows}
@@ -166,18 +184,22 @@ def _get(data: dict, *path: str):
 
 def table_rows(rows: dict[int, dict]) -> list[dict]:
     """One line per measured quantity: its value for each seed (alternative sources in order)."""
-    untrained = [(stage, "before", "accuracy") for stage in ("grpo_rrm", "grpo_ground_truth", "dpo")]
-    lines = [
-        ("judge accuracy, base (no judge training)", [("judge", "before", "accuracy")]),
-        ("judge accuracy, trained judge adapter", [("judge", "after", "accuracy")]),
-        ("judge failed verdicts, trained (count)", [("judge", "after", "failures")]),
-        ("judge ties (orders disagree), trained (count)", [("judge", "after", "ties")]),
-        ("judge held-out pairs", [("judge", "held_out_pairs")]),
-        ("policy accuracy, untrained", untrained),
-        ("policy accuracy, GRPO + RRMReward (no labels)", [("grpo_rrm", "after", "accuracy")]),
-        ("policy accuracy, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "accuracy")]),
-        ("policy accuracy, DPO on judge-labelled pairs", [("dpo", "after", "accuracy")]),
+    untrained = [(stage, "before", "rate") for stage in ("grpo_ground_truth", "grpo_rrm", "dpo")]
+    lines = []
+    for split, what in (("test", "unseen topics"), ("test_types", "unseen constraint types")):
+        for who, key in (("base (untrained)", "before"), ("trained adapter", "after")):
+            lines.append((f"judge accuracy, {who}, {what}", [("judge", key, split, "direct", "accuracy")]))
+    lines += [
+        ("judge ties (orders disagree), trained, unseen topics", [("judge", "after", "test", "direct", "ties")]),
+        ("judge held-out pairs, unseen topics", [("judge", "held_out_pairs", "test")]),
+        ("policy satisfaction, untrained", untrained),
+        ("policy satisfaction, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "rate")]),
+        ("policy satisfaction, GRPO + RRMReward (no labels)", [("grpo_rrm", "after", "rate")]),
+        ("policy satisfaction, DPO on judge-labelled pairs", [("dpo", "after", "rate")]),
+        ("policy held-out prompts", [("grpo_ground_truth", "after", "n"), ("grpo_rrm", "after", "n")]),
         ("DPO pairs kept by the labeler", [("dpo", "train_pairs")]),
+        ("GRPO + RRMReward: training minutes", [("grpo_rrm", "train_seconds")]),
+        ("GRPO + ground truth: training minutes", [("grpo_ground_truth", "train_seconds")]),
     ]
     out = []
     for label, paths in lines:
@@ -185,6 +207,8 @@ def table_rows(rows: dict[int, dict]) -> list[dict]:
         for seed, row in rows.items():
             found = [v for v in (_get(row, *path) for path in paths) if v is not None]
             values[seed] = found[0] if found else None
+            if "minutes" in label and values[seed] is not None:
+                values[seed] = round(values[seed] / 60, 1)
         if any(v is not None for v in values.values()):
             out.append({"quantity": label, "values": values})
     return out

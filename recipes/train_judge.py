@@ -1,19 +1,25 @@
-"""Train a reasoning reward model (a LoRA judge) with the RRM recipe: GRPO on its verdicts.
+"""Train a reasoning reward model (a LoRA judge): a warm start on code-written judgments,
+then GRPO on its verdicts (the RRM recipe).
 
-Data: preference pairs (prompt, chosen, rejected). Each pair is shown to the judge in a
-seeded random order, rendered in the chosen format (``rrm``, ``rm_r1``, ...). The judge
-writes an analysis and a verdict; the reward is +1 for the right verdict, -1 for the
-wrong one and ``unparsed_reward`` when no verdict can be parsed. GRPOTrainer optimizes a
-LoRA adapter on the judge base. An optional warm start fine-tunes the adapter on worked
-judgments first (SFTTrainer): the distillation stage of RM-R1. The output is an adapter
-that ``HFJudge(base, adapter=output_dir)`` loads.
+Data: preference pairs (prompt, chosen, rejected), from a file or built in:
+- ``task: constraints`` (default): requests with a constraint code can check; the base's
+  own sampled answers, one satisfying vs one violating, and code-written near misses for
+  the rare types (``trl_rrm.tasks.constraints.judge_data``);
+- ``task: small_sums``: the base's answers to small sums (the hard case).
+Every pair is shown in BOTH orders, so position bias is trained away.
 
-Built-in data (``train_file: null``): the policy's own sampled answers to small sums
-(``trl_rrm.tasks.sums``), a right one vs a wrong one, with traces written by code for the
-warm start. Before/after judge accuracy (both orders) on held-out pairs goes to
-``<output_dir>/results.json``.
+1. Warm start (SFTTrainer, LoRA): targets written by code that check the constraint for
+   each response, then give the verdict (``judge_trace``: RM-R1's distillation stage with
+   a program as the teacher); a share ``verdict_only_share`` of the targets is the
+   verdict alone, which teaches the judge the ``direct`` verdict mode too.
+2. GRPO on the verdicts: +1 right, -1 wrong, ``unparsed_reward`` when none parses.
 
-One process (CPU, the embedded SmolLM2-135M-Instruct; 45 minutes measured on 2 shared cores):
+The output is an adapter ``HFJudge(base, adapter=output_dir)`` loads, the held-out pairs
+(``held_out_pairs.json``) and ``results.json``: both-order accuracy, order agreement and
+per-type accuracy of the base and of the trained judge on each held-out split, for every
+verdict mode in ``eval_verdicts``.
+
+One process (CPU, the embedded SmolLM2-135M-Instruct):
 
     python recipes/train_judge.py --config recipes/configs/train_judge.yaml
 
@@ -21,7 +27,7 @@ Your pairs and base, on GPUs:
 
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/train_judge.py \\
         --config recipes/configs/train_judge.yaml --judge_base Qwen/Qwen2.5-7B-Instruct \\
-        --train_file pairs.jsonl --use_cpu false --bf16 true
+        --train_file pairs.jsonl --eval_file held_out.jsonl --use_cpu false --bf16 true
 
 Every YAML key is a flag too: one TrlParser reads ``TrainJudgeConfig`` and ``trl.GRPOConfig``.
 """
@@ -31,7 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -41,19 +47,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer, TrlParser
 
 from trl_rrm.embedded import SMOLLM2_ID, smollm2_path
-from trl_rrm.formats import FORMATS, get_format
+from trl_rrm.formats import PAIRWISE_FORMATS, get_format
 from trl_rrm.judges.hf import HFJudge
-from trl_rrm.tasks.sums import (
-    JudgePair,
-    Problem,
-    completion_text,
-    judge_accuracy,
-    judge_pairs,
-    judge_trace,
-    sample_completions,
-    small_sums,
-    templated_samples,
-)
+from trl_rrm.tasks import constraints, sums
 
 logger = logging.getLogger("train_judge")
 
@@ -64,52 +60,46 @@ class TrainJudgeConfig:
 
     judge_base: str | None = field(default=None, metadata={"help": "judge base id or path (default: embedded SmolLM2)"})
     format: str = field(default="rrm", metadata={"help": "rrm, rm_r1 or rm_r1_distilled"})
-    train_file: str | None = field(
-        default=None, metadata={"help": "jsonl/json/parquet with prompt, chosen, rejected (default: built-in sums)"}
-    )
+    task: str = field(default="constraints", metadata={"help": "built-in data: constraints or small_sums"})
+    train_file: str | None = field(default=None, metadata={"help": "jsonl/json/parquet with prompt, chosen, rejected"})
     eval_file: str | None = field(default=None, metadata={"help": "held-out pairs, same columns"})
-    candidates: str = field(
-        default="mixed",
-        metadata={"help": "built-in data: 'sampled' (the base's own answers), 'templated' or 'mixed' (both)"},
-    )
-    templated_problems: int = field(default=64, metadata={"help": "built-in 'mixed' data: templated training pairs"})
-    num_train_problems: int = field(default=160, metadata={"help": "built-in data: training problems"})
-    num_eval_problems: int = field(default=64, metadata={"help": "built-in data: held-out problems"})
-    samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per problem"})
-    pairs_per_problem: int = field(default=2, metadata={"help": "built-in data: right/wrong pairs kept per problem"})
-    pairs_seed: int = field(default=0, metadata={"help": "built-in data: problems and samples"})
-    unparsed_reward: float = field(default=-1.5, metadata={"help": "reward when no verdict can be parsed"})
-    sft_epochs: float = field(default=1.0, metadata={"help": "warm start on worked judgments (0: none)"})
-    sft_file: str | None = field(
-        default=None, metadata={"help": "warm start data: conversational prompt/completion rows (default: built-in traces)"}
-    )
+    per_type: int = field(default=40, metadata={"help": "constraints: training prompts per constraint type"})
+    held_out_limit: int | None = field(default=None, metadata={"help": "constraints: held-out prompts per split (None: all)"})
+    samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per prompt"})
+    sample_max_new_tokens: int = field(default=24, metadata={"help": "built-in data: budget of a sampled answer"})
+    num_train_problems: int = field(default=160, metadata={"help": "small_sums: training problems"})
+    num_eval_problems: int = field(default=64, metadata={"help": "small_sums: held-out problems"})
+    pairs_seed: int = field(default=0, metadata={"help": "built-in data: prompts and samples"})
+    unparsed_reward: float = field(default=-1.5, metadata={"help": "GRPO reward when no verdict can be parsed"})
+    sft_epochs: float = field(default=1.0, metadata={"help": "warm start on code-written judgments (0: none)"})
+    sft_file: str | None = field(default=None, metadata={"help": "warm start data: conversational prompt/completion rows"})
     sft_learning_rate: float = field(default=2e-4, metadata={"help": "warm start learning rate"})
     sft_batch_size: int = field(default=8, metadata={"help": "warm start batch size"})
+    verdict_only_share: float = field(default=0.5, metadata={"help": "share of warm-start targets that are the verdict alone"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     lora_target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "modules that get LoRA"},
     )
-    eval_verdict: str = field(default="forced", metadata={"help": "verdict mode of the before/after evaluation"})
-    eval_max_new_tokens: int = field(default=64, metadata={"help": "judge budget in the evaluation"})
+    eval_verdicts: list[str] = field(default_factory=lambda: ["direct"], metadata={"help": "verdict modes evaluated"})
+    eval_max_new_tokens: int = field(default=64, metadata={"help": "judge budget in the evaluation (writing modes)"})
 
     def __post_init__(self) -> None:
-        pairwise = [f for f in FORMATS if f != "principle"]
-        if self.format not in pairwise:
-            raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {pairwise}")
-        if self.candidates not in ("sampled", "templated", "mixed"):
-            raise ValueError(f"candidates={self.candidates!r}; expected 'sampled', 'templated' or 'mixed'")
-        for name in ("num_train_problems", "num_eval_problems", "pairs_per_problem", "sft_batch_size", "lora_r"):
+        if self.format not in PAIRWISE_FORMATS:
+            raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {PAIRWISE_FORMATS}")
+        if self.task not in ("constraints", "small_sums"):
+            raise ValueError(f"task={self.task!r}; expected 'constraints' or 'small_sums'")
+        for name in ("per_type", "num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
         if self.samples_per_problem < 2:
             raise ValueError(f"samples_per_problem={self.samples_per_problem!r} must be >= 2")
-        if self.sft_epochs < 0:
-            raise ValueError(f"sft_epochs={self.sft_epochs!r} must be >= 0")
+        if self.sft_epochs < 0 or not 0 <= self.verdict_only_share <= 1:
+            raise ValueError(f"sft_epochs={self.sft_epochs!r} must be >= 0 and verdict_only_share in [0, 1]")
 
 
-def _pairs_from_file(path: str, seed: int) -> list[JudgePair]:
+def _pairs_from_file(path: str, seed: int) -> list[sums.JudgePair]:
     """Rows with prompt/chosen/rejected -> pairs in a seeded random shown order."""
     suffix = Path(path).suffix.lstrip(".")
     rows = load_dataset({"jsonl": "json"}.get(suffix, suffix), data_files=path, split="train")
@@ -120,52 +110,45 @@ def _pairs_from_file(path: str, seed: int) -> list[JudgePair]:
     pairs = []
     for row in rows:
         label = rng.randint(0, 1)
-        chosen, rejected = completion_text(row["chosen"]), completion_text(row["rejected"])
+        chosen, rejected = sums.completion_text(row["chosen"]), sums.completion_text(row["rejected"])
         first, second = (chosen, rejected) if label == 0 else (rejected, chosen)
-        prompt = row["prompt"] if isinstance(row["prompt"], str) else completion_text(row["prompt"])
-        pairs.append(JudgePair(Problem(prompt=prompt, answer=0, expression=""), first, second, label))
+        prompt = row["prompt"] if isinstance(row["prompt"], str) else sums.completion_text(row["prompt"])
+        pairs.append(sums.JudgePair(sums.Problem(prompt=prompt, answer=0, expression=""), first, second, label))
     return pairs
 
 
-def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = None) -> tuple[list[JudgePair], list[JudgePair]]:
-    """Training and held-out pairs: from the files, or built in (sums + the base's answers).
-
-    Held-out pairs are always the base's own sampled answers to held-out questions. The
-    built pairs are cached in ``cache`` (sampling is the slow part), keyed by the settings.
-    """
+def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = None) -> tuple[list, dict[str, list]]:
+    """Training pairs and held-out pairs by split, from the files or built in (cached)."""
     if cfg.train_file:
         train = _pairs_from_file(cfg.train_file, cfg.pairs_seed)
-        held_out = _pairs_from_file(cfg.eval_file, cfg.pairs_seed + 1) if cfg.eval_file else []
-        return train, held_out
-    key = {k: getattr(cfg, k) for k in ("judge_base", "candidates", "num_train_problems", "num_eval_problems",
-                                          "samples_per_problem", "pairs_per_problem", "pairs_seed", "templated_problems")}  # fmt: skip
-    if cache is not None and cache.is_file():
-        stored = json.loads(cache.read_text())
-        if stored["key"] == key:
-            logger.info("reusing the pairs in %s", cache)
-            return tuple([JudgePair(Problem(**p["problem"]), p["first"], p["second"], p["label"]) for p in part]
-                         for part in (stored["train"], stored["held_out"]))  # type: ignore[return-value]
-    train: list[JudgePair] = []
-    if cfg.candidates in ("sampled", "mixed"):
-        problems = small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
-        samples = sample_completions(model, tokenizer, problems, num_samples=cfg.samples_per_problem, seed=cfg.pairs_seed)
-        train += judge_pairs(problems, samples, seed=cfg.pairs_seed, per_problem=cfg.pairs_per_problem)
-    if cfg.candidates in ("templated", "mixed"):
-        n = cfg.num_train_problems if cfg.candidates == "templated" else cfg.templated_problems
-        problems = small_sums(n, seed=cfg.pairs_seed + 500, split="train")
-        train += judge_pairs(problems, templated_samples(problems, seed=cfg.pairs_seed), seed=cfg.pairs_seed)
-    random.Random(cfg.pairs_seed).shuffle(train)
-    problems = small_sums(cfg.num_eval_problems, seed=1000, split="test")
-    if cfg.candidates == "templated":
-        samples = templated_samples(problems, seed=1000)
-    else:
-        samples = sample_completions(model, tokenizer, problems, num_samples=cfg.samples_per_problem, seed=1000)
-    held_out = judge_pairs(problems, samples, seed=1000, per_problem=cfg.pairs_per_problem)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        rows = {"key": key, "train": [asdict(p) for p in train], "held_out": [asdict(p) for p in held_out]}
-        cache.write_text(json.dumps(rows))
-    return train, held_out
+        return train, ({"test": _pairs_from_file(cfg.eval_file, cfg.pairs_seed + 1)} if cfg.eval_file else {})
+    if cfg.task == "constraints":
+        return constraints.judge_data(model, tokenizer, seed=cfg.pairs_seed, per_type=cfg.per_type,
+                                      samples_per_prompt=cfg.samples_per_problem, max_new_tokens=cfg.sample_max_new_tokens,
+                                      held_out_limit=cfg.held_out_limit, cache=cache)  # fmt: skip
+    problems = sums.small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
+    samples = sums.sample_completions(model, tokenizer, problems, num_samples=cfg.samples_per_problem, seed=cfg.pairs_seed)
+    train = sums.judge_pairs(problems, samples, seed=cfg.pairs_seed, per_problem=2)
+    held = sums.small_sums(cfg.num_eval_problems, seed=1000, split="test")
+    held_samples = sums.sample_completions(model, tokenizer, held, num_samples=cfg.samples_per_problem, seed=1000)
+    return train, {"test": sums.judge_pairs(held, held_samples, seed=1000, per_problem=2)}
+
+
+def both_orders(pairs: list) -> list:
+    """Every pair as shown, and swapped: position bias has nothing to learn from."""
+    return [q for p in pairs for q in (p, type(p)(p.problem, p.second, p.first, 1 - p.label))]
+
+
+def warm_start_rows(cfg: TrainJudgeConfig, fmt, pairs: list) -> list[dict]:
+    """SFT rows: the rendered pair, then a code-written judgment (or the verdict alone)."""
+    trace = constraints.judge_trace if cfg.task == "constraints" and not cfg.train_file else sums.judge_trace
+    rng = random.Random(f"verdict-only:{cfg.pairs_seed}")
+    rows = []
+    for p in both_orders(pairs):
+        target = fmt.verdicts[p.label] if rng.random() < cfg.verdict_only_share else trace(p, cfg.format)
+        rows.append({"prompt": fmt.render(p.problem.prompt, p.first, p.second),
+                     "completion": [{"role": "assistant", "content": target}]})  # fmt: skip
+    return rows
 
 
 def verdict_reward_function(fmt, unparsed_reward: float):
@@ -174,26 +157,28 @@ def verdict_reward_function(fmt, unparsed_reward: float):
     def verdict_reward(completions, label, **_):
         rewards = []
         for completion, want in zip(completions, label):
-            got = fmt.parse(completion_text(completion))
+            got = fmt.parse(sums.completion_text(completion))
             rewards.append(unparsed_reward if got is None else 1.0 if got == int(want) else -1.0)
         return rewards
 
     return verdict_reward
 
 
-def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, pairs: list[JudgePair], seed: int) -> dict:
-    judge = HFJudge(
-        base_path,
-        adapter=adapter,
-        format=cfg.format,
-        both_orders=True,
-        verdict=cfg.eval_verdict,
-        max_new_tokens=cfg.eval_max_new_tokens,
-        dtype="float32",
-        batch_size=32,
-        seed=seed,
-    )
-    return judge_accuracy(judge, pairs)
+def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_out: dict[str, list], seed: int) -> dict:
+    """Both-order accuracy per held-out split and verdict mode, with per-type accuracy."""
+    out: dict = {}
+    for verdict in cfg.eval_verdicts:
+        judge = HFJudge(base_path, adapter=adapter, format=cfg.format, both_orders=True, verdict=verdict, temperature=0.0,
+                        max_new_tokens=cfg.eval_max_new_tokens, dtype="float32", batch_size=32, seed=seed)  # fmt: skip
+        for split, pairs in held_out.items():
+            if not pairs:
+                continue
+            logger.info("judge %s, %s verdicts: %d held-out pairs of %s", adapter or "base", verdict, len(pairs), split)
+            by_type = (lambda p: "+".join(c.name for c in p.problem.constraints)) if hasattr(pairs[0].problem, "constraints") else None
+            result = sums.judge_accuracy(judge, pairs, key=by_type)
+            out.setdefault(split, {})[verdict] = result
+        del judge
+    return out
 
 
 def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
@@ -206,41 +191,23 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
 
     train_pairs, held_out = build_pairs(cfg, model, tokenizer, cache=out / "pairs.json")
     if not train_pairs:
-        raise SystemExit("no training pair: every problem's samples were all right or all wrong; raise samples_per_problem")
-    logger.info("%d training pairs, %d held-out pairs", len(train_pairs), len(held_out))
+        raise SystemExit("no training pair: every prompt's samples were all right or all wrong; raise samples_per_problem")
+    logger.info("%d training pairs; held out: %s", len(train_pairs), {k: len(v) for k, v in held_out.items()})
+    if held_out and cfg.task == "constraints" and not cfg.train_file:
+        constraints.save_pairs(out / "held_out_pairs.json", held_out)
 
-    def judge_prompt(p: JudgePair):
-        return fmt.render(p.problem.prompt, p.first, p.second)
-
-    lora = LoraConfig(
-        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM"
-    )
-    if cfg.sft_epochs > 0 and (cfg.sft_file or not cfg.train_file):
-        if cfg.sft_file:
-            sft_data = load_dataset("json", data_files=cfg.sft_file, split="train")
-        else:
-            sft_data = Dataset.from_list(
-                [
-                    {"prompt": judge_prompt(p), "completion": [{"role": "assistant", "content": judge_trace(p, cfg.format)}]}
-                    for p in train_pairs
-                ]
-            )
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM")
+    if cfg.sft_epochs > 0 and (cfg.sft_file or not cfg.train_file or cfg.verdict_only_share > 0):
+        rows = load_dataset("json", data_files=cfg.sft_file, split="train") if cfg.sft_file else warm_start_rows(cfg, fmt, train_pairs)
         sft = SFTTrainer(
             model=model,
             args=SFTConfig(
-                output_dir=str(out / "sft"),
-                num_train_epochs=cfg.sft_epochs,
-                learning_rate=cfg.sft_learning_rate,
-                per_device_train_batch_size=cfg.sft_batch_size,
-                logging_steps=5,
-                save_strategy="no",
-                report_to="none",
-                use_cpu=training.use_cpu,
-                bf16=training.bf16,
-                gradient_checkpointing=training.gradient_checkpointing,
+                output_dir=str(out / "sft"), num_train_epochs=cfg.sft_epochs, learning_rate=cfg.sft_learning_rate,
+                per_device_train_batch_size=cfg.sft_batch_size, logging_steps=5, save_strategy="no", report_to="none",
+                use_cpu=training.use_cpu, bf16=training.bf16, activation_checkpointing=training.activation_checkpointing,
                 seed=training.seed,
-            ),
-            train_dataset=sft_data,
+            ),  # fmt: skip
+            train_dataset=rows if isinstance(rows, Dataset) else Dataset.from_list(rows),
             processing_class=tokenizer,
             peft_config=lora,
         )
@@ -250,14 +217,10 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         model = get_peft_model(model, lora)
 
     if training.max_steps != 0:
-        grpo_data = Dataset.from_list([{"prompt": judge_prompt(p), "label": p.label} for p in train_pairs])
-        trainer = GRPOTrainer(
-            model=model,
-            reward_funcs=verdict_reward_function(fmt, cfg.unparsed_reward),
-            args=training,
-            train_dataset=grpo_data,
-            processing_class=tokenizer,
-        )
+        grpo_rows = [{"prompt": fmt.render(p.problem.prompt, p.first, p.second), "label": p.label} for p in both_orders(train_pairs)]
+        random.Random(training.seed).shuffle(grpo_rows)
+        trainer = GRPOTrainer(model=model, reward_funcs=verdict_reward_function(fmt, cfg.unparsed_reward), args=training,
+                              train_dataset=Dataset.from_list(grpo_rows), processing_class=tokenizer)  # fmt: skip
         trainer.train()
         model = trainer.model
     model.save_pretrained(str(out))
@@ -269,7 +232,8 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         config_path.write_text(json.dumps(adapter_config, indent=2))
     del model
 
-    results = {"adapter": str(out), "format": cfg.format, "train_pairs": len(train_pairs), "held_out_pairs": len(held_out)}
+    results = {"adapter": str(out), "format": cfg.format, "task": cfg.task, "train_pairs": len(train_pairs),
+               "held_out_pairs": {k: len(v) for k, v in held_out.items()}}  # fmt: skip
     if held_out:
         results["before"] = evaluate(base_path, None, cfg, held_out, training.seed)
         results["after"] = evaluate(base_path, str(out), cfg, held_out, training.seed)

@@ -62,3 +62,11 @@ def test_label_without_a_judge_is_a_clear_error(tmp_path, capsys):
     code = main(["label", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"), "--no-progress"])
     assert code == 2 and "give --judge MODEL" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_old_names_are_renamed_only_for_label_and_eval(capsys):
+    from trl_rrm.cli import _renamed
+
+    demo = ["demo", "--max-new-tokens", "8", "--batch-size", "4"]
+    assert _renamed(demo) == demo and capsys.readouterr().err == ""
+    assert build_parser().parse_args(demo).max_new_tokens == 8

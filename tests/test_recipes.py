@@ -25,21 +25,24 @@ def _proof_config(tmp_path: Path, tiny_dir: Path) -> Path:
     judge = _write_yaml(
         tmp_path / "judge.yaml",
         {
-            "judge_base": tiny, "candidates": "templated", "num_train_problems": 6, "num_eval_problems": 4,
-            "pairs_per_problem": 1, "sft_epochs": 1.0, "sft_batch_size": 4, "lora_r": 2, "eval_max_new_tokens": 4,
+            "judge_base": tiny, "task": "constraints", "per_type": 1, "held_out_limit": 4, "samples_per_problem": 2,
+            "sample_max_new_tokens": 6, "sft_epochs": 1.0, "sft_batch_size": 4, "lora_r": 2, "eval_max_new_tokens": 4,
             "max_steps": 1, "per_device_train_batch_size": 4, "num_generations": 2, "max_completion_length": 8,
             "learning_rate": 1e-4, "use_cpu": True, "report_to": "none", "save_strategy": "no", "output_dir": "unused",
+            "activation_checkpointing": False,
         },
     )  # fmt: skip
     grpo_args = ["--policy_model", tiny, "--num_train_prompts", "8", "--max_steps", "1", "--per_device_train_batch_size", "4",
-                 "--num_generations", "4", "--max_completion_length", "6", "--judge_max_new_tokens", "4", "--eval_max_new_tokens", "4"]  # fmt: skip
+                 "--num_generations", "4", "--max_completion_length", "6", "--judge_max_new_tokens", "4",
+                 "--eval_max_new_tokens", "4", "--eval_limit", "4", "--score_steps", "1"]  # fmt: skip
     dpo_args = ["--policy_model", tiny, "--judge_model", tiny, "--num_prompts", "4", "--num_candidates", "3", "--max_steps", "1",
-                "--gen_max_new_tokens", "6", "--judge_verdict", "direct", "--max_length", "128"]  # fmt: skip
+                "--policy_max_new_tokens", "6", "--judge_verdict", "direct", "--max_length", "128", "--eval_limit", "4",
+                "--eval_max_new_tokens", "4"]  # fmt: skip
     return _write_yaml(
         tmp_path / "proof.yaml",
         {
             "output_dir": str(tmp_path / "proof"), "seeds": [0], "train_judge": True, "judge_config": str(judge),
-            "judge_eval_problems": 4, "grpo_args": grpo_args, "dpo_args": dpo_args,
+            "judge_held_out_limit": 4, "grpo_args": grpo_args, "dpo_args": dpo_args,
         },
     )  # fmt: skip
 
@@ -55,20 +58,23 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     out = tmp_path / "proof"
     judge = json.loads((out / "judge_seed0" / "results.json").read_text())
     assert (out / "judge_seed0" / "adapter_model.safetensors").is_file()
-    assert judge["train_pairs"] == 6 and judge["held_out_pairs"] == 4
-    assert {"accuracy", "failures", "ties"} <= judge["after"].keys()
+    assert judge["train_pairs"] == 12 and judge["held_out_pairs"] == {"test": 4, "test_types": 4}
+    assert {"accuracy", "failures", "ties", "per_group"} <= judge["after"]["test_types"]["direct"].keys()
+    assert (out / "judge_seed0" / "held_out_pairs.json").is_file()
     rrm = json.loads((out / "grpo_rrm_seed0" / "results.json").read_text())
     truth = json.loads((out / "grpo_ground_truth_seed0" / "results.json").read_text())
     assert rrm["reward"] == "rrm" and truth["reward"] == "ground_truth"
-    assert rrm["before"]["n"] == truth["after"]["n"] == 38
+    assert rrm["before"]["n"] == truth["after"]["n"] == 4
+    assert [point["step"] for point in truth["curve"]] == [0, 1]
     assert any("rewards/rrm_reward/mean" in entry for entry in rrm["train_log"])
-    assert any("rewards/correctness/mean" in entry for entry in truth["train_log"])
+    assert any("rewards/constraints/mean" in entry for entry in truth["train_log"])
     dpo = json.loads((out / "dpo_seed0" / "results.json").read_text())
-    assert dpo["after"]["n"] == 38 and (out / "dpo_seed0" / "preferences.jsonl").is_file()
+    assert dpo["after"]["n"] == 4 and (out / "dpo_seed0" / "preferences.jsonl").is_file()
     report = json.loads((out / "proof.json").read_text())
     quantities = [row["quantity"] for row in report["rows"]]
-    assert "policy accuracy, GRPO + RRMReward (no labels)" in quantities
-    assert "policy accuracy, DPO on judge-labelled pairs" in quantities
+    assert "policy satisfaction, GRPO + RRMReward (no labels)" in quantities
+    assert "policy satisfaction, DPO on judge-labelled pairs" in quantities
+    assert "judge accuracy, trained adapter, unseen constraint types" in quantities
     assert "| quantity | seed 0 | mean |" in first.stdout
 
     # A second run reuses every finished stage (nothing is trained again) and prints the same table.
@@ -91,10 +97,10 @@ def test_grpo_recipe_on_smollm2_with_the_committed_judge_adapter(tmp_path):
     out = tmp_path / "grpo"
     result = _run(
         "recipes/grpo_rrm.py", "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(out),
-        "--max_steps", "1", "--num_train_prompts", "4", "--per_device_train_batch_size", "8",
+        "--max_steps", "1", "--num_train_prompts", "4", "--per_device_train_batch_size", "8", "--eval_limit", "8",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     results = json.loads((out / "results.json").read_text())
-    assert results["before"]["n"] == results["after"]["n"] == 38
+    assert results["before"]["n"] == results["after"]["n"] == 8
     (entry,) = [e for e in results["train_log"] if "rewards/rrm_reward/mean" in e]
     assert entry["rewards/rrm_reward/mean"] is not None  # the trained judge gave verdicts

@@ -107,7 +107,10 @@ _COMMANDS: dict[str, tuple[type, ...]] = {"label": (LabelRun, LabelingConfig, Ju
 
 
 def _renamed(argv: list[str]) -> list[str]:
-    """Old flag names replaced by the new ones, with a warning for each."""
+    """Old flag names of ``label`` and ``eval`` replaced by the new ones, with a warning for each."""
+    command = next((token for token in argv if not token.startswith("-")), None)
+    if command not in _COMMANDS:
+        return argv
     out = []
     for token in argv:
         name, eq, value = token.partition("=")

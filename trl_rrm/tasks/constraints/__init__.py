@@ -34,6 +34,7 @@ through ``templated_pairs``.
     rows = dataset_rows(prompts)                                 # prompt + constraints (JSON)
     rewards = constraint_reward(completions, constraints=[r["constraints"] for r in rows])
     pairs = judge_pairs(prompts, samples, seed=0) + templated_pairs(prompts, seed=0)
+    train, held_out = judge_data(model, tokenizer, per_type=40)  # a judge's data, cached
     judge_trace(pairs[0], "rrm")
 """
 
@@ -46,6 +47,7 @@ from .catalog import (
     ConstraintType,
 )
 from .conflicts import combinable, conflict
+from .judge_data import judge_data, load_pairs, save_pairs
 from .pairs import JudgePair, judge_pairs, judge_trace, templated_pairs
 from .prompts import (
     TOPICS,
@@ -84,11 +86,14 @@ __all__ = [
     "evaluation_prompts",
     "held_out_topic",
     "judge_accuracy",
+    "judge_data",
     "judge_pairs",
     "judge_trace",
+    "load_pairs",
     "policy_satisfaction",
     "sample_completions",
     "satisfaction",
+    "save_pairs",
     "split_topics",
     "templated_pairs",
 ]
