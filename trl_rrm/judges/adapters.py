@@ -11,6 +11,7 @@ back in a ``finally``, also when generation raises.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
@@ -73,3 +74,34 @@ def borrowed(model: torch.nn.Module, adapter_name: str | None = None, disable_ad
             for module in model.modules():  # added inside (a loaded adapter): follow the model
                 if id(module) not in known:
                     module.training = model.training
+
+
+def attach_adapter(model: torch.nn.Module, *, adapter_name: str | None, adapter: str | os.PathLike | None,
+                   disable_adapters: bool) -> str | None:  # fmt: skip
+    """Checks the judge's adapter choice on ``model`` and loads ``adapter`` (frozen, the
+    model's modes kept) under ``adapter_name`` (default ``"judge"``); returns the name.
+
+    Raises:
+        ValueError: an adapter is named but the model is not a PeftModel, the name is
+            unknown or already loaded, the adapter does not fit, or both ``adapter_name``
+            and ``disable_adapters``.
+    """
+    if adapter_name is not None and disable_adapters:
+        raise ValueError(f"adapter_name={adapter_name!r} and disable_adapters=True exclude each other")
+    if (adapter_name is not None or adapter is not None or disable_adapters) and not _is_peft_model(model):
+        raise ValueError(
+            f"adapter_name/adapter/disable_adapters need a peft.PeftModel, got {type(model).__name__}; "
+            "wrap the model with peft.get_peft_model first"
+        )
+    if adapter is not None:
+        adapter_name = adapter_name or "judge"
+        if adapter_name in adapter_names(model):
+            raise ValueError(f"adapter_name={adapter_name!r} is already loaded in the model")
+        with borrowed(model):  # load_adapter(is_trainable=False) would leave the model in eval()
+            try:
+                model.load_adapter(os.fspath(adapter), adapter_name=adapter_name, is_trainable=False)
+            except (RuntimeError, ValueError, KeyError, OSError) as err:
+                raise ValueError(f"adapter={os.fspath(adapter)!r} does not fit the model: {err}") from err
+    elif adapter_name is not None and adapter_name not in adapter_names(model):
+        raise ValueError(f"adapter_name={adapter_name!r} is not loaded; the model has {adapter_names(model)}")
+    return adapter_name

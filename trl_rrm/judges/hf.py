@@ -32,7 +32,7 @@ from ..formats.untrusted import tokenizer_control_tokens
 from ..sampling import seeded_rows_processor
 from ..thinking import THINK_OPEN, opens_thinking
 from ..types import Message
-from .adapters import adapter_names, borrowed
+from .adapters import attach_adapter, borrowed
 from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
@@ -95,26 +95,7 @@ class HFJudge(GenerativeJudge):
             ValueError: an adapter is named but the model is not a PeftModel, the name is
                 unknown or already loaded, or both ``adapter_name`` and ``disable_adapters``.
         """
-        from peft import PeftModel
-
-        if adapter_name is not None and disable_adapters:
-            raise ValueError(f"adapter_name={adapter_name!r} and disable_adapters=True exclude each other")
-        if (adapter_name is not None or adapter is not None or disable_adapters) and not isinstance(model, PeftModel):
-            raise ValueError(
-                f"adapter_name/adapter/disable_adapters need a peft.PeftModel, got {type(model).__name__}; "
-                "wrap the model with peft.get_peft_model first"
-            )
-        if adapter is not None:
-            adapter_name = adapter_name or "judge"
-            if adapter_name in adapter_names(model):
-                raise ValueError(f"adapter_name={adapter_name!r} is already loaded in the model")
-            with borrowed(model):  # load_adapter(is_trainable=False) would leave the model in eval()
-                try:
-                    model.load_adapter(os.fspath(adapter), adapter_name=adapter_name, is_trainable=False)
-                except (RuntimeError, ValueError, KeyError, OSError) as err:
-                    raise ValueError(f"adapter={os.fspath(adapter)!r} does not fit the model: {err}") from err
-        elif adapter_name is not None and adapter_name not in adapter_names(model):
-            raise ValueError(f"adapter_name={adapter_name!r} is not loaded; the model has {adapter_names(model)}")
+        adapter_name = attach_adapter(model, adapter_name=adapter_name, adapter=adapter, disable_adapters=disable_adapters)
         check_chat_template(tokenizer)
         judge = cls(config=HFJudgeConfig(model="<in-memory>", **kwargs))
         judge._model, judge._tokenizer = model, tokenizer

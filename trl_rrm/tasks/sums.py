@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from ..sampling import generate_completions
 from ..types import Text
+from .common import ShownPair, sample_completions  # noqa: F401  (sample_completions: part of this task's API)
 
 _NUMBER = re.compile(r"-?\d+")
 
@@ -122,33 +123,8 @@ def policy_accuracy(
     }
 
 
-def sample_completions(
-    model: Any,
-    tokenizer: Any,
-    problems: Sequence[Problem],
-    *,
-    num_samples: int = 4,
-    temperature: float = 1.0,
-    max_new_tokens: int = 32,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> list[list[str]]:
-    """``num_samples`` sampled completions per problem: the policy's own answers, to judge
-    (batched, seeded, the model's mode restored: ``trl_rrm.sampling.generate_completions``)."""
-    return generate_completions(
-        model,
-        tokenizer,
-        [p.prompt for p in problems],
-        max_new_tokens=max_new_tokens,
-        num_samples=num_samples,
-        temperature=temperature,
-        seed=seed,
-        batch_size=batch_size,
-    )
-
-
 @dataclass(frozen=True)
-class JudgePair:
+class JudgePair(ShownPair):
     """A right and a wrong completion of one problem, in a fixed shown order.
 
     ``label`` is 0 when the right completion is shown first (``first``), 1 otherwise.
@@ -158,14 +134,6 @@ class JudgePair:
     first: str
     second: str
     label: int
-
-    @property
-    def chosen(self) -> str:
-        return self.first if self.label == 0 else self.second
-
-    @property
-    def rejected(self) -> str:
-        return self.second if self.label == 0 else self.first
 
 
 def judge_pairs(

@@ -17,13 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..common import ShownPair
 from . import text as T
 from .prompts import ConstraintPrompt
 from .templated import respond
 
 
 @dataclass(frozen=True)
-class JudgePair:
+class JudgePair(ShownPair):
     """A response that satisfies all constraints and one that does not, in a fixed shown
     order: ``label`` is 0 when the satisfying one is shown first, 1 otherwise."""
 
@@ -31,14 +32,6 @@ class JudgePair:
     first: str
     second: str
     label: int
-
-    @property
-    def chosen(self) -> str:
-        return self.first if self.label == 0 else self.second
-
-    @property
-    def rejected(self) -> str:
-        return self.second if self.label == 0 else self.first
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem.to_dict(), "first": self.first, "second": self.second, "label": self.label}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...types import Text
+from ..common import sample_completions  # noqa: F401  (part of this task's API)
 from ..sums import completion_text
 from .prompts import ConstraintPrompt, as_constraint_prompt
 
@@ -89,33 +90,6 @@ def satisfaction(completions: Sequence[Any], prompts: Sequence[ConstraintPrompt]
         "credit": credit / max(1, total),
         "per_type": dict(sorted(per_type.items())),
     }
-
-
-def sample_completions(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[ConstraintPrompt],
-    *,
-    num_samples: int = 4,
-    temperature: float = 1.0,
-    max_new_tokens: int = 32,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> list[list[str]]:
-    """``num_samples`` sampled completions per prompt (chat template, batched, seeded:
-    ``trl_rrm.sampling.generate_completions``)."""
-    from ...sampling import generate_completions
-
-    return generate_completions(
-        model,
-        tokenizer,
-        [p.prompt for p in prompts],
-        num_samples=num_samples,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        batch_size=batch_size,
-    )
 
 
 def policy_satisfaction(

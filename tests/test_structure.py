@@ -1,0 +1,42 @@
+"""The package's shape: the pure modules import without torch, and no module outgrows
+a reader (STYLE.md: a few hundred lines at most)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "trl_rrm"
+
+# Algorithms and text handling: no model, so no torch (a judge server's client, the CLI's
+# validation and the tournaments stay importable in a process without it).
+PURE = [
+    "trl_rrm.formats", "trl_rrm.parsing", "trl_rrm.thinking", "trl_rrm.judges.prefix_plan", "trl_rrm.judges.votes",
+    "trl_rrm.judges.requests", "trl_rrm.judges.config", "trl_rrm.judges.protocol", "trl_rrm.judges.presenting",
+    "trl_rrm.judges.engine", "trl_rrm.tournaments", "trl_rrm.hacking", "trl_rrm.inputs", "trl_rrm.labeling.config",
+    "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward",
+]  # fmt: skip
+
+_BLOCK_TORCH = """
+import importlib, sys
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is absent in this test")
+sys.meta_path.insert(0, Blocked())
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+"""
+
+
+def test_pure_modules_import_with_torch_absent():
+    result = subprocess.run([sys.executable, "-c", _BLOCK_TORCH, *PURE], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_over_400_lines(path):
+    assert len(path.read_text().splitlines()) <= 400
