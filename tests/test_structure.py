@@ -40,3 +40,10 @@ def test_pure_modules_import_with_torch_absent():
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_over_400_lines(path):
     assert len(path.read_text().splitlines()) <= 400
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE.parent / "recipes" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_recipe_configs_use_current_transformers_names(path):
+    # `gradient_checkpointing*` is `activation_checkpointing*` since transformers 5.x (removed in v6)
+    keys = [line.split(":")[0].strip() for line in path.read_text().splitlines() if ":" in line]
+    assert not [k for k in keys if k.startswith("gradient_checkpointing")]
