@@ -4,8 +4,8 @@ On the embedded SmolLM2-135M-Instruct (CPU), task ``constraints`` by default (sh
 requests with a constraint code checks; ``trl_rrm.tasks.proof``), for each seed:
 
 1. judge accuracy (both orders) on held-out pairs, for the bare base and for the judge
-   adapter (trained by ``recipes/train_judge.py``, or the committed
-   ``recipes/adapters/smollm2-constraints-judge``), on prompts about unseen topics
+   adapter (trained by ``recipes/train_judge.py`` with ``train_judge: true``, or given as
+   ``judge_adapter``; without either the untrained base judges), on prompts about unseen topics
    (``test``) and on constraint types never trained (``test_types``);
 2. the policy's held-out satisfaction: untrained; after GRPO with ``RRMReward`` and NO
    labels; after GRPO with the same budget and the ground-truth checker as reward;
@@ -45,8 +45,8 @@ class ProofConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1], metadata={"help": "training seeds"})
     train_judge: bool = field(default=False, metadata={"help": "train a judge per seed (else use judge_adapter)"})
     task: str = field(default="constraints", metadata={"help": "built-in task: constraints or small_sums"})
-    judge_adapter: str = field(
-        default=str(HERE / "adapters" / "smollm2-constraints-judge"), metadata={"help": "judge adapter when not training one"}
+    judge_adapter: str | None = field(
+        default=None, metadata={"help": "judge adapter when not training one (None: the untrained base judges)"}
     )
     judge_config: str = field(default=str(HERE / "configs" / "train_judge.yaml"), metadata={"help": "train_judge YAML"})
     grpo_config: str = field(default=str(HERE / "configs" / "grpo_rrm_cpu.yaml"), metadata={"help": "grpo_rrm YAML"})
@@ -99,7 +99,7 @@ def _progress(line: str) -> bool:
     return line.startswith(("INFO", "{'loss'", "{'train_runtime'")) or "it/s]" in line[-12:] or "s/it]" in line[-12:]
 
 
-def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict:
+def _judge_eval(cfg: ProofConfig, adapter: str | None, folder: Path, seed: int) -> dict:
     """Before/after judge accuracy of a given adapter (no training): train_judge's evaluation."""
     results = folder / "results.json"
     if results.is_file():
@@ -115,8 +115,8 @@ def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict
     tj.task, tj.held_out_limit, tj.per_type = cfg.task, cfg.judge_held_out_limit, 1
     base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
     start = time.perf_counter()
-    saved = Path(adapter) / "held_out_pairs.json"
-    if saved.is_file() and cfg.task == "constraints":  # the pairs the adapter was tested on
+    saved = Path(adapter or "-") / "held_out_pairs.json"
+    if adapter and saved.is_file() and cfg.task == "constraints":  # the pairs the adapter was tested on
         held_out = {k: v[: cfg.judge_held_out_limit] for k, v in constraints.load_pairs(saved).items()}
     else:
         model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
@@ -126,7 +126,7 @@ def _judge_eval(cfg: ProofConfig, adapter: str, folder: Path, seed: int) -> dict
         "adapter": adapter,
         "held_out_pairs": {k: len(v) for k, v in held_out.items()},
         "before": train_judge.evaluate(base, None, tj, held_out, seed),
-        "after": train_judge.evaluate(base, adapter, tj, held_out, seed),
+        "after": train_judge.evaluate(base, adapter, tj, held_out, seed) if adapter else None,
     }
     data["seconds"] = round(time.perf_counter() - start, 1)
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,13 +157,14 @@ def run(cfg: ProofConfig) -> dict:
                 folder = out / f"{stage}_seed{seed}"
                 command = [python, str(HERE / "grpo_rrm.py"), "--config", cfg.grpo_config, "--seed", str(seed)]
                 command += ["--output_dir", str(folder), "--reward", reward, "--dataset", f"builtin:{cfg.task}", *cfg.grpo_args]
-                if reward == "rrm":
+                if reward == "rrm" and adapter:
                     command += ["--judge_adapter", adapter]
                 row[stage] = _run(f"{stage} seed {seed}", command, folder)
         if "dpo" in cfg.stages:
             folder = out / f"dpo_seed{seed}"
             command = [python, str(HERE / "dpo_rrm.py"), "--config", cfg.dpo_config, "--seed", str(seed)]
-            command += ["--output_dir", str(folder), "--task", cfg.task, "--judge_adapter", adapter, *cfg.dpo_args]
+            command += ["--output_dir", str(folder), "--task", cfg.task, *cfg.dpo_args]
+            command += ["--judge_adapter", adapter] if adapter else []
             row["dpo"] = _run(f"dpo seed {seed}", command, folder)
         rows[seed] = row
     report = {"seeds": cfg.seeds, "rows": table_rows(rows), "stages": rows}

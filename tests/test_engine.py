@@ -251,3 +251,56 @@ def test_judge_stats_merge_adds_every_counter():
     a.merge(b)
     assert [getattr(a, f.name) for f in fields(JudgeStats)] == [i + 3 for i in range(len(fields(JudgeStats)))]
     assert b.matches == 2  # the other side is left as it was
+
+
+# ---- judge prompts that do not fit the judge's context ----------------------------------
+class SmallContextJudge(ScriptedJudge):
+    """A scripted judge with a context of ``context`` tokens (4 characters a token)."""
+
+    def __init__(self, answer, context, **kwargs):
+        super().__init__(answer, **kwargs)
+        self.context = context
+
+    def context_length(self):
+        return self.context
+
+
+def test_long_responses_are_cut_to_fit_the_context_and_the_cut_is_stated():
+    judge = SmallContextJudge(prefers_longer, context=400, order="fixed", max_new_tokens=32)
+    long, short = "word " * 900, "A short answer."  # about 1,125 tokens vs 4
+    (verdict,) = judge.compare([Match("Which is better?", (long, short))])
+    user = judge.calls[0][0].messages[-1]["content"]
+    assert "more tokens of this response are not shown" in shown(user, "Assistant 1")
+    assert shown(user, "Assistant 2") == short  # only what does not fit is cut
+    assert judge.count_tokens([user])[0] <= 400
+    assert verdict.cut == 1 and not verdict.over_context and verdict.winner == 0
+
+
+def test_a_fixed_response_budget_cuts_every_long_response():
+    judge = ScriptedJudge(prefers_longer, order="fixed", max_response_tokens=8)
+    (verdict,) = judge.compare([Match("q", ("x" * 200, "y" * 100))])
+    user = judge.calls[0][0].messages[-1]["content"]
+    assert shown(user, "Assistant 1").startswith("x" * 32 + "\n[... 42 more tokens")
+    assert verdict.cut == 2
+
+
+def test_a_match_that_cannot_fit_is_not_judged_and_is_counted():
+    judge = SmallContextJudge(always_first, context=400, order="fixed", max_new_tokens=32)
+    fits, too_long = Match("q", ("a", "b")), Match("Explain " * 400, ("a", "b"))  # the query alone overflows
+    verdicts = judge.compare([fits, too_long])
+    assert len(judge.calls[0]) == 1  # only the match that fits reached the model
+    assert verdicts[0].winner == 0 and not verdicts[0].over_context
+    assert verdicts[1] == Verdict(winner=None, over_context=True)
+
+
+def test_rrm_reward_gives_none_for_matches_that_cannot_fit_and_logs_their_rate():
+    from trl_rrm import RRMReward
+
+    judge = SmallContextJudge(prefers_longer, context=400, order="fixed", max_new_tokens=32)
+    prompts = ["Short question?"] * 2 + ["Explain " * 400] * 2  # the second group's prompt overflows
+    metrics = {}
+    rewards = RRMReward(judge, tournament="round_robin", num_generations=2)(
+        prompts, ["a", "a longer answer", "a", "a longer answer"], log_metric=metrics.__setitem__
+    )
+    assert rewards[:2] == [0.0, 1.0] and rewards[2:] == [None, None]
+    assert metrics["rrm_reward/over_context_rate"] == 0.5

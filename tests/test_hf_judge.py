@@ -149,3 +149,14 @@ def test_quantized_judge_with_adapter(tiny_dir, tiny_adapter, bits):
     layer_types = {type(m) for m in judge.model.modules()}
     assert (bnb.nn.Linear4bit if bits == 4 else bnb.nn.Linear8bitLt) in layer_types
     assert all(0 < v.tokens <= 6 for v in verdicts)
+
+
+def test_over_long_responses_are_cut_with_the_real_tokenizer_and_overflowing_prompts_are_not_judged(tiny_dir):
+    # the 4,500-character completions of the issue, against a judge whose context is 2,048 tokens
+    judge = HFJudge(tiny_dir, max_new_tokens=4, verdict="direct", order="fixed")
+    long = "The answer is long. " * 225
+    cut, over = judge.compare([Match("Which is better?", (long, long + "!")), Match("Explain. " * 3000, ("a", "b"))])
+    assert cut.cut == 2 and not cut.over_context and cut.p_first is not None
+    assert over.over_context and over.winner is None and over.p_first is None
+    ids = judge._prompt_ids(judge._pairwise_messages(judge._presenter().show([Match("Which is better?", (long, long))])[0], False), "")[0]
+    assert len(ids) + 8 <= 2048  # the verdict's scoring prefix still fits

@@ -119,6 +119,23 @@ def test_all_above_margin_and_drops():
     assert loose.rows_written == 3 and loose.dropped["low_margin"] == 0
 
 
+def test_prompts_that_do_not_fit_the_judge_are_dropped_and_counted():
+    from trl_rrm.types import Verdict
+
+    class SmallContext(NumberJudge):
+        """Every match of a prompt longer than 100 characters is over the judge's context."""
+
+        def compare(self, matches):
+            fits = [m for m in matches if len(m.prompt) <= 100]
+            verdicts = iter(super().compare(fits))
+            return [next(verdicts) if len(m.prompt) <= 100 else Verdict(winner=None, over_context=True) for m in matches]
+
+    rows = [{"prompt": "p0", "completions": ["x 1", "x 2"]}, {"prompt": "q" * 500, "completions": ["x 1", "x 2"]}]
+    summary = label_preferences(rows, SmallContext())
+    assert summary.rows_written == 1 and summary.dataset[0]["prompt"] == "p0"
+    assert summary.dropped["over_context"] == 1
+
+
 def test_order_agreement_filter():
     from trl_rrm.types import Verdict
 

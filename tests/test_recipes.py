@@ -1,6 +1,6 @@
 """The recipes end to end on the tiny model: train_judge -> grpo_rrm (judge / ground truth) -> dpo_rrm,
 driven by recipes/proof.py, which also resumes and prints the table. The real-model tier
-runs the GRPO recipe on SmolLM2 with the committed judge adapter."""
+runs the GRPO recipe on SmolLM2 judged by its own base weights."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_grpo_recipe_rejects_bad_settings_by_name():
 
 
 @pytest.mark.model
-def test_grpo_recipe_on_smollm2_with_the_committed_judge_adapter(tmp_path):
+def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     out = tmp_path / "grpo"
     result = _run(
         "recipes/grpo_rrm.py", "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(out),
@@ -103,4 +103,4 @@ def test_grpo_recipe_on_smollm2_with_the_committed_judge_adapter(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["before"]["n"] == results["after"]["n"] == 8
     (entry,) = [e for e in results["train_log"] if "rewards/rrm_reward/mean" in e]
-    assert entry["rewards/rrm_reward/mean"] is not None  # the trained judge gave verdicts
+    assert entry["rewards/rrm_reward/mean"] is not None  # the base judge gave verdicts

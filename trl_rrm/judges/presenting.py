@@ -94,7 +94,7 @@ class Presenter:
             bare = dict(zip(keys, lengths))
             for i, s in enumerate(shown):
                 share = (context - self.room - bare[(s.query, s.principle, len(s.responses))]) // len(s.responses)
-                share -= _MARKER_ROOM
+                share -= _MARKER_ROOM + share // 32  # a cut text can re-tokenize longer in context
                 if share < _MIN_SHOWN:
                     shown[i] = Shown(s.query, s.responses, s.principle, fits=False)
                     limits[i] = None
