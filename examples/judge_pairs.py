@@ -4,7 +4,7 @@
     python examples/judge_pairs.py --model Qwen/Qwen2.5-7B-Instruct --adapter my-org/rrm-lora --load-in-4bit
 
 The default judge is small and untrained for judging: it rarely writes a verdict of its
-own, so the example turns on ``forced_answer`` (close the analysis, append
+own, so the example uses ``verdict="forced"`` (close the analysis, append
 ``\\boxed{Assistant `` and read what the judge says next). Expect near-chance accuracy
 and low order agreement from it: that is what the metrics are for.
 """
