@@ -53,9 +53,11 @@ class RRMReward:
         judge: any pairwise judge (``compare``); a listwise judge (``rank``) for
             ``tournament="listwise"``. ``HFJudge`` loads its model on first call, so the
             reward pickles cheaply (async trainers ship it to workers).
-        tournament: ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``,
-            ``"swiss"``, ``"circular"``, ``"anchor"``, ``"listwise"``, or a ``Tournament``
-            instance (for its options).
+        tournament: ``"circular"`` (default: each completion against its 2 next neighbours
+            on a seeded ring, about 2N matches in one round, every member ranked),
+            ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``, ``"swiss"``,
+            ``"anchor"``, ``"listwise"``, or a ``Tournament`` instance (for its options).
+            See docs/tournaments.md for each one's cost and ranking quality.
         num_generations: when given, a group is exactly this many consecutive completions
             (set it to the trainer's ``num_generations``); otherwise all completions of
             the same prompt in the batch form a group.
@@ -88,7 +90,7 @@ class RRMReward:
     def __init__(
         self,
         judge: Any,
-        tournament: str | Tournament = "knockout",
+        tournament: str | Tournament = "circular",
         *,
         num_generations: int | None = None,
         principle: str | None = None,
