@@ -128,7 +128,7 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
 
     def score(model) -> dict:
         result = task.score(model, tokenizer, max_new_tokens=cfg.eval_max_new_tokens, limit=cfg.eval_limit)
-        return {"rate": result["rate"], "n": result.get("n")}
+        return {k: v for k, v in result.items() if k in ("rate", "n", "per_type", "examples")}
 
     results: dict = {"reward": cfg.reward, "dataset": cfg.dataset, "seed": training.seed, "max_steps": training.max_steps}
     if task is not None:
