@@ -104,3 +104,16 @@ def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     assert results["before"]["n"] == results["after"]["n"] == 8
     (entry,) = [e for e in results["train_log"] if "rewards/rrm_reward/mean" in e]
     assert entry["rewards/rrm_reward/mean"] is not None  # the base judge gave verdicts
+
+
+def test_proof_judges_with_the_untrained_base_when_no_adapter_is_given(tmp_path, tiny_dir):
+    config = _proof_config(tmp_path, tiny_dir)
+    text = config.read_text().replace('"train_judge": true', '"train_judge": false')
+    config.write_text(text.replace("train_judge: true", "train_judge: false") + 'stages: ["judge"]\n')
+    result = _run("recipes/proof.py", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-4000:]
+    judge = json.loads((tmp_path / "proof" / "judge_eval" / "results.json").read_text())
+    assert judge["adapter"] is None and judge["after"] is None
+    assert judge["held_out_pairs"] == {"test": 4, "test_types": 4}
+    assert "judge accuracy, base (untrained), unseen topics" in result.stdout
+    assert "trained adapter" not in result.stdout
