@@ -47,3 +47,20 @@ def test_recipe_configs_use_current_transformers_names(path):
     # `gradient_checkpointing*` is `activation_checkpointing*` since transformers 5.x (removed in v6)
     keys = [line.split(":")[0].strip() for line in path.read_text().splitlines() if ":" in line]
     assert not [k for k in keys if k.startswith("gradient_checkpointing")]
+
+
+def test_every_relative_import_resolves():
+    # lazy imports inside functions break silently when a module moves (tasks/demo.py did)
+    import ast
+    import importlib.util
+
+    missing = []
+    for path in PACKAGE.rglob("*.py"):
+        package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]  # the module's package
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(package)[: len(package) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+                if importlib.util.find_spec(name) is None:
+                    missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}")
+    assert not missing

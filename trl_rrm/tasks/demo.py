@@ -75,7 +75,7 @@ def run_demo(
         seed: seeds the pairs and the judge's sampling.
     """
     if model is None:
-        from .embedded import smollm2_path
+        from ..embedded import smollm2_path
 
         model = str(smollm2_path())
     data = arithmetic_pairs(pairs, seed=seed)
