@@ -15,7 +15,8 @@ during (``score_steps``) and after training, written to ``<output_dir>/results.j
 each step's reward, step time and judge time. ``reward: ground_truth`` trains on the
 checker instead: the labeled baseline with the same budget.
 
-CPU, the embedded SmolLM2-135M-Instruct as policy and judge (20 steps: 17-19 min measured on 2 shared cores):
+CPU, the embedded SmolLM2-135M-Instruct as policy and judge (10 steps; with ``--reward ground_truth``
+25 min measured on 2 cores, the first two steps shared with a test run):
 
     python recipes/grpo_rrm.py --config recipes/configs/grpo_rrm_cpu.yaml
 
