@@ -11,7 +11,8 @@
 4. Training: TRL's DPOTrainer with a LoRA adapter on the policy; the adapter is saved in
    ``output_dir``.
 
-One process (the YAML defaults finish in a few minutes on CPU):
+One process (the YAML defaults finish in a few minutes on CPU; ``bf16`` unset: on if the CPU
+computes bf16 natively, ``trl_rrm.precision``):
 
     python recipes/dpo_rrm.py --config recipes/configs/dpo_rrm.yaml
 
@@ -39,6 +40,7 @@ from trl import DPOConfig, DPOTrainer, TrlParser
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.labeling import LabelingConfig, label_preferences
+from trl_rrm.precision import default_bf16
 from trl_rrm.tasks.arithmetic import arithmetic_pairs
 from trl_rrm.tasks.proof import TASKS, get_task
 
@@ -118,4 +120,6 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    main(*TrlParser((RRMDPOConfig, LabelingConfig, JudgeArguments, DPOConfig)).parse_args_and_config())
+    parser = TrlParser((RRMDPOConfig, LabelingConfig, JudgeArguments, DPOConfig))
+    parser.set_defaults(bf16=default_bf16())  # CPU: bf16 where the CPU computes it natively; bf16: in YAML or --bf16 wins
+    main(*parser.parse_args_and_config())

@@ -16,7 +16,8 @@ each step's reward, step time and judge time. ``reward: ground_truth`` trains on
 checker instead: the labeled baseline with the same budget.
 
 CPU, the embedded SmolLM2-135M-Instruct as policy and judge (10 steps; with ``--reward ground_truth``
-25 min measured on 2 cores, the first two steps shared with a test run):
+25 min measured in fp32 on 2 cores, the first two steps shared with a test run; ``bf16`` unset:
+on if the CPU computes bf16 natively, ``trl_rrm.precision``):
 
     python recipes/grpo_rrm.py --config recipes/configs/grpo_rrm_cpu.yaml
 
@@ -51,6 +52,7 @@ from trl import GRPOConfig, GRPOTrainer, TrlParser
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.arguments import JudgeArguments
+from trl_rrm.precision import default_bf16
 from trl_rrm.tasks.proof import TASKS, get_task
 
 logger = logging.getLogger("grpo_rrm")
@@ -181,4 +183,6 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    main(*TrlParser((RRMGRPOConfig, JudgeArguments, GRPOConfig)).parse_args_and_config())
+    parser = TrlParser((RRMGRPOConfig, JudgeArguments, GRPOConfig))
+    parser.set_defaults(bf16=default_bf16())  # CPU: bf16 where the CPU computes it natively; bf16: in YAML or --bf16 wins
+    main(*parser.parse_args_and_config())

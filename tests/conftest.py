@@ -51,3 +51,12 @@ def tiny_model_and_tokenizer(tiny_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     return AutoModelForCausalLM.from_pretrained(tiny_dir), AutoTokenizer.from_pretrained(tiny_dir)
+
+
+@pytest.fixture(autouse=True)
+def _fp32_auto_dtype(monkeypatch):
+    """``dtype="auto"`` loads float32 on CPU in every test, whatever the CPU: the default tier
+    computes the same numbers everywhere (tests/test_precision.py covers the bf16 choice)."""
+    from trl_rrm import precision
+
+    monkeypatch.setattr(precision, "cpu_computes_bf16", lambda: False)

@@ -29,7 +29,11 @@ class HFLoadConfig:
     revision: str | None = field(default=None, metadata={"help": "hub revision of the model"})
     load_in_4bit: bool = field(default=False, metadata={"help": "quantize the judge base to 4-bit NF4 (bitsandbytes)"})
     load_in_8bit: bool = field(default=False, metadata={"help": "quantize the judge base to 8-bit (bitsandbytes)"})
-    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16", "choices": DTYPES})
+    dtype: str = field(
+        default="auto",
+        metadata={"help": "auto, float32, bfloat16 or float16; auto: on CPU bfloat16 where the CPU computes it natively "
+                  "(else float32), elsewhere the checkpoint's dtype", "choices": DTYPES},
+    )  # fmt: skip
     device_map: Any = field(default=None, metadata={"help": "from_pretrained device_map (e.g. 'auto')"})
     device: str | None = field(default=None, metadata={"help": "device without a device_map (default: cuda if available)"})
     batch_size: int = field(default=16, metadata={"help": "judge sequences run together (votes count each)"})

@@ -13,15 +13,33 @@ from typing import Any
 
 import torch
 
+from ..precision import auto_dtype
 from .hf_config import HFLoadConfig
 
 logger = logging.getLogger(__name__)
 
 _DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_SPREAD_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")  # device_maps that place layers themselves
 
 
 def default_device(config: HFLoadConfig) -> str:
     return config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_dtype(config: HFLoadConfig) -> Any:
+    """The ``from_pretrained`` dtype: an explicit one as given; ``"auto"`` on CPU bfloat16
+    where the CPU computes it natively, else float32 (``trl_rrm.precision.auto_dtype``);
+    ``"auto"`` elsewhere stays the checkpoint's own dtype."""
+    if config.dtype != "auto":
+        return _DTYPES[config.dtype]
+    device_map = config.device_map
+    if isinstance(device_map, dict) and len({str(d) for d in device_map.values()}) == 1:
+        device = str(next(iter(device_map.values())))  # {"": "cpu"}: one device
+    elif isinstance(device_map, str) and device_map not in _SPREAD_MAPS:
+        device = device_map
+    else:
+        device = default_device(config)
+    return _DTYPES[auto_dtype(device)]
 
 
 def check_chat_template(tokenizer: Any) -> None:
@@ -43,7 +61,7 @@ def load_judge(config: HFLoadConfig) -> tuple[Any, Any]:
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dtype = _DTYPES[config.dtype]
+    dtype = load_dtype(config)
     common = {"revision": config.revision, "trust_remote_code": config.trust_remote_code}
     has_own_tokenizer = config.adapter and os.path.isfile(os.path.join(config.adapter, "tokenizer_config.json"))
     tokenizer = AutoTokenizer.from_pretrained(config.adapter if has_own_tokenizer else config.model, **common)
