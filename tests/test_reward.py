@@ -167,6 +167,9 @@ def test_steps_use_different_brackets():
     assert seen[3] != first_round_step1  # round 1 of step 2 (3 rounds per step)
 
 
+DISTRIBUTED_LABELS = [3, 9, 1, 5, 7, 2, 8, 4, 1, 1, 6, 3]  # as tests/_distributed_reward.py
+
+
 @pytest.mark.multiprocess
 @pytest.mark.parametrize("tournament", ["knockout", "round_robin", "listwise"])
 def test_two_processes_match_one_process(tmp_path, tournament):
@@ -185,8 +188,13 @@ def test_two_processes_match_one_process(tmp_path, tournament):
     ranks = json.loads(out.read_text())
     prompts, completions = reward_batch()
     single_judge = NumberJudge()
-    expected = RRMReward(single_judge, tournament=tournament, seed=3)(prompts, completions)
+    metrics = {}
+    audit = lambda prompts, completions, label, **kwargs: label  # noqa: E731
+    single = RRMReward(single_judge, tournament=tournament, seed=3, audit=audit)
+    expected = single(prompts, completions, label=DISTRIBUTED_LABELS, log_metric=metrics.__setitem__)
     assert ranks[0]["rewards"] + ranks[1]["rewards"] == pytest.approx(expected)
+    # each rank audits its own slice; the middle group straddles them and is scored whole
+    assert ranks[0]["audit"] == ranks[1]["audit"] == pytest.approx(metrics["rrm_reward/audit_agreement"])
     judged = [r["judged"] for r in ranks]
     assert sum(judged) == single_judge.judged
     assert max(judged) - min(judged) <= single_judge.calls  # each round splits within one match

@@ -17,7 +17,7 @@ PURE = [
     "trl_rrm.formats", "trl_rrm.parsing", "trl_rrm.thinking", "trl_rrm.judges.prefix_plan", "trl_rrm.judges.votes",
     "trl_rrm.judges.requests", "trl_rrm.judges.config", "trl_rrm.judges.protocol", "trl_rrm.judges.presenting",
     "trl_rrm.judges.engine", "trl_rrm.tournaments", "trl_rrm.hacking", "trl_rrm.inputs", "trl_rrm.labeling.config",
-    "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward",
+    "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward", "trl_rrm.precision", "trl_rrm.floor",
 ]  # fmt: skip
 
 _BLOCK_TORCH = """

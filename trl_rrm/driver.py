@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
+from .floor import floor_verdict
 from .tournaments import Pairing, Tournament, listwise_scores
 from .types import Match, Ranking, Text, Verdict
 
@@ -53,6 +54,7 @@ class JudgeStats:
     bias_count: int = 0
     over_context: int = 0
     cut: int = 0
+    below_floor: int = 0
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
@@ -115,8 +117,15 @@ class TournamentOutcome:
     rankings: list[Ranking | None] = field(default_factory=list)
 
 
-def run_tournament(groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int = 0) -> TournamentOutcome:
+def run_tournament(
+    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int = 0, *, match_floor: float = 0.0
+) -> TournamentOutcome:
     """Plays ``tournament`` on every group with ``judge``.
+
+    ``match_floor``: a soft verdict whose margin ``|2 p_first - 1|`` is below it is
+    recorded as an exact tie (``trl_rrm.floor.floor_verdict``), before any tournament
+    turns it into points, so every tournament sees the same draw; counted in
+    ``JudgeStats.below_floor``. 0 (the default): verdicts as the judge gave them.
 
     Every process must call this with the same groups and seed (the reward gathers them
     first); each judges its share of every round and all end with identical outcomes.
@@ -145,7 +154,7 @@ def run_tournament(groups: Sequence[Group], judge: Any, tournament: Tournament, 
     if getattr(tournament, "is_listwise", False):
         outcome = _run_listwise(groups, judge, stats)
     else:
-        outcome = _run_pairwise(groups, judge, tournament, seed, stats)
+        outcome = _run_pairwise(groups, judge, tournament, seed, stats, match_floor)
     if reference:
         outcome.rationales = [rationales[:-1] for rationales in outcome.rationales]
     stats.seconds = time.perf_counter() - start
@@ -153,7 +162,7 @@ def run_tournament(groups: Sequence[Group], judge: Any, tournament: Tournament, 
 
 
 def _run_pairwise(
-    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int, stats: JudgeStats
+    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int, stats: JudgeStats, match_floor: float
 ) -> TournamentOutcome:
     schedule = tournament.schedule([len(g.completions) for g in groups], seed=seed)
     rationales: list[list[str | None]] = [[None] * len(g.completions) for g in groups]
@@ -167,6 +176,10 @@ def _run_pairwise(
             for p in pairings
         ]
         verdicts = sharded_map(judge.compare, matches)
+        if match_floor > 0:
+            floored = [floor_verdict(verdict, match_floor) for verdict in verdicts]
+            stats.below_floor += sum(new is not old for new, old in zip(floored, verdicts))
+            verdicts = floored
         schedule.record(verdicts)
         stats.add_verdicts(verdicts)
         for pairing, verdict in zip(pairings, verdicts):

@@ -11,6 +11,10 @@ In RL the policy is optimised against the judge; what moves the verdict will be 
   of the judge tokenizer's control tokens (``<|im_end|>``). The judge never reads these
   as structure (``trl_rrm.formats.untrusted``), but a policy writing them is probing.
 
+- ``audit_agreement`` (with ``RRMReward(audit=...)``): how often the judge's rewards
+  order a group's completions as a labelled audit reward does. The judge sees no labels;
+  when the policy starts to game it, its rewards part from the audit's and this falls.
+
 Optional guard (``RRMReward(guard=...)``, off by default): a suspicious completion gets
 None (``"none"``: excluded from this reward) or its group's lowest reward (``"min"``).
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
+
+from .floor import TIE_TOLERANCE
 
 Guard = Literal["off", "none", "min"]
 GUARDS = ("off", "none", "min")
@@ -47,6 +53,37 @@ def length_correlation(rewards: Sequence[Sequence[float | None]], lengths: Seque
         if r is not None:
             values.append(r)
     return sum(values) / len(values) if values else None
+
+
+def audit_agreement(
+    rewards: Sequence[Sequence[float | None]], audit: Sequence[Sequence[float | None]]
+) -> float | None:
+    """How often ``rewards`` order two members of a group as ``audit`` does, in [0, 1].
+
+    Over every pair of members of a group whose audit rewards differ (both present, not
+    NaN) and that both got a reward: 1 when the rewards order them the same way, 0 when
+    reversed, and 0.5 when the rewards tie (within ``TIE_TOLERANCE``: a flat group, a
+    draw). A tie counts half, not as a disagreement: a judge that cannot tell sits at
+    chance, 0.5, and 0 stays the mark of a judge whose order is reversed. None without
+    any such pair (no group where the audit separates two rewarded members).
+    """
+    points, pairs = 0.0, 0
+    for group_rewards, group_audit in zip(rewards, audit):
+        members = [
+            (float(r), float(a))
+            for r, a in zip(group_rewards, group_audit)
+            if r is not None and a is not None and not math.isnan(a) and not math.isnan(r)
+        ]
+        for i, (r_i, a_i) in enumerate(members):
+            for r_j, a_j in members[i + 1 :]:
+                if a_i == a_j:
+                    continue
+                pairs += 1
+                if abs(r_i - r_j) <= TIE_TOLERANCE:
+                    points += 0.5
+                elif (r_i > r_j) == (a_i > a_j):
+                    points += 1.0
+    return points / pairs if pairs else None
 
 
 def suspicious(texts: Sequence[str], judge: Any) -> list[bool] | None:

@@ -16,6 +16,11 @@ turns verdicts into one reward each. Under several processes the items of all ra
 gathered, so a group split across two ranks is still judged as one group, each rank
 judges about 1/world of every round, and each rank gets back its own slice.
 A completion without any valid judgment gets None: TRL excludes it from this reward.
+
+A judge that cannot tell its completions apart must not hand GRPO its noise: GRPO divides
+each group's advantages by the group's standard deviation, so rewards of 0.5 +- 0.003
+become full-size advantages. Below a noise floor (``min_margin``, ``trl_rrm.floor``) a
+match is a tie and a group is flat: identical rewards, zero advantage.
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .distributed import all_gather, world
 from .driver import Group, TournamentOutcome, run_tournament
+from .floor import (
+    flatten, group_margin, mean_points, resolve_min_margin, separated, uses_probabilities, validate_min_margin,
+)  # fmt: skip
 from .formats import render_text
-from .hacking import GUARDS, Guard, apply_guard, length_correlation, suspicious
+from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correlation, suspicious
 from .judges.protocol import check_judge
 from .tournaments import Tournament, get_tournament
 from .types import Text
@@ -76,11 +84,35 @@ class RRMReward:
             tokens gets (``trl_rrm.hacking``): ``"off"`` (its reward, the default; the
             judge never reads it as structure anyway), ``"none"`` (None: excluded) or
             ``"min"`` (its group's lowest reward). The rate is logged either way.
+        min_margin: the noise floor, the labeler's option of the same name, default and
+            meaning (``trl_rrm.floor``). A soft verdict whose ``p_first`` lies within
+            ``min_margin / 2`` of 0.5 is an exact tie (every tournament sees a draw); a group
+            whose members' mean points per match all lie within ``min_margin`` of each
+            other is *flat*. None (default): 0.1 with soft verdicts, 0 with hard ones (whose
+            floor is the tie: orders that disagree, an even vote); 0: no floor beyond exact
+            ties.
+        audit: an optional reward function with TRL's signature, ``(prompts, completions,
+            **kwargs) -> list[float | None]``, computed from a labelled column this reward
+            never reads (a checker, ground truth of a small audit set). Called on each
+            rank's own completions with the same columns (``log_metric`` and ``log_extra``
+            left out); only its agreement with this reward is logged. Not timed as judging.
+
+    A flat group's rewarded members all get the same number, the group's mean reward
+    rounded to 1/1024 (0.5 for a group of draws), not None: the judge did judge and found
+    no difference, and a draw is a result worth the same to everyone, while None means a
+    failure here (``none_reward_rate``). Equal values give exactly zero advantage in every
+    TRL trainer and scaling (GRPO's group/batch/none, RLOO, next to other reward
+    functions), without TRL's "All reward functions returned None" warning for every row;
+    the 1/1024 grid keeps float32 sums exact, so TRL's group mean equals the value to the
+    bit. Members that got None (failed matches) stay None.
 
     Logged per call (``log_metric``, prefixed with the name): the judge's counters
     (``parse_failure_rate``, ``tie_rate``, ``order_disagreement_rate``,
-    ``over_context_rate``, ...), ``none_reward_rate``, and the hacking signals
-    ``length_correlation`` and ``suspicious_rate``.
+    ``over_context_rate``, ...), ``judge_seconds`` (wall time of the tournament),
+    ``none_reward_rate``, the floor's ``below_floor_rate`` (matches made ties) and
+    ``flat_group_rate`` (flat groups over groups with two or more rated members), the
+    hacking signals ``length_correlation`` and ``suspicious_rate``, and with ``audit``,
+    ``audit_agreement`` (``trl_rrm.hacking.audit_agreement``).
 
     Raises:
         ValueError: an unknown tournament, or a batch that does not split into groups
@@ -100,8 +132,13 @@ class RRMReward:
         name: str = "rrm_reward",
         log_rationales: bool = True,
         guard: Guard = "off",
+        min_margin: float | None = None,
+        audit: Callable[..., Sequence[float | None]] | None = None,
     ) -> None:
         check_judge(judge)
+        validate_min_margin(min_margin)
+        if audit is not None and not callable(audit):
+            raise TypeError(f"audit={audit!r:.60} must be a reward function (prompts, completions, **kwargs)")
         if guard not in GUARDS:
             raise ValueError(f"guard={guard!r} must be one of {GUARDS}")
         if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
@@ -117,6 +154,8 @@ class RRMReward:
         self.seed = seed
         self.log_rationales = log_rationales
         self.guard = guard
+        self.min_margin = min_margin
+        self.audit = audit
         self.__name__ = name
         self._calls = 0
         self.last_outcome: TournamentOutcome | None = None
@@ -145,16 +184,23 @@ class RRMReward:
         groups, members = self._group(items)
         seed = self.seed + self._calls
         self._calls += 1
-        outcome = run_tournament(groups, self.judge, self.tournament, seed=seed)
+        match_floor = resolve_min_margin(self.min_margin, soft=True)  # it only changes soft verdicts
+        outcome = run_tournament(groups, self.judge, self.tournament, seed=seed, match_floor=match_floor)
         self.last_outcome = outcome
+        floored, flat = self._floor(groups, outcome)
 
         texts = [[render_text(c) for c in group.completions] for group in groups]
         flags = suspicious([text for group in texts for text in group], self.judge)
         flagged = None if flags is None else _regroup(flags, texts)
-        scores = outcome.scores if flagged is None else apply_guard(self.guard, outcome.scores, flagged)
-        signals = {"length_correlation": length_correlation(outcome.scores, [[len(x) for x in g] for g in texts])}
+        scores = floored if flagged is None else apply_guard(self.guard, floored, flagged)
+        signals = {"length_correlation": length_correlation(floored, [[len(x) for x in g] for g in texts])}
         if flags is not None:
             signals["suspicious_rate"] = sum(flags) / max(len(flags), 1)
+        if outcome.stats.matches:
+            signals["below_floor_rate"] = outcome.stats.below_floor / outcome.stats.matches
+        rated = [f for f in flat if f is not None]
+        if rated:
+            signals["flat_group_rate"] = sum(rated) / len(rated)
 
         rewards: list[float | None] = [None] * len(items)
         rationales: list[str | None] = [None] * len(items)
@@ -162,9 +208,51 @@ class RRMReward:
             for c, position in enumerate(positions):
                 rewards[position] = scores[g][c]
                 rationales[position] = outcome.rationales[g][c]
+        if self.audit is not None:
+            audited = self._audit(prompts, completions, completion_ids, kwargs)
+            signals["audit_agreement"] = audit_agreement(
+                [[rewards[p] for p in m] for m in members], [[audited[p] for p in m] for m in members]
+            )
         mine = slice(offset, offset + len(local))
         self._log(kwargs, outcome, rewards[mine], rationales[mine], signals)
         return rewards[mine]
+
+    def _floor(
+        self, groups: list[Group], outcome: TournamentOutcome
+    ) -> tuple[list[list[float | None]], list[bool | None]]:
+        """The tournament's scores with every flat group flattened (``trl_rrm.floor``), and
+        per group whether it was flat (None: fewer than two members with points).
+
+        A group's margin is measured on the points the judge gave (each member's mean
+        points per match, as the tournament counts them), not on the tournament's rewards:
+        some tournaments rescale (ELO's rewards stay within a few hundredths of 0.5), so
+        only points mean the same in every tournament. Listwise: the rewards are the
+        judge's own scores.
+        """
+        if getattr(self.tournament, "is_listwise", False):
+            points = outcome.scores
+        else:
+            sizes = [len(group.completions) for group in groups]
+            points = mean_points(outcome.results, sizes, soft=getattr(self.tournament, "soft", False))
+        floor = resolve_min_margin(self.min_margin, uses_probabilities(outcome.results))
+        scores, flat = [], []
+        for group_scores, group_points in zip(outcome.scores, points):
+            margin = group_margin(group_points)
+            is_flat = None if margin is None else not separated(margin, floor)
+            scores.append(flatten(group_scores) if is_flat else list(group_scores))
+            flat.append(is_flat)
+        return scores, flat
+
+    def _audit(
+        self, prompts: Sequence[Text], completions: Sequence[Text], completion_ids: Any, kwargs: dict[str, Any]
+    ) -> list[float | None]:
+        """The audit rewards of every rank's completions, in gathered order."""
+        columns = {key: value for key, value in kwargs.items() if key not in ("log_metric", "log_extra")}
+        values = list(self.audit(prompts=list(prompts), completions=list(completions),  # type: ignore[misc]
+                                 completion_ids=completion_ids, **columns))  # fmt: skip
+        if len(values) != len(prompts):
+            raise ValueError(f"audit returned {len(values)} rewards for {len(prompts)} completions")
+        return [value for shard in all_gather(values) for value in shard]
 
     def _group(
         self, items: list[tuple[Text, Text, str | None, Text | None]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..floor import MIN_MARGIN_HELP, SOFT_MIN_MARGIN, validate_min_margin
 from ..judges.config import positive_int
 from ..tournaments import Tournament, get_tournament
 
@@ -17,9 +18,7 @@ PAIR_MODES = ("best_worst", "all_above_margin")
 DROP_REASONS = (
     "too_few_candidates", "unscored_candidate", "tie", "low_margin", "order_disagreement", "over_context",
 )  # fmt: skip
-# The default minimum margin with soft verdicts (probabilities): a pair the judge barely
-# separates is noise for DPO.
-SOFT_MIN_MARGIN = 0.1
+__all__ = ["DROP_REASONS", "PAIR_MODES", "SOFT_MIN_MARGIN", "LabelingConfig", "LabelingSummary"]
 
 
 @dataclass
@@ -29,7 +28,8 @@ class LabelingConfig:
     Defaults keep only pairs the judge stands behind: with both orders judged, a pair
     whose orders disagree is dropped (``min_order_agreement=1.0``); with soft verdicts
     (``likelihood``/``direct``), a pair whose score margin is under ``SOFT_MIN_MARGIN``
-    (0.1) is dropped (``min_margin=None``); every drop is counted by reason.
+    (0.1) is dropped (``min_margin=None``); every drop is counted by reason. The floor and
+    its default are ``trl_rrm.floor``'s, shared with ``RRMReward(min_margin=...)``.
     """
 
     tournament: str = field(
@@ -40,10 +40,7 @@ class LabelingConfig:
         metadata={"help": "best_worst: one pair per prompt; all_above_margin: every pair above the margin",
                   "choices": PAIR_MODES},
     )  # fmt: skip
-    min_margin: float | None = field(
-        default=None, metadata={"help": f"drop pairs whose score margin is below this (None: {SOFT_MIN_MARGIN} with "
-                                        "soft verdicts, any positive margin otherwise)"}
-    )  # fmt: skip
+    min_margin: float | None = field(default=None, metadata={"help": MIN_MARGIN_HELP})
     min_order_agreement: float | None = field(
         default=1.0, metadata={"help": "drop pairs whose both-order matches agree less than this (None: keep all)"}
     )
@@ -60,8 +57,7 @@ class LabelingConfig:
             raise TypeError(f"tournament={self.tournament!r:.60} must be a name or a Tournament")
         if self.pairs not in PAIR_MODES:
             raise ValueError(f"pairs={self.pairs!r} must be one of {PAIR_MODES}")
-        if self.min_margin is not None and not self.min_margin >= 0:
-            raise ValueError(f"min_margin={self.min_margin!r} must be >= 0 (or None: the default)")
+        validate_min_margin(self.min_margin)
         if self.min_order_agreement is not None and not 0 <= self.min_order_agreement <= 1:
             raise ValueError(f"min_order_agreement={self.min_order_agreement!r} must be in [0, 1] or None")
         if not isinstance(self.num_candidates, int) or self.num_candidates < 2:

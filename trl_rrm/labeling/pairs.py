@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
 from ..driver import TournamentOutcome
+from ..floor import TIE_TOLERANCE, separated
 from ..types import Text
 
 
@@ -36,11 +36,6 @@ def pair_rationale(outcome: TournamentOutcome, g: int, a: int, b: int) -> str | 
     return outcome.rationales[g][a]
 
 
-def uses_probabilities(outcome: TournamentOutcome) -> bool:
-    """Whether the judge gave soft verdicts (``p_first``) in this outcome."""
-    return any(verdict.p_first is not None for _, verdict in outcome.results)
-
-
 def select_pairs(
     outcome: TournamentOutcome,
     g: int,
@@ -68,10 +63,10 @@ def select_pairs(
     for a, b in candidates:
         dropped["pairs_considered"] += 1
         margin = scores[a] - scores[b]
-        if margin <= 0 or math.isclose(margin, 0.0, abs_tol=1e-12):
+        if margin <= TIE_TOLERANCE:
             dropped["tie"] += 1
             continue
-        if margin < min_margin:
+        if not separated(margin, min_margin):  # the noise floor (trl_rrm.floor)
             dropped["low_margin"] += 1
             continue
         agreement = pair_agreement(outcome, g, a, b)

@@ -26,8 +26,9 @@ from ..driver import Group, TournamentOutcome, run_tournament
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
 from ..judges.protocol import check_judge
 from . import output as out_files
-from .config import DROP_REASONS, SOFT_MIN_MARGIN, LabelingConfig, LabelingSummary
-from .pairs import as_response, preference_row, select_pairs, uses_probabilities
+from ..floor import resolve_min_margin, uses_probabilities
+from .config import DROP_REASONS, LabelingConfig, LabelingSummary
+from .pairs import as_response, preference_row, select_pairs
 from .sampler import PolicySampler
 
 logger = logging.getLogger(__name__)
@@ -251,9 +252,9 @@ def _rows_of(outcome: TournamentOutcome, ranked, rows, candidates, config, dropp
                  "order_disagreements", "over_context", "cut"):  # fmt: skip
         stats[name] += getattr(judged, name, 0)
     stats["seconds"] += judged.seconds
-    soft = uses_probabilities(outcome)
+    soft = uses_probabilities(outcome.results)
     stats["soft"] += soft
-    margin = config.min_margin if config.min_margin is not None else (SOFT_MIN_MARGIN if soft else 0.0)
+    margin = resolve_min_margin(config.min_margin, soft)
     stats["min_margin"] = max(stats["min_margin"], margin)
     dropped["over_context"] += getattr(judged, "over_context", 0) if rank == 0 else 0
     lines = []

@@ -1,13 +1,14 @@
 """Test helpers: tiny models built in code (``models``) and deterministic judges (``judges``).
 
-``NumberJudge`` and ``reward_batch`` are pure Python and import at once (a CLI test can
+``NumberJudge`` (and its soft variant ``SoftNumberJudge``), ``NoiseJudge`` (a judge that
+knows nothing) and ``reward_batch`` are pure Python and import at once (a CLI test can
 load ``--judge trl_rrm.testing:NumberJudge`` without torch); the model builders import
 torch, transformers and PEFT on first access.
 """
 
 from typing import Any
 
-from .judges import NumberJudge, reward_batch
+from .judges import NoiseJudge, NumberJudge, SoftNumberJudge, reward_batch
 
 _MODELS = {"EOS_TOKEN", "add", "build_tiny_model", "build_tiny_tokenizer", "make_lora_adapter", "save_tiny_model"}
 
@@ -20,4 +21,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["NumberJudge", "add", "build_tiny_model", "build_tiny_tokenizer", "make_lora_adapter", "reward_batch", "save_tiny_model"]
+__all__ = [
+    "NoiseJudge", "NumberJudge", "SoftNumberJudge", "add", "build_tiny_model", "build_tiny_tokenizer",
+    "make_lora_adapter", "reward_batch", "save_tiny_model",
+]  # fmt: skip

@@ -61,6 +61,51 @@ class NumberJudge:
         return rankings
 
 
+class SoftNumberJudge(NumberJudge):
+    """``NumberJudge`` with soft verdicts: ``p_first`` = 0.5 + ``margin`` when the first
+    response's number is larger, 0.5 - ``margin`` when smaller (a confident judge for
+    ``margin`` near 0.5), an exact tie for equal numbers; no number: a failure."""
+
+    def __init__(self, margin: float = 0.4) -> None:
+        super().__init__()
+        self.margin = margin
+
+    def compare(self, matches):
+        from dataclasses import replace
+
+        verdicts = super().compare(matches)
+        return [v if v.winner is None else replace(v, p_first=0.5 + self.margin * (1 - 2 * v.winner)) for v in verdicts]
+
+
+class NoiseJudge:
+    """A judge that knows nothing, as an untrained one measured on the constraints task:
+    both orders judged and always disagreeing (each prefers whichever response is shown
+    first, ``position_bias`` 0.46), so ``p_first`` = 0.5 +- ``noise``, seeded by the
+    match's content (identical across runs and processes)."""
+
+    def __init__(self, noise: float = 0.003) -> None:
+        self.noise = noise
+        self.judged = 0
+        self.calls = 0
+
+    def compare(self, matches):
+        import random
+
+        from ..formats import render_text
+        from ..types import Verdict
+
+        self.calls += 1
+        self.judged += len(matches)
+        verdicts = []
+        for match in matches:
+            key = "\x1f".join(render_text(x) for x in (match.prompt, *match.responses))
+            p = 0.5 + random.Random(f"noise:{key}").uniform(-self.noise, self.noise)
+            winner = None if p == 0.5 else int(p < 0.5)
+            verdicts.append(Verdict(winner=winner, tie=winner is None, votes=(0, 1), p_first=p,
+                                    order_agreement=False, position_bias=0.46, rationale="the first one"))  # fmt: skip
+        return verdicts
+
+
 def reward_batch() -> tuple[list[str], list[str]]:
     """12 completions of 3 prompts (4 each, consecutive), numbers as quality."""
     prompts, completions = [], []
