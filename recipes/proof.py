@@ -51,7 +51,10 @@ class ProofConfig:
     judge_config: str = field(default=str(HERE / "configs" / "train_judge.yaml"), metadata={"help": "train_judge YAML"})
     grpo_config: str = field(default=str(HERE / "configs" / "grpo_rrm_cpu.yaml"), metadata={"help": "grpo_rrm YAML"})
     dpo_config: str = field(default=str(HERE / "configs" / "dpo_rrm.yaml"), metadata={"help": "dpo_rrm YAML"})
-    judge_held_out_limit: int | None = field(default=None, metadata={"help": "held-out prompts per split (None: all)"})
+    judge_held_out_per_type: int = field(default=5, metadata={"help": "held-out judge pairs per constraint type and split"})
+    judge_verdicts: list[str] = field(
+        default_factory=lambda: ["direct"], metadata={"help": "verdict modes of the judge-accuracy stage"}
+    )
     grpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for grpo_rrm.py"})
     dpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for dpo_rrm.py"})
     judge_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for train_judge.py"})
@@ -109,18 +112,23 @@ def _judge_eval(cfg: ProofConfig, adapter: str | None, folder: Path, seed: int) 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trl_rrm.embedded import smollm2_path
-    from trl_rrm.tasks import constraints
+    from trl_rrm.evaluation.data import PairExample
+    from trl_rrm.precision import auto_dtype
 
     tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
-    tj.task, tj.held_out_limit, tj.per_type = cfg.task, cfg.judge_held_out_limit, 1
+    tj.task, tj.held_out_per_type, tj.per_type, tj.sampled_per_type = cfg.task, cfg.judge_held_out_per_type, 0, 0
+    tj.eval_verdicts = cfg.judge_verdicts
     base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
     start = time.perf_counter()
-    saved = Path(adapter or "-") / "held_out_pairs.json"
-    if adapter and saved.is_file() and cfg.task == "constraints":  # the pairs the adapter was tested on
-        held_out = {k: v[: cfg.judge_held_out_limit] for k, v in constraints.load_pairs(saved).items()}
+    saved = Path(adapter or "-") / "held_out_pairs.jsonl"
+    if adapter and saved.is_file():  # the pairs the adapter was tested on
+        held_out: dict = {}
+        for line in saved.read_text().splitlines():
+            row = json.loads(line)
+            held_out.setdefault(row.pop("split"), []).append(PairExample(**row))
     else:
-        model, tokenizer = AutoModelForCausalLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
-        _, held_out = train_judge.build_pairs(tj, model, tokenizer, cache=folder / "pairs.json")
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=auto_dtype("cpu"))
+        _, held_out = train_judge.build_pairs(tj, model, AutoTokenizer.from_pretrained(base), cache=folder / "pairs.json")
         del model
     data = {
         "adapter": adapter,
@@ -146,8 +154,7 @@ def run(cfg: ProofConfig) -> dict:
                 folder = out / f"judge_seed{seed}"
                 command = [python, str(HERE / "train_judge.py"), "--config", cfg.judge_config, "--seed", str(seed)]
                 command += ["--output_dir", str(folder), "--task", cfg.task, *cfg.judge_args]
-                if cfg.judge_held_out_limit is not None:
-                    command += ["--held_out_limit", str(cfg.judge_held_out_limit)]
+                command += ["--held_out_per_type", str(cfg.judge_held_out_per_type), "--eval_verdicts", *cfg.judge_verdicts]
                 row["judge"] = _run(f"train_judge seed {seed}", command, folder)
                 adapter = str(folder)
             else:  # the same adapter and held-out pairs for every seed: evaluated once
@@ -189,9 +196,12 @@ def table_rows(rows: dict[int, dict]) -> list[dict]:
     lines = []
     for split, what in (("test", "unseen topics"), ("test_types", "unseen constraint types")):
         for who, key in (("base (untrained)", "before"), ("trained adapter", "after")):
-            lines.append((f"judge accuracy, {who}, {what}", [("judge", key, split, "direct", "accuracy")]))
+            for mode in ("generate", "direct"):
+                lines.append((f"judge both-order accuracy ({mode}), {who}, {what}",
+                              [("judge", key, split, mode, "both_order_accuracy")]))  # fmt: skip
     lines += [
-        ("judge ties (orders disagree), trained, unseen topics", [("judge", "after", "test", "direct", "ties")]),
+        ("judge order agreement (generate), trained, unseen topics",
+         [("judge", "after", "test", "generate", "order_agreement")]),
         ("judge held-out pairs, unseen topics", [("judge", "held_out_pairs", "test")]),
         ("policy satisfaction, untrained", untrained),
         ("policy satisfaction, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "rate")]),

@@ -1,25 +1,30 @@
-"""Train a reasoning reward model (a LoRA judge): a warm start on code-written judgments,
-then GRPO on its verdicts (the RRM recipe).
+"""Train a reasoning reward model (a LoRA judge): a warm start on judgments written by code,
+then (optionally) GRPO on its verdicts (the RRM recipe).
 
-Data: preference pairs (prompt, chosen, rejected), from a file or built in:
-- ``task: constraints`` (default): requests with a constraint code can check; the base's
-  own sampled answers, one satisfying vs one violating, and code-written near misses for
-  the rare types (``trl_rrm.tasks.constraints.judge_data``);
-- ``task: small_sums``: the base's answers to small sums (the hard case).
-Every pair is shown in BOTH orders, so position bias is trained away.
+Data: preference pairs, every one shown in BOTH orders (position has nothing to teach):
+- ``task: constraints`` (default): requests with a constraint code can check
+  (``trl_rrm.tasks.constraints.judge_data``): the base's own answers and code-written
+  near misses of every trained type, a share with attacks on the violating answer; held
+  out, prompts about unseen topics and constraint types never trained, stratified by type;
+- ``task: small_sums``: the base's answers to small sums;
+- ``train_file`` / ``eval_file``: your pairs (``prompt``, ``chosen``, ``rejected``; an
+  optional ``subset`` column groups the held-out accuracy), trained on the verdict alone.
 
-1. Warm start (SFTTrainer, LoRA): targets written by code that check the constraint for
-   each response, then give the verdict (``judge_trace``: RM-R1's distillation stage with
-   a program as the teacher); a share ``verdict_only_share`` of the targets is the
-   verdict alone, which teaches the judge the ``direct`` verdict mode too.
-2. GRPO on the verdicts: +1 right, -1 wrong, ``unparsed_reward`` when none parses.
+1. Warm start (``trl_rrm.warm_start``): the judge writes, for each response, the evidence
+   its check reads (quoted or counted), the check's yes/no, then the verdict; the yes/no
+   and the verdict weigh ``decisive_weight`` times more than the copied text. Prompts are
+   rendered by the judge itself (``HFJudge.shown_messages``): what it learns on is what it
+   sees. A share ``verdict_only_share`` of the targets is the verdict alone.
+2. GRPO on the verdicts (``max_steps`` > 0): +1 right, -1 wrong, ``unparsed_reward`` when
+   none parses.
 
-The output is an adapter ``HFJudge(base, adapter=output_dir)`` loads, the held-out pairs
-(``held_out_pairs.json``) and ``results.json``: both-order accuracy, order agreement and
-per-type accuracy of the base and of the trained judge on each held-out split, for every
-verdict mode in ``eval_verdicts``.
+Output (``output_dir``): the adapter (``HFJudge(base, adapter=output_dir)``), the held-out
+pairs (``held_out_pairs.jsonl``) and ``results.json``: for the base and the trained judge,
+per held-out split and verdict mode, ``trl_rrm.evaluation.evaluate_pairwise``'s metrics
+(both orders: accuracy, both-order accuracy, order agreement, ties, failures, by type),
+the warm start's loss curve and the time of every stage.
 
-One process (CPU, the embedded SmolLM2-135M-Instruct):
+One process (CPU, the embedded SmolLM2-135M-Instruct; bf16 where the CPU computes it):
 
     python recipes/train_judge.py --config recipes/configs/train_judge.yaml
 
@@ -37,19 +42,25 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from datasets import Dataset, load_dataset
-from peft import LoraConfig, PeftModel, get_peft_model
+from datasets import Dataset
+from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer, TrlParser
+from trl import GRPOConfig, GRPOTrainer, TrlParser
 
+from trl_rrm import HFJudge, Match
 from trl_rrm.embedded import SMOLLM2_ID, smollm2_path
+from trl_rrm.evaluation import evaluate_pairwise
+from trl_rrm.evaluation.data import PairExample, pairwise_examples
 from trl_rrm.formats import PAIRWISE_FORMATS, get_format
-from trl_rrm.judges.hf import HFJudge
+from trl_rrm.inputs import load_rows
+from trl_rrm.precision import default_bf16
 from trl_rrm.tasks import constraints, sums
+from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train
 
 logger = logging.getLogger("train_judge")
 
@@ -62,93 +73,122 @@ class TrainJudgeConfig:
     format: str = field(default="rrm", metadata={"help": "rrm, rm_r1 or rm_r1_distilled"})
     task: str = field(default="constraints", metadata={"help": "built-in data: constraints or small_sums"})
     train_file: str | None = field(default=None, metadata={"help": "jsonl/json/parquet with prompt, chosen, rejected"})
-    eval_file: str | None = field(default=None, metadata={"help": "held-out pairs, same columns"})
-    per_type: int = field(default=40, metadata={"help": "constraints: training prompts per constraint type"})
-    held_out_limit: int | None = field(default=None, metadata={"help": "constraints: held-out prompts per split (None: all)"})
+    eval_file: str | None = field(default=None, metadata={"help": "held-out pairs, same columns (subset: a group)"})
+    per_type: int = field(default=50, metadata={"help": "constraints: prompts per trained type with code-written pairs"})
+    templated_per_prompt: int = field(default=1, metadata={"help": "constraints: code-written pairs per such prompt"})
+    sampled_per_type: int = field(default=40, metadata={"help": "constraints: prompts per type answered by the base"})
+    attack_share: float = field(default=0.2, metadata={"help": "constraints: share of pairs also trained attacked"})
+    held_out_per_type: int = field(default=5, metadata={"help": "constraints: held-out prompts per type and split"})
     samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per prompt"})
     sample_max_new_tokens: int = field(default=24, metadata={"help": "built-in data: budget of a sampled answer"})
     num_train_problems: int = field(default=160, metadata={"help": "small_sums: training problems"})
     num_eval_problems: int = field(default=64, metadata={"help": "small_sums: held-out problems"})
     pairs_seed: int = field(default=0, metadata={"help": "built-in data: prompts and samples"})
+    sft_steps: int = field(default=360, metadata={"help": "warm-start steps (0: none)"})
+    sft_learning_rate: float = field(default=1e-3, metadata={"help": "warm-start peak learning rate (cosine)"})
+    sft_batch_size: int = field(default=8, metadata={"help": "warm-start batch size"})
+    decisive_weight: float = field(default=5.0, metadata={"help": "loss weight of the yes/no and verdict tokens"})
+    verdict_only_share: float = field(default=0.0, metadata={"help": "share of warm-start targets that are the verdict alone"})
     unparsed_reward: float = field(default=-1.5, metadata={"help": "GRPO reward when no verdict can be parsed"})
-    sft_epochs: float = field(default=1.0, metadata={"help": "warm start on code-written judgments (0: none)"})
-    sft_file: str | None = field(default=None, metadata={"help": "warm start data: conversational prompt/completion rows"})
-    sft_learning_rate: float = field(default=2e-4, metadata={"help": "warm start learning rate"})
-    sft_batch_size: int = field(default=8, metadata={"help": "warm start batch size"})
-    verdict_only_share: float = field(default=0.5, metadata={"help": "share of warm-start targets that are the verdict alone"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_layers: int | None = field(default=16, metadata={"help": "LoRA on the top k layers only (None: all)"})
     lora_target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "modules that get LoRA"},
     )
-    eval_verdicts: list[str] = field(default_factory=lambda: ["direct"], metadata={"help": "verdict modes evaluated"})
-    eval_max_new_tokens: int = field(default=64, metadata={"help": "judge budget in the evaluation (writing modes)"})
+    eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
+    eval_max_new_tokens: int = field(default=256, metadata={"help": "judge budget in the evaluation (writing modes)"})
+    eval_base: bool = field(default=True, metadata={"help": "evaluate the untrained base too"})
 
     def __post_init__(self) -> None:
         if self.format not in PAIRWISE_FORMATS:
             raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {PAIRWISE_FORMATS}")
         if self.task not in ("constraints", "small_sums"):
             raise ValueError(f"task={self.task!r}; expected 'constraints' or 'small_sums'")
-        for name in ("per_type", "num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r"):
+        for name in ("num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r", "held_out_per_type"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        for name in ("per_type", "templated_per_prompt", "sampled_per_type", "sft_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
         if self.samples_per_problem < 2:
             raise ValueError(f"samples_per_problem={self.samples_per_problem!r} must be >= 2")
-        if self.sft_epochs < 0 or not 0 <= self.verdict_only_share <= 1:
-            raise ValueError(f"sft_epochs={self.sft_epochs!r} must be >= 0 and verdict_only_share in [0, 1]")
+        for name in ("verdict_only_share", "attack_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be within [0, 1]")
+        if self.decisive_weight < 1:
+            raise ValueError(f"decisive_weight={self.decisive_weight!r} must be >= 1")
+        if self.lora_layers is not None and self.lora_layers < 1:
+            raise ValueError(f"lora_layers={self.lora_layers!r} must be >= 1 (or None: every layer)")
 
 
-def _pairs_from_file(path: str, seed: int) -> list[sums.JudgePair]:
-    """Rows with prompt/chosen/rejected -> pairs in a seeded random shown order."""
-    suffix = Path(path).suffix.lstrip(".")
-    rows = load_dataset({"jsonl": "json"}.get(suffix, suffix), data_files=path, split="train")
-    for column in ("prompt", "chosen", "rejected"):
-        if column not in rows.column_names:
-            raise ValueError(f"{path}: column {column!r} is missing (columns: {rows.column_names})")
-    rng = random.Random(f"pairs:{seed}")
-    pairs = []
-    for row in rows:
-        label = rng.randint(0, 1)
-        chosen, rejected = sums.completion_text(row["chosen"]), sums.completion_text(row["rejected"])
-        first, second = (chosen, rejected) if label == 0 else (rejected, chosen)
-        prompt = row["prompt"] if isinstance(row["prompt"], str) else sums.completion_text(row["prompt"])
-        pairs.append(sums.JudgePair(sums.Problem(prompt=prompt, answer=0, expression=""), first, second, label))
+# ------------------------------------------------------------------ data
+
+
+def file_pairs(path: str) -> list[PairExample]:
+    """Validated pairs of a file (``prompt``, ``chosen``, ``rejected``; errors name the row)."""
+    pairs, _ = pairwise_examples(load_rows(path))
     return pairs
 
 
-def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = None) -> tuple[list, dict[str, list]]:
-    """Training pairs and held-out pairs by split, from the files or built in (cached)."""
+def as_examples(pairs: list, by_type: bool) -> list[PairExample]:
+    """Shown pairs of a built-in task as evaluation pairs, grouped by constraint type."""
+    return [
+        PairExample(p.problem.prompt, p.chosen, p.rejected,
+                    subset="+".join(c.name for c in p.problem.constraints) if by_type else None)  # fmt: skip
+        for p in pairs
+    ]
+
+
+def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = None) -> tuple[list, dict[str, list[PairExample]]]:
+    """Training pairs (task pairs, or ``PairExample`` from ``train_file``) and held-out
+    ``PairExample`` by split."""
     if cfg.train_file:
-        train = _pairs_from_file(cfg.train_file, cfg.pairs_seed)
-        return train, ({"test": _pairs_from_file(cfg.eval_file, cfg.pairs_seed + 1)} if cfg.eval_file else {})
+        held = {"test": file_pairs(cfg.eval_file)} if cfg.eval_file else {}
+        return file_pairs(cfg.train_file), held
     if cfg.task == "constraints":
-        return constraints.judge_data(model, tokenizer, seed=cfg.pairs_seed, per_type=cfg.per_type,
-                                      samples_per_prompt=cfg.samples_per_problem, max_new_tokens=cfg.sample_max_new_tokens,
-                                      held_out_limit=cfg.held_out_limit, cache=cache)  # fmt: skip
+        train_pairs, held_out = constraints.judge_data(
+            model, tokenizer, seed=cfg.pairs_seed, per_type=cfg.per_type, templated_per_prompt=cfg.templated_per_prompt,
+            sampled_per_type=cfg.sampled_per_type, samples_per_prompt=cfg.samples_per_problem,
+            max_new_tokens=cfg.sample_max_new_tokens, held_out_per_type=cfg.held_out_per_type,
+            attack_share=cfg.attack_share, cache=cache,
+        )  # fmt: skip
+        return train_pairs, {split: as_examples(v, by_type=True) for split, v in held_out.items()}
     problems = sums.small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
     samples = sums.sample_completions(model, tokenizer, problems, num_samples=cfg.samples_per_problem, seed=cfg.pairs_seed)
-    train = sums.judge_pairs(problems, samples, seed=cfg.pairs_seed, per_problem=2)
+    train_pairs = sums.judge_pairs(problems, samples, seed=cfg.pairs_seed, per_problem=2)
     held = sums.small_sums(cfg.num_eval_problems, seed=1000, split="test")
     held_samples = sums.sample_completions(model, tokenizer, held, num_samples=cfg.samples_per_problem, seed=1000)
-    return train, {"test": sums.judge_pairs(held, held_samples, seed=1000, per_problem=2)}
+    return train_pairs, {"test": as_examples(sums.judge_pairs(held, held_samples, seed=1000, per_problem=2), by_type=False)}
 
 
-def both_orders(pairs: list) -> list:
-    """Every pair as shown, and swapped: position bias has nothing to learn from."""
-    return [q for p in pairs for q in (p, type(p)(p.problem, p.second, p.first, 1 - p.label))]
-
-
-def warm_start_rows(cfg: TrainJudgeConfig, fmt, pairs: list) -> list[dict]:
-    """SFT rows: the rendered pair, then a code-written judgment (or the verdict alone)."""
-    trace = constraints.judge_trace if cfg.task == "constraints" and not cfg.train_file else sums.judge_trace
+def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
+    """Both orders of every pair, each with its target: the task's code-written judgment
+    (evidence, checks, verdict), or the verdict alone (``verdict_only``, a share
+    ``verdict_only_share``, and always for ``train_file`` pairs, which come with no way
+    to check them)."""
+    fmt = get_format(cfg.format)
     rng = random.Random(f"verdict-only:{cfg.pairs_seed}")
-    rows = []
-    for p in both_orders(pairs):
-        target = fmt.verdicts[p.label] if rng.random() < cfg.verdict_only_share else trace(p, cfg.format)
-        rows.append({"prompt": fmt.render(p.problem.prompt, p.first, p.second),
-                     "completion": [{"role": "assistant", "content": target}]})  # fmt: skip
-    return rows
+    out = []
+    for pair in pairs:
+        if isinstance(pair, PairExample):
+            out += [Judgment(Match(pair.prompt, (pair.chosen, pair.rejected)), fmt.verdicts[0]),
+                    Judgment(Match(pair.prompt, (pair.rejected, pair.chosen)), fmt.verdicts[1])]  # fmt: skip
+            continue
+        for shown in (pair, type(pair)(pair.problem, pair.second, pair.first, 1 - pair.label)):
+            match = Match(shown.problem.prompt, (shown.first, shown.second))
+            if verdict_only or rng.random() < cfg.verdict_only_share:
+                out.append(Judgment(match, fmt.verdicts[shown.label]))
+            elif cfg.task == "constraints":
+                trace = constraints.judge_trace(shown, cfg.format)
+                out.append(Judgment(match, trace, constraints.decisive_spans(trace)))
+            else:
+                out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
+    return out
+
+
+# ------------------------------------------------------------------ training and evaluation
 
 
 def verdict_reward_function(fmt, unparsed_reward: float):
@@ -164,65 +204,84 @@ def verdict_reward_function(fmt, unparsed_reward: float):
     return verdict_reward
 
 
-def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_out: dict[str, list], seed: int) -> dict:
-    """Both-order accuracy per held-out split and verdict mode, with per-type accuracy."""
+def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_out: dict[str, list[PairExample]],
+             seed: int) -> dict:  # fmt: skip
+    """Per verdict mode and split, ``evaluate_pairwise`` with both orders: ``accuracy`` (of
+    judgments), ``both_order_accuracy`` (pairs right in both orders), ``order_agreement``,
+    ``tie_rate``, ``failed_rate`` and the accuracy by constraint type."""
     out: dict = {}
+    keys = ("accuracy", "both_order_accuracy", "order_agreement", "tie_rate", "failed_rate", "first_pick_rate")
     for verdict in cfg.eval_verdicts:
-        judge = HFJudge(base_path, adapter=adapter, format=cfg.format, both_orders=True, verdict=verdict, temperature=0.0,
-                        max_new_tokens=cfg.eval_max_new_tokens, dtype="float32", batch_size=32, seed=seed)  # fmt: skip
+        judge = HFJudge(base_path, adapter=adapter, format=cfg.format, verdict=verdict, order="fixed", temperature=0.0,
+                        max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32, seed=seed)  # fmt: skip
         for split, pairs in held_out.items():
-            if not pairs:
-                continue
-            logger.info("judge %s, %s verdicts: %d held-out pairs of %s", adapter or "base", verdict, len(pairs), split)
-            by_type = (lambda p: "+".join(c.name for c in p.problem.constraints)) if hasattr(pairs[0].problem, "constraints") else None
-            result = sums.judge_accuracy(judge, pairs, key=by_type)
-            out.setdefault(split, {})[verdict] = result
+            start = time.perf_counter()
+            result = evaluate_pairwise(judge, pairs, orders="both")
+            m = result.metrics
+            out.setdefault(split, {})[verdict] = {
+                **{k: m[k] for k in keys}, "pairs": len(pairs), "seconds": round(time.perf_counter() - start, 1),
+                "by_type": {k: g["accuracy"] for k, g in m["by_subset"].items()},
+            }  # fmt: skip
+            logger.info("judge %s, %s verdicts, %s: %s", adapter or "base", verdict, split,
+                        {k: out[split][verdict][k] for k in ("accuracy", "both_order_accuracy", "order_agreement")})  # fmt: skip
         del judge
     return out
+
+
+def lora_config(cfg: TrainJudgeConfig, num_layers: int) -> LoraConfig:
+    top = None if cfg.lora_layers is None else list(range(max(0, num_layers - cfg.lora_layers), num_layers))
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules,
+                      layers_to_transform=top, lora_dropout=0.0, task_type="CAUSAL_LM")  # fmt: skip
 
 
 def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     base_path = cfg.judge_base or str(smollm2_path())
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fmt = get_format(cfg.format)
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    dtype = torch.bfloat16 if training.bf16 and training.use_cpu else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
 
     train_pairs, held_out = build_pairs(cfg, model, tokenizer, cache=out / "pairs.json")
     if not train_pairs:
         raise SystemExit("no training pair: every prompt's samples were all right or all wrong; raise samples_per_problem")
-    logger.info("%d training pairs; held out: %s", len(train_pairs), {k: len(v) for k, v in held_out.items()})
-    if held_out and cfg.task == "constraints" and not cfg.train_file:
-        constraints.save_pairs(out / "held_out_pairs.json", held_out)
+    seconds["data"] = round(time.perf_counter() - start, 1)
+    logger.info("%d training pairs; held out: %s (%.0f s)", len(train_pairs), {k: len(v) for k, v in held_out.items()},
+                seconds["data"])  # fmt: skip
+    with open(out / "held_out_pairs.jsonl", "w") as f:
+        for split, pairs in held_out.items():
+            for p in pairs:
+                f.write(json.dumps({"split": split, "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected,
+                                    "subset": p.subset}) + "\n")  # fmt: skip
 
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM")
-    if cfg.sft_epochs > 0 and (cfg.sft_file or not cfg.train_file or cfg.verdict_only_share > 0):
-        rows = load_dataset("json", data_files=cfg.sft_file, split="train") if cfg.sft_file else warm_start_rows(cfg, fmt, train_pairs)
-        sft = SFTTrainer(
-            model=model,
-            args=SFTConfig(
-                output_dir=str(out / "sft"), num_train_epochs=cfg.sft_epochs, learning_rate=cfg.sft_learning_rate,
-                per_device_train_batch_size=cfg.sft_batch_size, logging_steps=5, save_strategy="no", report_to="none",
-                use_cpu=training.use_cpu, bf16=training.bf16, activation_checkpointing=training.activation_checkpointing,
-                seed=training.seed,
-            ),  # fmt: skip
-            train_dataset=rows if isinstance(rows, Dataset) else Dataset.from_list(rows),
-            processing_class=tokenizer,
-            peft_config=lora,
-        )
-        sft.train()
-        model = sft.model
-    if not isinstance(model, PeftModel):
-        model = get_peft_model(model, lora)
+    model = get_peft_model(model, lora_config(cfg, model.config.num_hidden_layers))
+    judge = HFJudge.from_model(model, tokenizer, format=cfg.format)  # renders exactly as judging will
+    history: list[dict] = []
+    if cfg.sft_steps > 0:
+        start = time.perf_counter()
+        examples = judgment_examples(judge, judgments(cfg, train_pairs), decisive_weight=cfg.decisive_weight)
+        logger.info("warm start: %d judgments (both orders), %d steps of %d", len(examples), cfg.sft_steps, cfg.sft_batch_size)
+        warm = WarmStartConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_learning_rate,
+                               bf16=bool(training.bf16 and training.use_cpu), seed=training.seed)  # fmt: skip
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        history = train(model, examples, warm, pad_id=pad_id,
+                        progress=lambda entry: logger.info("warm start %s", json.dumps(entry)))  # fmt: skip
+        seconds["warm_start"] = round(time.perf_counter() - start, 1)
 
     if training.max_steps != 0:
-        grpo_rows = [{"prompt": fmt.render(p.problem.prompt, p.first, p.second), "label": p.label} for p in both_orders(train_pairs)]
+        start = time.perf_counter()
+        items = judgments(cfg, train_pairs, verdict_only=True)
+        fmt = get_format(cfg.format)
+        messages = judge.shown_messages([j.match for j in items])
+        grpo_rows = [{"prompt": m, "label": fmt.verdicts.index(j.text)} for j, m in zip(items, messages) if m is not None]
         random.Random(training.seed).shuffle(grpo_rows)
         trainer = GRPOTrainer(model=model, reward_funcs=verdict_reward_function(fmt, cfg.unparsed_reward), args=training,
                               train_dataset=Dataset.from_list(grpo_rows), processing_class=tokenizer)  # fmt: skip
         trainer.train()
         model = trainer.model
+        seconds["grpo"] = round(time.perf_counter() - start, 1)
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     if cfg.judge_base is None:  # the adapter names the public base, not this machine's cache
@@ -230,18 +289,25 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         adapter_config = json.loads(config_path.read_text())
         adapter_config["base_model_name_or_path"] = SMOLLM2_ID
         config_path.write_text(json.dumps(adapter_config, indent=2))
-    del model
+    del model, judge
 
-    results = {"adapter": str(out), "format": cfg.format, "task": cfg.task, "train_pairs": len(train_pairs),
-               "held_out_pairs": {k: len(v) for k, v in held_out.items()}}  # fmt: skip
+    results = {"adapter": str(out), "format": cfg.format, "task": cfg.task if not cfg.train_file else "file",
+               "train_pairs": len(train_pairs), "held_out_pairs": {k: len(v) for k, v in held_out.items()},
+               "warm_start": history}  # fmt: skip
     if held_out:
-        results["before"] = evaluate(base_path, None, cfg, held_out, training.seed)
+        start = time.perf_counter()
+        if cfg.eval_base:
+            results["before"] = evaluate(base_path, None, cfg, held_out, training.seed)
         results["after"] = evaluate(base_path, str(out), cfg, held_out, training.seed)
+        seconds["evaluation"] = round(time.perf_counter() - start, 1)
+    results["seconds"] = seconds
     (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "warm_start"}, indent=2))
     return results
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    main(*TrlParser((TrainJudgeConfig, GRPOConfig)).parse_args_and_config())
+    parser = TrlParser((TrainJudgeConfig, GRPOConfig))
+    parser.set_defaults(bf16=default_bf16())  # an explicit bf16 in YAML or a flag still wins
+    main(*parser.parse_args_and_config())

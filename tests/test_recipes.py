@@ -25,8 +25,8 @@ def _proof_config(tmp_path: Path, tiny_dir: Path) -> Path:
     judge = _write_yaml(
         tmp_path / "judge.yaml",
         {
-            "judge_base": tiny, "task": "constraints", "per_type": 1, "held_out_limit": 4, "samples_per_problem": 2,
-            "sample_max_new_tokens": 6, "sft_epochs": 1.0, "sft_batch_size": 4, "lora_r": 2, "eval_max_new_tokens": 4,
+            "judge_base": tiny, "task": "constraints", "per_type": 1, "sampled_per_type": 1, "held_out_per_type": 1, "attack_share": 0.0,
+            "samples_per_problem": 2, "sample_max_new_tokens": 6, "sft_steps": 2, "sft_batch_size": 4, "lora_layers": 1, "lora_r": 2, "eval_max_new_tokens": 4,
             "max_steps": 1, "per_device_train_batch_size": 4, "num_generations": 2, "max_completion_length": 8,
             "learning_rate": 1e-4, "use_cpu": True, "report_to": "none", "save_strategy": "no", "output_dir": "unused",
             "activation_checkpointing": False,
@@ -42,7 +42,7 @@ def _proof_config(tmp_path: Path, tiny_dir: Path) -> Path:
         tmp_path / "proof.yaml",
         {
             "output_dir": str(tmp_path / "proof"), "seeds": [0], "train_judge": True, "judge_config": str(judge),
-            "judge_held_out_limit": 4, "grpo_args": grpo_args, "dpo_args": dpo_args,
+            "judge_held_out_per_type": 1, "grpo_args": grpo_args, "dpo_args": dpo_args,
         },
     )  # fmt: skip
 
@@ -58,9 +58,15 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     out = tmp_path / "proof"
     judge = json.loads((out / "judge_seed0" / "results.json").read_text())
     assert (out / "judge_seed0" / "adapter_model.safetensors").is_file()
-    assert judge["train_pairs"] == 12 and judge["held_out_pairs"] == {"test": 4, "test_types": 4}
-    assert {"accuracy", "failures", "ties", "per_group"} <= judge["after"]["test_types"]["direct"].keys()
-    assert (out / "judge_seed0" / "held_out_pairs.json").is_file()
+    assert judge["train_pairs"] >= 12 and judge["held_out_pairs"] == {"test": 12, "test_types": 7}
+    assert set(judge["after"]["test_types"]) == {"direct"}  # the proof's judge_verdicts
+    for mode in ("direct",):
+        result = judge["after"]["test_types"][mode]
+        assert {"accuracy", "both_order_accuracy", "order_agreement", "tie_rate", "failed_rate"} <= result.keys()
+        assert set(result["by_type"]) == {"capitals", "min_words", "avoid_word", "end_with", "end_exclamation",
+                                          "no_digits", "lines"}  # stratified: every held-out type  # fmt: skip
+    assert [h["step"] for h in judge["warm_start"]] == [2]
+    assert (out / "judge_seed0" / "held_out_pairs.jsonl").is_file()
     rrm = json.loads((out / "grpo_rrm_seed0" / "results.json").read_text())
     truth = json.loads((out / "grpo_ground_truth_seed0" / "results.json").read_text())
     assert rrm["reward"] == "rrm" and truth["reward"] == "ground_truth"
@@ -74,7 +80,7 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     quantities = [row["quantity"] for row in report["rows"]]
     assert "policy satisfaction, GRPO + RRMReward (no labels)" in quantities
     assert "policy satisfaction, DPO on judge-labelled pairs" in quantities
-    assert "judge accuracy, trained adapter, unseen constraint types" in quantities
+    assert "judge both-order accuracy (direct), trained adapter, unseen constraint types" in quantities
     assert "| quantity | seed 0 | mean |" in first.stdout
 
     # A second run reuses every finished stage (nothing is trained again) and prints the same table.
@@ -114,6 +120,6 @@ def test_proof_judges_with_the_untrained_base_when_no_adapter_is_given(tmp_path,
     assert result.returncode == 0, result.stderr[-4000:]
     judge = json.loads((tmp_path / "proof" / "judge_eval" / "results.json").read_text())
     assert judge["adapter"] is None and judge["after"] is None
-    assert judge["held_out_pairs"] == {"test": 4, "test_types": 4}
-    assert "judge accuracy, base (untrained), unseen topics" in result.stdout
+    assert judge["held_out_pairs"] == {"test": 12, "test_types": 7}
+    assert "judge both-order accuracy (direct), base (untrained), unseen topics" in result.stdout
     assert "trained adapter" not in result.stdout

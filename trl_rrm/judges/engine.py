@@ -127,6 +127,15 @@ class GenerativeJudge:
             for i in range(len(matches))
         ]
 
+    def shown_messages(self, matches: Sequence[Match], swapped: bool = False) -> list[list[Message] | None]:
+        """The chat messages this judge is shown for each match (``swapped``: the second
+        response first), exactly as ``compare`` renders them: untrusted text made safe and
+        cut to fit. None for a match that cannot fit the judge's context.
+
+        Train a judge on these (``trl_rrm.warm_start``): what it learns on is what it sees."""
+        shown = self._presenter().show(matches)
+        return [self._pairwise_messages(s, swapped) if s.fits else None for s in shown]
+
     def _orders(self, match: Match) -> list[bool]:
         """Presentation orders for a match: False = as given, True = swapped."""
         if self.config.both_orders:

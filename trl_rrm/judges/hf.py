@@ -148,6 +148,10 @@ class HFJudge(GenerativeJudge):
     def cut_text(self, text: str, tokens: int) -> str:
         return self.tokenizer.decode(self.tokenizer(text, add_special_tokens=False)["input_ids"][:tokens])
 
+    def prompt_ids(self, messages: list[Message]) -> list[int]:
+        """The token ids of a judge prompt (chat template, generation prompt): the answer follows."""
+        return self._prompt_ids(messages, "")[0]
+
     def _prompt_ids(self, messages: list[Message], assistant_prefix: str) -> tuple[list[int], bool]:
         """The chat prompt's token ids (the answer follows), and whether the template
         opened a thinking block the answer starts inside."""

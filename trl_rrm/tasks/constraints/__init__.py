@@ -11,7 +11,8 @@ post-trained with that judge's reward and no labels; the checkers only *measure*
 - ``conflicts``: the combinations no text can satisfy (``conflict``, ``combinable``).
 - ``prompts``: topics, requests, the ``train`` / ``test`` / ``test_types`` splits.
 - ``scoring``: the ground-truth GRPO reward, satisfaction rates, policy sampling.
-- ``templated`` and ``pairs``: responses written by code, judge pairs and judge traces.
+- ``templated`` and ``pairs``: responses written by code, judge pairs and judge traces;
+  ``evidence``: what a trace quotes or counts before each check.
 
 How often SmolLM2-135M-Instruct (the embedded model, chat template, 32 new tokens) meets
 one constraint, sampled at temperature 1.0 (32 prompts per type) / greedy (24 prompts),
@@ -34,8 +35,8 @@ through ``templated_pairs``.
     rows = dataset_rows(prompts)                                 # prompt + constraints (JSON)
     rewards = constraint_reward(completions, constraints=[r["constraints"] for r in rows])
     pairs = judge_pairs(prompts, samples, seed=0) + templated_pairs(prompts, seed=0)
-    train, held_out = judge_data(model, tokenizer, per_type=40)  # a judge's data, cached
-    judge_trace(pairs[0], "rrm")
+    train, held_out = judge_data(model, tokenizer, per_type=50)  # a judge's data, cached
+    judge_trace(pairs[0], "rrm")                     # evidence, then each check, then the verdict
 """
 
 from ..sums import judge_accuracy
@@ -47,8 +48,9 @@ from .catalog import (
     ConstraintType,
 )
 from .conflicts import combinable, conflict
-from .judge_data import judge_data, load_pairs, save_pairs
-from .pairs import JudgePair, judge_pairs, judge_trace, templated_pairs
+from .judge_data import TRAINING_ATTACKS, attacked_pairs, judge_data, load_pairs, save_pairs
+from .evidence import evidence
+from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, templated_pairs
 from .prompts import (
     TOPICS,
     ConstraintPrompt,
@@ -70,6 +72,7 @@ from .scoring import (
 __all__ = [
     "HELD_OUT_TYPES",
     "TOPICS",
+    "TRAINING_ATTACKS",
     "TRAIN_TYPES",
     "TYPES",
     "Constraint",
@@ -77,13 +80,16 @@ __all__ = [
     "ConstraintType",
     "JudgePair",
     "as_constraint_prompt",
+    "attacked_pairs",
     "combinable",
     "conflict",
     "constraint_credit_reward",
     "constraint_prompts",
     "constraint_reward",
     "dataset_rows",
+    "decisive_spans",
     "evaluation_prompts",
+    "evidence",
     "held_out_topic",
     "judge_accuracy",
     "judge_data",

@@ -105,6 +105,10 @@ class ConstraintType:
             return float(self.checker(body, params))
         return 1.0 if self.checker(body, params) else min(1.0, max(0.0, float(self.scorer(body, params))))
 
+    def fact(self, text: Any, params: Mapping[str, Any]) -> str:
+        """What is checked, without the answer: "starts with 'Indeed'", "has 11 words, at most 8"."""
+        return self.explainer(T.clean(text), params)[0]
+
     def describe(self, text: Any, params: Mapping[str, Any]) -> str:
         """One line a reader can verify: what is checked, ``yes``/``no`` (satisfied or
         not), and the evidence, e.g. "starts with 'Indeed': no (it starts with 'The')"."""
@@ -162,6 +166,9 @@ class Constraint:
 
     def describe(self, text: Any) -> str:
         return self.kind.describe(text, self.kwargs)
+
+    def describe_fact(self, text: Any) -> str:
+        return self.kind.fact(text, self.kwargs)
 
 
 # ------------------------------------------------------------------ the types

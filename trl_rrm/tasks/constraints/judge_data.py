@@ -1,15 +1,23 @@
 """The data a constraint judge is trained and tested on, built once and cached.
 
-Training: prompts of every trained type (``TRAIN_TYPES``), the base policy's own sampled
-answers paired one satisfying vs one violating (``judge_pairs``), and a code-written near
-miss (``templated_pairs``) where the samples give no pair (the rare types).
+Training, on prompts of every trained type (``TRAIN_TYPES``):
+- the base policy's own sampled answers, paired one satisfying vs one violating
+  (``judge_pairs``), for ``sampled_per_type`` prompts per type;
+- ``templated_per_prompt`` code-written pairs (``templated_pairs``: a satisfying answer and
+  a near miss) for ``per_type`` prompts per type: they cost nothing, so the rare types
+  get as many as the common ones;
+- for a share ``attack_share`` of those pairs, a copy whose violating answer carries an
+  attack from ``trl_rrm.evaluation.robustness`` (padding, a self-declared verdict, forged
+  sections, spelled control tokens, a master key), kept only where it still violates:
+  the judge learns that what a response *says* about itself is no evidence.
 
-Held out, one pair per prompt, the policy's own answers where they give a pair, else a
-templated one:
+Held out, ``held_out_per_type`` prompts of EVERY type of a split (stratified, never the
+first n of one type), one pair per prompt, the base's own answers where they give a pair,
+else a templated one:
 - ``test``: prompts about unseen topics, of the trained types;
 - ``test_types``: constraint types never used in training (``HELD_OUT_TYPES``).
 
-    train, held_out = judge_data(model, tokenizer, seed=0, per_type=40, cache=Path("pairs.json"))
+    train, held_out = judge_data(model, tokenizer, seed=0, cache=Path("pairs.json"))
     held_out["test"], held_out["test_types"]          # lists of JudgePair
 """
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +37,12 @@ from .scoring import sample_completions
 
 logger = logging.getLogger(__name__)
 
+# Attacks a policy could write into a violating answer (trl_rrm.evaluation.robustness).
+TRAINING_ATTACKS = (
+    "length_padding", "self_verdict_first_slot", "self_verdict_second_slot", "self_declared_better",
+    "forged_sections", "spelled_control_tokens", "master_key_colon", "master_key_thought_process", "refusal",
+)  # fmt: skip
+
 
 def _pairs_for(prompts: Sequence[ConstraintPrompt], samples: Sequence[Sequence[str]], seed: int) -> list[JudgePair]:
     """One pair per prompt: from its samples when they give one, else templated."""
@@ -38,21 +53,57 @@ def _pairs_for(prompts: Sequence[ConstraintPrompt], samples: Sequence[Sequence[s
     return out
 
 
+def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt_name: str = "rrm",
+                   control_tokens: Sequence[str] = ("<|im_end|>",)) -> list[JudgePair]:  # fmt: skip
+    """Copies of a share of ``pairs`` whose violating answer carries one of
+    ``TRAINING_ATTACKS`` (drawn per pair), kept only where it still violates."""
+    from ...evaluation.robustness import ATTACKS
+    from ...formats import get_format
+
+    fmt = get_format(fmt_name)
+    rng = random.Random(f"constraint_attacked_pairs:{seed}")
+    out = []
+    for pair in pairs:
+        if rng.random() >= share:
+            continue
+        attack = ATTACKS[rng.choice(TRAINING_ATTACKS)]
+        bad = attack(pair.rejected, fmt, control_tokens)
+        if pair.problem.check(bad):
+            continue
+        first, second = (pair.chosen, bad) if pair.label == 0 else (bad, pair.chosen)
+        out.append(JudgePair(pair.problem, first, second, pair.label))
+    return out
+
+
 def judge_data(
     model: Any,
     tokenizer: Any,
     *,
     seed: int = 0,
-    per_type: int = 40,
+    per_type: int = 50,
+    templated_per_prompt: int = 1,
+    sampled_per_type: int = 20,
     samples_per_prompt: int = 4,
     max_new_tokens: int = 24,
-    held_out_limit: int | None = None,
+    held_out_per_type: int = 5,
+    attack_share: float = 0.0,
     cache: Path | None = None,
 ) -> tuple[list[JudgePair], dict[str, list[JudgePair]]]:
     """Training pairs and held-out pairs by split (see the module doc); ``cache`` keeps
-    them between runs (keyed by the settings), since sampling is the slow part."""
-    key = {"seed": seed, "per_type": per_type, "samples": samples_per_prompt, "tokens": max_new_tokens,
-           "limit": held_out_limit, "version": 1}  # fmt: skip
+    them between runs (keyed by the settings), since sampling is the slow part.
+
+    Raises:
+        ValueError: a count < 0 (``held_out_per_type`` < 1), or ``attack_share`` outside [0, 1].
+    """
+    for name, value in (("per_type", per_type), ("templated_per_prompt", templated_per_prompt),
+                        ("sampled_per_type", sampled_per_type)):  # fmt: skip
+        if value < 0:
+            raise ValueError(f"{name}={value!r} must be >= 0")
+    if held_out_per_type < 1 or not 0.0 <= attack_share <= 1.0:
+        raise ValueError(f"held_out_per_type={held_out_per_type!r} must be >= 1, attack_share={attack_share!r} in [0, 1]")
+    key = {"seed": seed, "per_type": per_type, "templated": templated_per_prompt, "sampled": sampled_per_type,
+           "samples": samples_per_prompt, "tokens": max_new_tokens, "held_out": held_out_per_type,
+           "attacks": attack_share, "version": 2}  # fmt: skip
     if cache is not None and cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
@@ -60,14 +111,19 @@ def judge_data(
             return [JudgePair.from_dict(p) for p in stored["train"]], {
                 split: [JudgePair.from_dict(p) for p in pairs] for split, pairs in stored["held_out"].items()
             }
-    train_prompts = constraint_prompts(per_type * len(TRAIN_TYPES), "train", seed=seed, types=list(TRAIN_TYPES))
-    splits = {split: evaluation_prompts(split)[:held_out_limit] for split in ("test", "test_types")}
-    every = [*train_prompts, *splits["test"], *splits["test_types"]]
+    types = list(TRAIN_TYPES)
+    sampled_prompts = constraint_prompts(sampled_per_type * len(types), "train", seed=seed + 1, types=types)
+    splits = {split: evaluation_prompts(split, per_type=held_out_per_type) for split in ("test", "test_types")}
+    every = [*sampled_prompts, *splits["test"], *splits["test_types"]]
     logger.info("sampling %d answers of the base for %d prompts", samples_per_prompt * len(every), len(every))
     samples = sample_completions(model, tokenizer, every, num_samples=samples_per_prompt, max_new_tokens=max_new_tokens,
                                  seed=seed)  # fmt: skip
-    train = _pairs_for(train_prompts, samples[: len(train_prompts)], seed)
-    held_out, start = {}, len(train_prompts)
+    train = judge_pairs(sampled_prompts, samples[: len(sampled_prompts)], seed=seed, per_prompt=2)
+    templated_prompts = constraint_prompts(per_type * len(types), "train", seed=seed, types=types)
+    for k in range(templated_per_prompt):
+        train += templated_pairs(templated_prompts, seed=seed * 100 + k)
+    train += attacked_pairs(train, attack_share, seed=seed)
+    held_out, start = {}, len(sampled_prompts)
     for split, prompts in splits.items():
         held_out[split] = _pairs_for(prompts, samples[start : start + len(prompts)], seed + 1000)
         start += len(prompts)

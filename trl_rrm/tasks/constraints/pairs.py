@@ -13,12 +13,14 @@ sees), so ``sums.judge_accuracy`` and the judge-training code read either.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..common import ShownPair
 from . import text as T
+from .evidence import evidence
 from .prompts import ConstraintPrompt
 from .templated import respond
 
@@ -91,40 +93,62 @@ def templated_pairs(prompts: Sequence[ConstraintPrompt], *, seed: int = 0) -> li
     return pairs
 
 
-_NAMES = {
-    "rrm": ("Assistant 1", "Assistant 2"),
-    "rm_r1": ("Chatbot A", "Chatbot B"),
-    "rm_r1_distilled": ("Chatbot A", "Chatbot B"),
-}
+_DECISION = re.compile(r": (yes|no)$", re.M)
+_COPY = re.compile(r"^[^\n]*?: '(\S+)", re.M)
+
+
+def decisive_spans(trace: str) -> tuple[tuple[int, int], ...]:
+    """The character spans that decide in a ``judge_trace``: every check's yes/no, and the
+    first word of every copied response (which response the analysis reads).
+    ``trl_rrm.warm_start`` weighs them more."""
+    copies = [m.span(1) for m in _COPY.finditer(trace) if not trace[m.start() : m.start(1)].startswith("-")]
+    return tuple(sorted([*copies, *(m.span(1) for m in _DECISION.finditer(trace))]))
+
+
+def quote(response: str, limit: int = 60) -> str:
+    """A response as a judge's trace copies it: one line (line breaks as " / "), at most
+    ``limit`` words, without characters a verdict parser could read (``text.snip``)."""
+    lines = [" ".join(line.split()) for line in T.clean(response).splitlines() if line.strip()]
+    words = " / ".join(lines).split(" ")
+    text = " ".join(words[:limit]) + (" ..." if len(words) > limit else "")
+    return T.snip(text, limit=10 * limit) if text else "(empty)"
 
 
 def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
-    """A short worked judgment of ``pair``: state the constraint(s), check each response
-    with ``describe`` (what was checked, yes/no, the evidence), then the verdict.
+    """A short worked judgment of ``pair``: state the rule; then for each response, copy
+    it, write the evidence its check reads (``evidence``: quoted or counted) and the
+    check's yes/no; then the verdict. Each decision comes after the text it rests on:
+    the copy ties the analysis to the right response (a small judge otherwise reads the
+    wrong slot), the evidence sits next to the rule.
 
     The warm-start (SFT) targets of a judge, written by code that knows the rules:
 
-        Constraint: Include the word 'purple'.
-        Assistant 1 uses the word 'purple': no.
-        Assistant 2 uses the word 'purple': yes.
+        Rule: End your answer with a question.
+        Assistant 1: 'I like tea. It is calming.'
+        - ends: 'is calming.' -> ends with '?': no
+        Assistant 2: 'Do you like tea?'
+        - ends: 'like tea?' -> ends with '?': yes
         \\boxed{Assistant 2}
 
-    ``rm_r1`` formats name Chatbot A / B inside ``<rubric>``/``<eval>`` and answer
-    ``<answer>[[A]]</answer>``. The verdict follows ``pair.label``.
+    The names and the verdict are the format's own (``PairwiseFormat.names`` and
+    ``verdicts``); ``rm_r1`` formats wrap the checks in ``<rubric>``/``<eval>``. The
+    verdict follows ``pair.label``.
 
     Raises:
         ValueError: ``fmt_name`` is not a pairwise format.
     """
-    if fmt_name not in _NAMES:
-        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected rrm, rm_r1 or rm_r1_distilled")
+    from ...formats import PAIRWISE_FORMATS, get_format
+
+    if fmt_name not in PAIRWISE_FORMATS:
+        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected one of {PAIRWISE_FORMATS}")
+    fmt = get_format(fmt_name)
     constraints = pair.problem.constraints
-    rule = f"Constraint{'s' * (len(constraints) > 1)}: " + " ".join(c.instruction() for c in constraints)
-    names = _NAMES[fmt_name]
-    checks = [
-        f"{name} " + "; ".join(c.describe(text) for c in constraints) + "."
-        for name, text in zip(names, (pair.first, pair.second))
-    ]
+    rule = f"Rule{'s' * (len(constraints) > 1)}: " + " ".join(c.instruction() for c in constraints)
+    checks = []
+    for name, text in zip(fmt.names, (pair.first, pair.second)):
+        checks.append(f"{name}: '{quote(text)}'")
+        checks += [f"- {evidence(c, text)} -> {c.describe_fact(text)}: {'yes' if c.check(text) else 'no'}" for c in constraints]
+    verdict = fmt.verdicts[pair.label]
     if fmt_name == "rrm":
-        return "\n".join([rule, *checks, f"\\boxed{{{names[pair.label]}}}"])
-    verdict = f"<answer>[[{'AB'[pair.label]}]]</answer>"
+        return "\n".join([rule, *checks, verdict])
     return "\n".join(["<type>Chat</type>", f"<rubric>{rule}</rubric>", "<eval>", *checks, "</eval>", verdict])

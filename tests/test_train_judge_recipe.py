@@ -1,0 +1,80 @@
+"""recipes/train_judge.py's data: user pairs train on verdicts (never a built-in task's
+traces), built-in constraint pairs on code-written judgments, both orders each."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from trl_rrm import get_format, parse_verdict
+from trl_rrm.inputs import InputError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("train_judge_recipe", REPO / "recipes" / "train_judge.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through the module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def test_user_pairs_train_on_the_verdict_in_both_orders(recipe, tmp_path):
+    rows = [
+        {"prompt": "Name a prime.", "chosen": "7", "rejected": "8"},
+        {"prompt": [{"role": "user", "content": "Say hi."}], "chosen": [{"role": "assistant", "content": "Hi!"}],
+         "rejected": "Go away."},
+    ]  # fmt: skip
+    held = [{"prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "math"}]
+    cfg = recipe.TrainJudgeConfig(train_file=_write(tmp_path / "train.jsonl", rows),
+                                  eval_file=_write(tmp_path / "held.jsonl", held))  # fmt: skip
+    train_pairs, held_out = recipe.build_pairs(cfg, model=None, tokenizer=None)
+    assert [p.chosen for p in train_pairs] == ["7", [{"role": "assistant", "content": "Hi!"}]]
+    assert held_out["test"][0].subset == "math" and held_out["test"][0].chosen == "4"
+    fmt = get_format("rrm")
+    items = recipe.judgments(cfg, train_pairs)
+    assert len(items) == 4
+    for item, pair in zip(items, [p for p in train_pairs for _ in range(2)]):
+        assert item.text in fmt.verdicts and not item.decisive  # the verdict alone: no small-sums trace
+        winner = parse_verdict(item.text, "rrm")
+        assert item.match.responses[winner] == pair.chosen and item.match.prompt == pair.prompt
+
+
+def test_bad_user_pairs_are_refused_by_row(recipe, tmp_path):
+    path = _write(tmp_path / "bad.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}, {"prompt": "p", "chosen": "a"}])
+    with pytest.raises(InputError, match="line 2.*rejected"):
+        recipe.build_pairs(recipe.TrainJudgeConfig(train_file=path), model=None, tokenizer=None)
+
+
+def test_constraint_pairs_train_on_checked_judgments(recipe):
+    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+
+    pairs = templated_pairs(constraint_prompts(6, "train", seed=2), seed=2)
+    cfg = recipe.TrainJudgeConfig()
+    items = recipe.judgments(cfg, pairs)
+    assert len(items) == 2 * len(pairs)
+    for item, pair in zip(items, [p for p in pairs for _ in range(2)]):
+        winner = parse_verdict(item.text, "rrm")
+        assert item.match.responses[winner] == pair.chosen  # both orders, each with its own verdict
+        checks = [item.text[a:b] for a, b in item.decisive if item.text[a:b] in ("yes", "no")]
+        assert len(checks) == 2 * len(pair.problem.constraints) and len(item.decisive) == len(checks) + 2
+    only = recipe.judgments(cfg, pairs, verdict_only=True)
+    assert all(i.text in get_format("rrm").verdicts for i in only)
+
+
+@pytest.mark.parametrize("field,value", [("lora_layers", 0), ("attack_share", 1.5), ("decisive_weight", 0.5),
+                                         ("sft_steps", -1), ("format", "principle")])  # fmt: skip
+def test_config_names_the_bad_field(recipe, field, value):
+    with pytest.raises(ValueError, match=field):
+        recipe.TrainJudgeConfig(**{field: value})
