@@ -468,7 +468,8 @@ def test_cli_under_torchrun_shards_and_matches_one_process(tiny_dir, tmp_path):
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(5))
     judge = ["--judge", str(tiny_dir), "--judge-verdict", "likelihood", "--judge-temperature", "1.0",
              "--judge-num-votes", "2", "--judge-max-new-tokens", "4", "--min-margin", "0", "--chunk-size", "2",
-             "--input", str(src), "--no-progress"]  # fmt: skip
+             "--input", str(src), "--no-progress",
+             "--judge-dtype", "float32"]  # sharding is compared, not precision: no bf16 on a bf16 CPU  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     two = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "trl_rrm.cli",

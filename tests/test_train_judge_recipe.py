@@ -67,7 +67,8 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
     for item, pair in zip(items, [p for p in pairs for _ in range(2)]):
         winner = parse_verdict(item.text, "rrm")
         assert item.match.responses[winner] == pair.chosen  # both orders, each with its own verdict
-        checks = [item.text[a:b] for a, b in item.decisive if item.text[a:b] in ("yes", "no")]
+        checks = [item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": "]
+        assert set(checks) <= {"yes", "no"}
         assert len(checks) == 2 * len(pair.problem.constraints) and len(item.decisive) == len(checks) + 2
     only = recipe.judgments(cfg, pairs, verdict_only=True)
     assert all(i.text in get_format("rrm").verdicts for i in only)
