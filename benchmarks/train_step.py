@@ -49,7 +49,7 @@ def main() -> None:
 
     from trl_rrm import HFJudge
     from trl_rrm.precision import cpu_computes_bf16, cpu_model_name, cpu_bf16_flags
-    from trl_rrm.warm_start import WarmStartConfig, _tensors, judgment_examples, train
+    from trl_rrm.warm_start import WarmStartConfig, batch_tensors, judgment_examples, train
 
     path = model_path(args.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -62,7 +62,7 @@ def main() -> None:
     judge = HFJudge.from_model(model, tokenizer)
     examples = judgment_examples(judge, judgments(args.batch))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids, attention, labels, _ = _tensors(examples, list(range(len(examples))), pad_id)
+    ids, attention, labels, _ = batch_tensors(examples, list(range(len(examples))), pad_id)
     params = [q for q in model.parameters() if q.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     model.train()

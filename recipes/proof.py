@@ -112,7 +112,6 @@ def _judge_eval(cfg: ProofConfig, adapter: str | None, folder: Path, seed: int) 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trl_rrm.embedded import smollm2_path
-    from trl_rrm.evaluation.data import PairExample
     from trl_rrm.precision import auto_dtype
 
     tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
@@ -120,12 +119,9 @@ def _judge_eval(cfg: ProofConfig, adapter: str | None, folder: Path, seed: int) 
     tj.eval_verdicts = cfg.judge_verdicts
     base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
     start = time.perf_counter()
-    saved = Path(adapter or "-") / "held_out_pairs.jsonl"
+    saved = Path(adapter or "-") / train_judge.HELD_OUT_FILE
     if adapter and saved.is_file():  # the pairs the adapter was tested on
-        held_out: dict = {}
-        for line in saved.read_text().splitlines():
-            row = json.loads(line)
-            held_out.setdefault(row.pop("split"), []).append(PairExample(**row))
+        held_out = train_judge.load_held_out(saved)
     else:
         model = AutoModelForCausalLM.from_pretrained(base, dtype=auto_dtype("cpu"))
         _, held_out = train_judge.build_pairs(tj, model, AutoTokenizer.from_pretrained(base), cache=folder / "pairs.json")

@@ -163,6 +163,27 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
     return train_pairs, {"test": as_examples(sums.judge_pairs(held, held_samples, seed=1000, per_problem=2), by_type=False)}
 
 
+HELD_OUT_FILE = "held_out_pairs.jsonl"
+
+
+def save_held_out(path: Path, held_out: dict[str, list[PairExample]]) -> None:
+    """One row per held-out pair: ``split``, ``prompt``, ``chosen``, ``rejected``, ``subset``."""
+    with open(path, "w") as f:
+        for split, pairs in held_out.items():
+            for p in pairs:
+                row = {"split": split, "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected, "subset": p.subset}
+                f.write(json.dumps(row) + "\n")
+
+
+def load_held_out(path: Path) -> dict[str, list[PairExample]]:
+    """What ``save_held_out`` wrote, by split."""
+    held_out: dict[str, list[PairExample]] = {}
+    for line in Path(path).read_text().splitlines():
+        row = json.loads(line)
+        held_out.setdefault(row.pop("split"), []).append(PairExample(**row))
+    return held_out
+
+
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
     """Both orders of every pair, each with its target: the task's code-written judgment
     (evidence, checks, verdict), or the verdict alone (``verdict_only``, a share
@@ -250,11 +271,7 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     seconds["data"] = round(time.perf_counter() - start, 1)
     logger.info("%d training pairs; held out: %s (%.0f s)", len(train_pairs), {k: len(v) for k, v in held_out.items()},
                 seconds["data"])  # fmt: skip
-    with open(out / "held_out_pairs.jsonl", "w") as f:
-        for split, pairs in held_out.items():
-            for p in pairs:
-                f.write(json.dumps({"split": split, "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected,
-                                    "subset": p.subset}) + "\n")  # fmt: skip
+    save_held_out(out / HELD_OUT_FILE, held_out)
 
     model = get_peft_model(model, lora_config(cfg, model.config.num_hidden_layers))
     judge = HFJudge.from_model(model, tokenizer, format=cfg.format)  # renders exactly as judging will

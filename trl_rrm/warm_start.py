@@ -143,7 +143,9 @@ def _batches(examples: Sequence[Example], batch_size: int, rng: random.Random) -
     return batches
 
 
-def _tensors(examples: Sequence[Example], rows: list[int], pad_id: int) -> tuple[Any, ...]:
+def batch_tensors(examples: Sequence[Example], rows: list[int], pad_id: int) -> tuple[Any, ...]:
+    """(input_ids, attention_mask, labels, weights) of ``examples[rows]``, right-padded with
+    ``pad_id``; labels and weights sit one position before the token they predict."""
     import torch
 
     width = max(len(examples[i]) for i in rows)
@@ -197,14 +199,14 @@ def train(
     was_training = model.training
     model.train()
     history: list[dict[str, Any]] = []
-    window: dict[str, float] = {}
+    window: dict[str, list[float]] = {}
     batches: list[list[int]] = []
     started = time.perf_counter()
     try:
         for step in range(config.steps):
             if not batches:
                 batches = _batches(examples, config.batch_size, rng)
-            ids, attention, labels, weights = _tensors(examples, batches.pop(), pad_id)
+            ids, attention, labels, weights = batch_tensors(examples, batches.pop(), pad_id)
             warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
             lr = config.learning_rate * warm * 0.5 * (1 + math.cos(math.pi * step / config.steps))
             for group in optimizer.param_groups:
@@ -223,14 +225,15 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             with torch.no_grad():
                 decisive = weight > 1
-                _add(window, "loss", loss.item())
+                window.setdefault("loss", []).append(loss.item())
                 if decisive.any():
-                    _add(window, "decisive_loss", token_loss[decisive].mean().item())
-                    _add(window, "decisive_accuracy", (logits[decisive].argmax(-1) == target[decisive]).float().mean().item())
-                _add(window, "step_seconds", time.perf_counter() - tick)
+                    window.setdefault("decisive_loss", []).append(token_loss[decisive].mean().item())
+                    hits = (logits[decisive].argmax(-1) == target[decisive]).float().mean().item()
+                    window.setdefault("decisive_accuracy", []).append(hits)
+                window.setdefault("step_seconds", []).append(time.perf_counter() - tick)
             if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
                 entry = {"step": step + 1, "steps": config.steps, "learning_rate": lr,
-                         **{k: round(v / window["_n"], 4) for k, v in window.items() if k != "_n"},
+                         **{k: round(sum(v) / len(v), 4) for k, v in window.items()},
                          "elapsed_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
                 history.append(entry)
                 (progress or (lambda e: logger.info("warm start %s", e)))(entry)
@@ -240,10 +243,4 @@ def train(
     return history
 
 
-def _add(window: dict[str, float], key: str, value: float) -> None:
-    if key == "loss":
-        window["_n"] = window.get("_n", 0) + 1
-    window[key] = window.get(key, 0.0) + value
-
-
-__all__ = ["Example", "Judgment", "WarmStartConfig", "judgment_examples", "train", "verdict_span"]
+__all__ = ["Example", "Judgment", "WarmStartConfig", "batch_tensors", "judgment_examples", "train", "verdict_span"]

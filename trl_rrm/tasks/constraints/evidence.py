@@ -24,7 +24,6 @@ from typing import Any
 from . import text as T
 from .catalog import Constraint
 
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*(?=\s|$)")
 View = Callable[[str, Mapping[str, Any]], str]
 
 
@@ -56,25 +55,12 @@ def _word_count(body: str, _: Mapping) -> str:
 
 
 def _sentence_ends(body: str, _: Mapping) -> str:
-    pieces = []
-    for line in body.splitlines():
-        starts = 0
-        for match in _SENTENCE_END.finditer(line):
-            piece = line[starts : match.end()]
-            if T.has_alnum(piece):
-                pieces.append(" ".join(piece.split()[-2:]))
-            starts = match.end()
-        rest = line[starts:]
-        if T.has_alnum(rest):
-            pieces.append(" ".join(rest.split()[-2:]))
-    return f"sentences end: {_numbered(pieces)}"
+    return f"sentences end: {_numbered([' '.join(piece.split()[-2:]) for piece in T.sentence_pieces(body)])}"
 
 
 def _finds(body: str, p: Mapping) -> str:
     word = p["word"]
-    pattern = r"(?<![^\W_])" + re.escape(word.casefold()) + r"(?![^\W_])"
-    folded = body.casefold()
-    hits = [m.start() for m in re.finditer(pattern, folded)]
+    hits = [m.start() for m in re.finditer(T.word_pattern(word), body.casefold())]
     if not hits:
         return f"'{word}' found: none"
     words_before = body[: hits[0]].split()[-2:]

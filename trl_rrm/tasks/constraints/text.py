@@ -59,17 +59,31 @@ def words(text: Any) -> list[str]:
     return [t for t in clean(text).split() if has_alnum(t)]
 
 
+def word_pattern(word: str) -> str:
+    """The regex of ``word`` as a whole word, for casefolded text (see ``occurrences``)."""
+    return r"(?<![^\W_])" + re.escape(clean(word).casefold()) + r"(?![^\W_])"
+
+
 def occurrences(text: Any, word: str) -> int:
     """How many times ``word`` occurs in ``text`` as a whole word, ignoring case."""
-    pattern = r"(?<![^\W_])" + re.escape(clean(word).casefold()) + r"(?![^\W_])"
-    return len(re.findall(pattern, clean(text).casefold()))
+    return len(re.findall(word_pattern(word), clean(text).casefold()))
+
+
+def sentence_pieces(text: Any) -> list[str]:
+    """The sentences of ``text`` in order, each with its end mark (see the module docstring)."""
+    pieces = []
+    for line in clean(text).splitlines():
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            pieces.append(line[start : match.end()])
+            start = match.end()
+        pieces.append(line[start:])
+    return [piece for piece in pieces if has_alnum(piece)]
 
 
 def sentences(text: Any) -> int:
     """The number of sentences in ``text`` (see the module docstring)."""
-    return sum(
-        has_alnum(piece) for line in clean(text).splitlines() for piece in _SENTENCE_END.split(line)
-    )
+    return len(sentence_pieces(text))
 
 
 def lines(text: Any) -> list[str]:
