@@ -73,7 +73,8 @@ def test_demo_cli_prints_a_report():
     assert direct["position_bias"] is not None
 
 
-# Measured on these 12 pairs (fp32, both orders, 2026-12-02): accuracy 0.667 (16 of 24 judgments),
+# Measured on these 12 pairs (fp32, both orders, 2026-12-02, both the first and the second training
+# run's adapter, the second committed): accuracy 0.667 (16 of 24 judgments),
 # both-order 0.417, agreement 0.5; the base 0.0 (no verdict in 256 tokens). The bar: 3 judgments below.
 THRESHOLD_ACCURACY = 0.55
 
