@@ -37,6 +37,8 @@ Every YAML key is a flag too: one TrlParser reads ``RRMGRPOConfig``, ``JudgeArgu
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 import time
@@ -51,8 +53,10 @@ from trl import GRPOConfig, GRPOTrainer, TrlParser
 
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
+from trl_rrm.hacking import audit_agreement
 from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.precision import default_bf16
+from trl_rrm.sampling import generate_completions
 from trl_rrm.tasks.proof import TASKS, get_task
 
 logger = logging.getLogger("grpo_rrm")
@@ -73,6 +77,16 @@ class RRMGRPOConfig:
     score_steps: list[int] = field(default_factory=list, metadata={"help": "also score the held-out set after these steps"})
     reward: str = field(default="rrm", metadata={"help": "rrm (the judge, no labels) or ground_truth (built-in only)"})
     tournament: str = field(default="round_robin", metadata={"help": "any trl_rrm tournament (round_robin, circular, ...)"})
+    audit: bool = field(
+        default=True,
+        metadata={"help": "built-in task, reward rrm: log rrm_reward/audit_agreement, how often the judge orders a "
+                  "training group as the task's checker does (the label column rides along for the audit only)"},
+    )  # fmt: skip
+    final_audit_prompts: int = field(
+        default=16,
+        metadata={"help": "built-in task, reward rrm: after training, the judge ranks num_generations answers of the "
+                  "trained policy to this many held-out prompts; its agreement with the checker is reported (0: off)"},
+    )  # fmt: skip
     lora_r: int = field(default=8, metadata={"help": "policy LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "policy LoRA alpha"})
     lora_target_modules: list[str] = field(
@@ -91,12 +105,20 @@ class RRMGRPOConfig:
         for name in ("num_train_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if self.final_audit_prompts < 0:
+            raise ValueError(f"final_audit_prompts={self.final_audit_prompts!r} must be >= 0")
+
+    def audited(self) -> bool:
+        """The judge is audited against the task's checker (labels attached, never judged)."""
+        return self.audit and self.reward == "rrm" and self.dataset.startswith("builtin:")
 
 
 def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
-    """Training prompts; a built-in task's labels are attached only for the ground-truth reward."""
+    """Training prompts; a built-in task's labels are attached only for the ground-truth
+    reward or the audit (``RRMReward`` reads its own columns, never the label)."""
     if cfg.dataset.startswith("builtin:"):
-        return Dataset.from_list(get_task(cfg.dataset).train_rows(cfg.num_train_prompts, seed, cfg.reward == "ground_truth"))
+        labels = cfg.reward == "ground_truth" or cfg.audited()
+        return Dataset.from_list(get_task(cfg.dataset).train_rows(cfg.num_train_prompts, seed, labels))
     suffix = Path(cfg.dataset).suffix.lstrip(".")
     if Path(cfg.dataset).exists():
         data = load_dataset({"jsonl": "json"}.get(suffix, suffix), data_files=cfg.dataset, split="train")
@@ -117,6 +139,49 @@ class HeldOutScore(TrainerCallback):
         if state.global_step in self.steps:
             self.curve.append({"step": state.global_step, **self.score(model)})
             logger.info("step %d: held-out score %.3f", state.global_step, self.curve[-1]["rate"])
+
+
+def final_audit(reward, task, model, tokenizer, cfg: RRMGRPOConfig, training: GRPOConfig) -> dict:
+    """The judge against the checker on the trained policy's own answers: ``num_generations``
+    samples (training's temperature and length) for each of the first ``final_audit_prompts``
+    held-out prompts, rewarded by ``reward`` as in training; ``agreement`` is
+    ``trl_rrm.hacking.audit_agreement`` of its rewards with the checker's."""
+    rows = task.held_out_rows(cfg.final_audit_prompts)
+    n = training.num_generations
+    samples = generate_completions(model, tokenizer, [row["prompt"] for row in rows], num_samples=n,
+                                   temperature=training.temperature, max_new_tokens=training.max_completion_length,
+                                   seed=training.seed)  # fmt: skip
+    prompts = [row["prompt"] for row in rows for _ in range(n)]
+    completions = [text for group in samples for text in group]
+    labels = {task.label_column: [row[task.label_column] for row in rows for _ in range(n)]}
+    metrics: dict = {}
+    start = time.perf_counter()
+    rewards = reward(prompts=prompts, completions=completions, log_metric=lambda k, v: metrics.setdefault(k, v), **labels)
+    if inspect.iscoroutine(rewards):  # AsyncRRMReward (a served judge)
+        rewards = asyncio.run(rewards)
+    seconds = time.perf_counter() - start
+    checked = task.reward(prompts=prompts, completions=completions, **labels)
+    groups = range(0, len(prompts), n)
+    agreement = audit_agreement([rewards[g : g + n] for g in groups], [checked[g : g + n] for g in groups])
+    name = getattr(reward, "__name__", "rrm_reward")
+    return {"prompts": len(rows), "answers": len(completions), "agreement": agreement, "checker_rate": sum(checked) / len(checked),
+            "judge_seconds": round(seconds, 1), **{k.removeprefix(name + "/"): v for k, v in metrics.items()}}  # fmt: skip
+
+
+def step_summary(train_log: list[dict]) -> dict:
+    """Means over the logged steps: ``step_seconds``, and with a judge ``judge_share`` (its
+    wall time over the step's) and ``audit_agreement``."""
+    def mean(key: str) -> float | None:
+        values = [entry[key] for entry in train_log if entry.get(key) is not None]
+        return sum(values) / len(values) if values else None
+
+    step, judge = mean("step_time"), mean("rrm_reward/judge_seconds")
+    out = {"step_seconds": step}
+    if judge is not None and step:
+        out["judge_share"] = judge / step
+    if mean("rrm_reward/audit_agreement") is not None:
+        out["audit_agreement"] = mean("rrm_reward/audit_agreement")
+    return out
 
 
 def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -> dict:
@@ -145,7 +210,8 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         judge = judge_args.build(policy, tokenizer)
         # A served judge answers over HTTP: as an async reward TRL awaits it beside the others.
         reward_class = AsyncRRMReward if judge_args.judge_base_url else RRMReward
-        reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations)
+        audit = task.reward if cfg.audited() else None  # reads the label column; the judge never does
+        reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations, audit=audit)
     else:
         reward_funcs = task.reward
     curve = HeldOutScore(score, cfg.score_steps if task is not None else [])
@@ -164,16 +230,23 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         return results
     trainer.save_model(training.output_dir)
     if task is not None:
-        results["after"] = score(trainer.model)
+        scored_last = bool(curve.curve) and curve.curve[-1]["step"] == trainer.state.global_step
+        after = {k: v for k, v in curve.curve[-1].items() if k != "step"} if scored_last else score(trainer.model)
+        results["after"] = after  # the callback's score of the last step when it took one (the same model)
         results["curve"] = [{"step": 0, **results["before"]}, *curve.curve]
-        if not curve.curve or curve.curve[-1]["step"] != trainer.state.global_step:
-            results["curve"].append({"step": trainer.state.global_step, **results["after"]})
+        if not scored_last:
+            results["curve"].append({"step": trainer.state.global_step, **after})
+        if cfg.reward == "rrm" and cfg.final_audit_prompts:
+            logger.info("final audit: the judge ranks the trained policy's answers to %d held-out prompts", cfg.final_audit_prompts)
+            results["final_audit"] = final_audit(reward_funcs, task, trainer.model, tokenizer, cfg, training)
+            logger.info("final audit: judge-checker agreement %s", results["final_audit"]["agreement"])
     keep = ("step", "reward", "reward_std", "step_time")
     results["train_log"] = [
         {k: v for k, v in entry.items() if k in keep or k.startswith("rewards/") or k.startswith("rrm_reward/")}
         for entry in trainer.state.log_history
         if "reward" in entry
     ]
+    results.update(step_summary(results["train_log"]))
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))

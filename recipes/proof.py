@@ -14,16 +14,18 @@ requests with a constraint code checks; ``trl_rrm.tasks.proof``), for each seed:
 Each stage is a run of the recipe script (a subprocess, exactly what a user launches)
 that writes ``results.json`` in its own folder and its log to ``log.txt`` (followed on the
 terminal); a finished stage is skipped on the next run, so an interrupted proof resumes.
-The table goes to ``<output_dir>/proof.md`` and ``proof.json`` and is printed.
+The table (mean and standard deviation over seeds) goes to ``<output_dir>/proof.md`` and
+``proof.json`` and is printed; the learning curves to ``learning_curves.png``.
 
     python recipes/proof.py --config recipes/configs/proof_quick.yaml   # the README main job
-    python recipes/proof.py --config recipes/configs/proof.yaml         # 3 seeds, judges trained too
+    python recipes/proof.py --config recipes/configs/proof.yaml         # 3 seeds, the committed judge
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import statistics
 import subprocess
 import sys
@@ -54,6 +56,9 @@ class ProofConfig:
     judge_held_out_per_type: int = field(default=5, metadata={"help": "held-out judge pairs per constraint type and split"})
     judge_verdicts: list[str] = field(
         default_factory=lambda: ["direct"], metadata={"help": "verdict modes of the judge-accuracy stage"}
+    )
+    judge_eval_base: bool = field(
+        default=True, metadata={"help": "the judge stage measures the untrained base beside the adapter"}
     )
     grpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for grpo_rrm.py"})
     dpo_args: list[str] = field(default_factory=list, metadata={"help": "extra flags for dpo_rrm.py"})
@@ -97,45 +102,13 @@ def _run(name: str, command: list[str], folder: Path) -> dict:
     return data
 
 
+_BAR = re.compile(r"\| *\d+/\d+ \[\d")  # a tqdm progress bar: "| 8/24 [01:10<02:20, 8.78s/prompt, rows=13]"
+
+
 def _progress(line: str) -> bool:
-    """A stage's log lines worth showing: its own INFO lines and the trainers' step logs."""
-    return line.startswith(("INFO", "{'loss'", "{'train_runtime'")) or "it/s]" in line[-12:] or "s/it]" in line[-12:]
-
-
-def _judge_eval(cfg: ProofConfig, adapter: str | None, folder: Path, seed: int) -> dict:
-    """Before/after judge accuracy of a given adapter (no training): train_judge's evaluation."""
-    results = folder / "results.json"
-    if results.is_file():
-        return json.loads(results.read_text())
-    sys.path.insert(0, str(HERE))
-    import train_judge  # noqa: E402  (the recipe next to this file)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from trl_rrm.embedded import smollm2_path
-    from trl_rrm.precision import auto_dtype
-
-    tj, _ = TrlParser((train_judge.TrainJudgeConfig, train_judge.GRPOConfig)).parse_yaml_file(cfg.judge_config)
-    tj.task, tj.held_out_per_type, tj.per_type, tj.sampled_per_type = cfg.task, cfg.judge_held_out_per_type, 0, 0
-    tj.eval_verdicts = cfg.judge_verdicts
-    base = str(smollm2_path()) if tj.judge_base is None else tj.judge_base
-    start = time.perf_counter()
-    saved = Path(adapter or "-") / train_judge.HELD_OUT_FILE
-    if adapter and saved.is_file():  # the pairs the adapter was tested on
-        held_out = train_judge.load_held_out(saved)
-    else:
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=auto_dtype("cpu"))
-        _, held_out = train_judge.build_pairs(tj, model, AutoTokenizer.from_pretrained(base), cache=folder / "pairs.json")
-        del model
-    data = {
-        "adapter": adapter,
-        "held_out_pairs": {k: len(v) for k, v in held_out.items()},
-        "before": train_judge.evaluate(base, None, tj, held_out, seed),
-        "after": train_judge.evaluate(base, adapter, tj, held_out, seed) if adapter else None,
-    }
-    data["seconds"] = round(time.perf_counter() - start, 1)
-    folder.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(data, indent=2))
-    return data
+    """A stage's log lines worth showing: its own INFO lines, the trainers' step logs and
+    every progress bar (training steps, labeling, judging)."""
+    return line.startswith(("INFO", "{'loss'", "{'train_runtime'")) or bool(_BAR.search(line))
 
 
 def run(cfg: ProofConfig) -> dict:
@@ -145,16 +118,17 @@ def run(cfg: ProofConfig) -> dict:
     for seed in cfg.seeds:
         row: dict = {}
         adapter = cfg.judge_adapter
-        if "judge" in cfg.stages:
-            if cfg.train_judge:
-                folder = out / f"judge_seed{seed}"
-                command = [python, str(HERE / "train_judge.py"), "--config", cfg.judge_config, "--seed", str(seed)]
-                command += ["--output_dir", str(folder), "--task", cfg.task, *cfg.judge_args]
-                command += ["--held_out_per_type", str(cfg.judge_held_out_per_type), "--eval_verdicts", *cfg.judge_verdicts]
-                row["judge"] = _run(f"train_judge seed {seed}", command, folder)
-                adapter = str(folder)
-            else:  # the same adapter and held-out pairs for every seed: evaluated once
-                row["judge"] = _judge_eval(cfg, adapter, out / "judge_eval", cfg.seeds[0])
+        if "judge" in cfg.stages:  # a given adapter (or the base) is evaluated once, for every seed
+            trained = cfg.train_judge
+            folder = out / (f"judge_seed{seed}" if trained else "judge_eval")
+            command = [python, str(HERE / "train_judge.py"), "--config", cfg.judge_config, "--output_dir", str(folder)]
+            command += ["--seed", str(seed if trained else cfg.seeds[0]), "--task", cfg.task]
+            command += ["--held_out_per_type", str(cfg.judge_held_out_per_type), "--eval_verdicts", *cfg.judge_verdicts]
+            if not trained:
+                command += ["--evaluate_only", "true", "--eval_base", str(cfg.judge_eval_base).lower()]
+                command += ["--judge_adapter", adapter] if adapter else []
+            row["judge"] = _run(f"train_judge seed {seed}" if trained else "judge accuracy", command + cfg.judge_args, folder)
+            adapter = str(folder) if trained else adapter
         for stage, reward in (("grpo_rrm", "rrm"), ("grpo_ground_truth", "ground_truth")):
             if stage in cfg.stages:
                 folder = out / f"{stage}_seed{seed}"
@@ -175,7 +149,33 @@ def run(cfg: ProofConfig) -> dict:
     markdown = to_markdown(report["rows"], cfg.seeds)
     (out / "proof.md").write_text(markdown)
     print(markdown)
+    curves = plot(rows, out / PLOT_FILE)
+    if curves:
+        logger.info("learning curves: %s", curves)
     return report
+
+
+PLOT_FILE = "learning_curves.png"
+ARMS = (("grpo_ground_truth", "GRPO + ground truth"), ("grpo_rrm", "GRPO + RRMReward (no labels)"))
+
+
+def plot(rows: dict[int, dict], path: Path) -> Path | None:
+    """Held-out satisfaction against GRPO step, per arm and seed (None without matplotlib
+    or without a curve)."""
+    from trl_rrm.evaluation import plot_learning_curves
+
+    series = {label: [[(p["step"], p["rate"]) for p in row[arm].get("curve", [])] for row in rows.values() if arm in row]
+              for arm, label in ARMS}  # fmt: skip
+    starts = [c[0][1] for curves in series.values() for c in curves if c and c[0][0] == 0]
+    seeds = len(rows)
+    try:
+        return plot_learning_curves(
+            series, path, baseline=statistics.fmean(starts) if starts else None, baseline_label="untrained policy",
+            ylabel="held-out satisfaction", title=f"constraints task, {seeds} seed{'s' * (seeds > 1)}",
+        )  # fmt: skip
+    except (ImportError, ValueError) as error:
+        logger.warning("no learning-curve plot: %s", error)
+        return None
 
 
 def _get(data: dict, *path: str):
@@ -195,6 +195,9 @@ def table_rows(rows: dict[int, dict]) -> list[dict]:
             for mode in ("generate", "direct"):
                 lines.append((f"judge both-order accuracy ({mode}), {who}, {what}",
                               [("judge", key, split, mode, "both_order_accuracy")]))  # fmt: skip
+    lines += [(f"judge accuracy of single judgments (generate), trained adapter, {what}",
+               [("judge", "after", split, "generate", "accuracy")]) for split, what in
+              (("test", "unseen topics"), ("test_types", "unseen constraint types"))]  # fmt: skip
     lines += [
         ("judge order agreement (generate), trained, unseen topics",
          [("judge", "after", "test", "generate", "order_agreement")]),
@@ -203,8 +206,16 @@ def table_rows(rows: dict[int, dict]) -> list[dict]:
         ("policy satisfaction, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "rate")]),
         ("policy satisfaction, GRPO + RRMReward (no labels)", [("grpo_rrm", "after", "rate")]),
         ("policy satisfaction, DPO on judge-labelled pairs", [("dpo", "after", "rate")]),
+        ("policy satisfaction, untrained, scored by the DPO recipe (float32 weights)", [("dpo", "before", "rate")]),
         ("policy held-out prompts", [("grpo_ground_truth", "after", "n"), ("grpo_rrm", "after", "n")]),
         ("DPO pairs kept by the labeler", [("dpo", "train_pairs")]),
+        ("GRPO + RRMReward: judge-checker agreement on training groups (mean over steps)",
+         [("grpo_rrm", "audit_agreement")]),
+        ("GRPO + RRMReward: judge-checker agreement on the trained policy's held-out answers",
+         [("grpo_rrm", "final_audit", "agreement")]),
+        ("GRPO + RRMReward: judge share of a step", [("grpo_rrm", "judge_share")]),
+        ("GRPO + RRMReward: seconds a step", [("grpo_rrm", "step_seconds")]),
+        ("GRPO + ground truth: seconds a step", [("grpo_ground_truth", "step_seconds")]),
         ("GRPO + RRMReward: training minutes", [("grpo_rrm", "train_seconds")]),
         ("GRPO + ground truth: training minutes", [("grpo_ground_truth", "train_seconds")]),
     ]
@@ -218,6 +229,14 @@ def table_rows(rows: dict[int, dict]) -> list[dict]:
                 values[seed] = round(values[seed] / 60, 1)
         if any(v is not None for v in values.values()):
             out.append({"quantity": label, "values": values})
+    gains = {}
+    for seed, row in rows.items():
+        before = next((v for v in (_get(row, *path) for path in untrained) if v is not None), None)
+        truth, judged = _get(row, "grpo_ground_truth", "after", "rate"), _get(row, "grpo_rrm", "after", "rate")
+        if None not in (before, truth, judged) and truth != before:
+            gains[seed] = (judged - before) / (truth - before)
+    if gains:
+        out.append({"quantity": "RRMReward gain as a share of the ground-truth gain", "values": gains})
     return out
 
 
@@ -225,14 +244,17 @@ def to_markdown(lines: list[dict], seeds: list[int]) -> str:
     def fmt(v):
         return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |\n"
-    head += "| --- |" + " --- |" * (len(seeds) + 1) + "\n"
+    spread = len(seeds) > 1
+    head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |" + " sd |" * spread + "\n"
+    head += "| --- |" + " --- |" * (len(seeds) + 1 + spread) + "\n"
     body = ""
     for line in lines:
         values = [line["values"].get(s) for s in seeds]
         present = [v for v in values if isinstance(v, (int, float))]
         mean = statistics.fmean(present) if present else None
-        body += f"| {line['quantity']} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(mean)} |\n"
+        sd = statistics.stdev(present) if len(present) > 1 else None
+        body += f"| {line['quantity']} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(mean)} |"
+        body += f" {fmt(sd)} |" * spread + "\n"
     return head + body
 
 

@@ -74,9 +74,9 @@ class TrainJudgeConfig:
     task: str = field(default="constraints", metadata={"help": "built-in data: constraints or small_sums"})
     train_file: str | None = field(default=None, metadata={"help": "jsonl/json/parquet with prompt, chosen, rejected"})
     eval_file: str | None = field(default=None, metadata={"help": "held-out pairs, same columns (subset: a group)"})
-    per_type: int = field(default=50, metadata={"help": "constraints: prompts per trained type with code-written pairs"})
+    per_type: int = field(default=30, metadata={"help": "constraints: prompts per trained type with code-written pairs"})
     templated_per_prompt: int = field(default=1, metadata={"help": "constraints: code-written pairs per such prompt"})
-    sampled_per_type: int = field(default=40, metadata={"help": "constraints: prompts per type answered by the base"})
+    sampled_per_type: int = field(default=100, metadata={"help": "constraints: prompts per type answered by the base"})
     attack_share: float = field(default=0.2, metadata={"help": "constraints: share of pairs also trained attacked"})
     held_out_per_type: int = field(default=5, metadata={"help": "constraints: held-out prompts per type and split"})
     samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per prompt"})
@@ -84,7 +84,7 @@ class TrainJudgeConfig:
     num_train_problems: int = field(default=160, metadata={"help": "small_sums: training problems"})
     num_eval_problems: int = field(default=64, metadata={"help": "small_sums: held-out problems"})
     pairs_seed: int = field(default=0, metadata={"help": "built-in data: prompts and samples"})
-    sft_steps: int = field(default=360, metadata={"help": "warm-start steps (0: none)"})
+    sft_steps: int = field(default=400, metadata={"help": "warm-start steps (0: none)"})
     sft_learning_rate: float = field(default=1e-3, metadata={"help": "warm-start peak learning rate (cosine)"})
     sft_batch_size: int = field(default=8, metadata={"help": "warm-start batch size"})
     decisive_weight: float = field(default=5.0, metadata={"help": "loss weight of the yes/no and verdict tokens"})
@@ -100,6 +100,14 @@ class TrainJudgeConfig:
     eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
     eval_max_new_tokens: int = field(default=256, metadata={"help": "judge budget in the evaluation (writing modes)"})
     eval_base: bool = field(default=True, metadata={"help": "evaluate the untrained base too"})
+    evaluate_only: bool = field(
+        default=False, metadata={"help": "train nothing: evaluate judge_adapter (and with eval_base the base) on held-out pairs"}
+    )
+    judge_adapter: str | None = field(
+        default=None,
+        metadata={"help": "with evaluate_only: the adapter evaluated, on the first held_out_per_type pairs of each type "
+                  "of its held_out_pairs.jsonl when it has one (None: the base alone, on pairs built here)"},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.format not in PAIRWISE_FORMATS:
@@ -184,6 +192,17 @@ def load_held_out(path: Path) -> dict[str, list[PairExample]]:
     return held_out
 
 
+def first_per_subset(pairs: list[PairExample], limit: int) -> list[PairExample]:
+    """The first ``limit`` pairs of every subset (constraint type), in file order."""
+    seen: dict[str | None, int] = {}
+    kept = []
+    for pair in pairs:
+        seen[pair.subset] = seen.get(pair.subset, 0) + 1
+        if seen[pair.subset] <= limit:
+            kept.append(pair)
+    return kept
+
+
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
     """Both orders of every pair, each with its target: the task's code-written judgment
     (evidence, checks, verdict), or the verdict alone (``verdict_only``, a share
@@ -237,7 +256,7 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
                         max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32, seed=seed)  # fmt: skip
         for split, pairs in held_out.items():
             start = time.perf_counter()
-            result = evaluate_pairwise(judge, pairs, orders="both")
+            result = evaluate_pairwise(judge, pairs, orders="both", chunk_size=16, progress=True)
             m = result.metrics
             out.setdefault(split, {})[verdict] = {
                 **{k: m[k] for k in keys}, "pairs": len(pairs), "seconds": round(time.perf_counter() - start, 1),
@@ -255,7 +274,39 @@ def lora_config(cfg: TrainJudgeConfig, num_layers: int) -> LoraConfig:
                       layers_to_transform=top, lora_dropout=0.0, task_type="CAUSAL_LM")  # fmt: skip
 
 
+def evaluate_only(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
+    """No training: ``judge_adapter`` (and with ``eval_base`` the base) on held-out pairs:
+    the adapter's own (``held_out_pairs.jsonl``, the first ``held_out_per_type`` of each
+    type), else pairs built here (held-out prompts only)."""
+    base_path = cfg.judge_base or str(smollm2_path())
+    out = Path(training.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    saved = Path(cfg.judge_adapter or "-") / HELD_OUT_FILE
+    if cfg.judge_adapter and saved.is_file():
+        held_out = {split: first_per_subset(pairs, cfg.held_out_per_type) for split, pairs in load_held_out(saved).items()}
+    else:
+        cfg.per_type = cfg.sampled_per_type = 0  # the held-out pairs only
+        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if training.bf16 else torch.float32)
+        _, held_out = build_pairs(cfg, model, AutoTokenizer.from_pretrained(base_path), cache=out / "pairs.json")
+        del model
+    save_held_out(out / HELD_OUT_FILE, held_out)
+    logger.info("evaluating %s on held-out pairs %s", cfg.judge_adapter or "the base", {k: len(v) for k, v in held_out.items()})
+    results = {
+        "adapter": cfg.judge_adapter,
+        "held_out_pairs": {k: len(v) for k, v in held_out.items()},
+        "before": evaluate(base_path, None, cfg, held_out, training.seed) if cfg.eval_base or not cfg.judge_adapter else None,
+        "after": evaluate(base_path, cfg.judge_adapter, cfg, held_out, training.seed) if cfg.judge_adapter else None,
+        "seconds": {"evaluation": round(time.perf_counter() - start, 1)},
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return results
+
+
 def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
+    if cfg.evaluate_only:
+        return evaluate_only(cfg, training)
     base_path = cfg.judge_base or str(smollm2_path())
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def _proof_config(tmp_path: Path, tiny_dir: Path) -> Path:
     )  # fmt: skip
     grpo_args = ["--policy_model", tiny, "--num_train_prompts", "8", "--max_steps", "1", "--per_device_train_batch_size", "4",
                  "--num_generations", "4", "--max_completion_length", "6", "--judge_max_new_tokens", "4",
-                 "--eval_max_new_tokens", "4", "--eval_limit", "4", "--score_steps", "1"]  # fmt: skip
+                 "--eval_max_new_tokens", "4", "--eval_limit", "4", "--score_steps", "1", "--final_audit_prompts", "2"]  # fmt: skip
     dpo_args = ["--policy_model", tiny, "--judge_model", tiny, "--num_prompts", "4", "--num_candidates", "3", "--max_steps", "1",
                 "--policy_max_new_tokens", "6", "--judge_verdict", "direct", "--max_length", "128", "--eval_limit", "4",
                 "--eval_max_new_tokens", "4"]  # fmt: skip
@@ -74,6 +74,10 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     assert [point["step"] for point in truth["curve"]] == [0, 1]
     assert any("rewards/rrm_reward/mean" in entry for entry in rrm["train_log"])
     assert any("rewards/constraints/mean" in entry for entry in truth["train_log"])
+    # the judge audited against the checker: on training groups (logged where a group separates) and after training
+    assert rrm["final_audit"]["prompts"] == 2 and rrm["final_audit"]["answers"] == 8
+    assert 0 < rrm["judge_share"] < 1 and rrm["step_seconds"] > 0 and "judge_share" not in truth
+    assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dpo = json.loads((out / "dpo_seed0" / "results.json").read_text())
     assert dpo["after"]["n"] == 4 and (out / "dpo_seed0" / "preferences.jsonl").is_file()
     report = json.loads((out / "proof.json").read_text())
@@ -81,6 +85,7 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     assert "policy satisfaction, GRPO + RRMReward (no labels)" in quantities
     assert "policy satisfaction, DPO on judge-labelled pairs" in quantities
     assert "judge both-order accuracy (direct), trained adapter, unseen constraint types" in quantities
+    assert "GRPO + RRMReward: judge share of a step" in quantities
     assert "| quantity | seed 0 | mean |" in first.stdout
 
     # A second run reuses every finished stage (nothing is trained again) and prints the same table.
@@ -104,12 +109,16 @@ def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     result = _run(
         "recipes/grpo_rrm.py", "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(out),
         "--max_steps", "1", "--num_train_prompts", "4", "--per_device_train_batch_size", "8", "--eval_limit", "8",
+        "--final_audit_prompts", "4",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     results = json.loads((out / "results.json").read_text())
     assert results["before"]["n"] == results["after"]["n"] == 8
     (entry,) = [e for e in results["train_log"] if "rewards/rrm_reward/mean" in e]
     assert entry["rewards/rrm_reward/mean"] is not None  # the base judge gave verdicts
+    audit = results["final_audit"]  # the judge against the checker on the trained policy's answers
+    assert audit["prompts"] == 4 and audit["answers"] == 16 and 0 <= audit["checker_rate"] <= 1
+    assert audit["agreement"] is None or 0 <= audit["agreement"] <= 1
 
 
 def test_proof_judges_with_the_untrained_base_when_no_adapter_is_given(tmp_path, tiny_dir):

@@ -79,3 +79,15 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
 def test_config_names_the_bad_field(recipe, field, value):
     with pytest.raises(ValueError, match=field):
         recipe.TrainJudgeConfig(**{field: value})
+
+
+def test_evaluation_keeps_the_first_pairs_of_every_type_from_a_saved_file(recipe, tmp_path):
+    from trl_rrm.evaluation.data import PairExample
+
+    held = {"test": [PairExample("p", f"c{i}", f"r{i}", subset=t) for i, t in enumerate("aabab")],
+            "test_types": [PairExample("q", "c", "r", subset="z")]}  # fmt: skip
+    recipe.save_held_out(tmp_path / recipe.HELD_OUT_FILE, held)
+    loaded = recipe.load_held_out(tmp_path / recipe.HELD_OUT_FILE)
+    assert loaded == held
+    assert [p.chosen for p in recipe.first_per_subset(loaded["test"], 1)] == ["c0", "c2"]
+    assert [p.chosen for p in recipe.first_per_subset(loaded["test"], 2)] == ["c0", "c1", "c2", "c4"]

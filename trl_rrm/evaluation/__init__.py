@@ -9,7 +9,8 @@
 - ``evaluate_robustness``: attacks on the wrong response of each pair (master keys,
   self-declared verdicts, forged sections, spelled control tokens, padding, refusals)
   and how often they make the judge prefer it.
-- ``write_report``: report.json, report.md and curves.png.
+- ``write_report``: report.json, report.md and curves.png; ``plot_learning_curves``: a
+  policy's held-out score against training step, per arm and seed (the proof's plot).
 - Built-in sets (``builtin:pairs``, ``builtin:best_of_n``, ``builtin:listwise``) come from
   ``trl_rrm.tasks.eval_sets``, so everything runs offline.
 
@@ -19,6 +20,7 @@ Plain Python apart from the judge: any object with ``compare`` (and ``rank``) wo
 from .best_of_n import BestOfNResult, evaluate_best_of_n
 from ..inputs import load_rows
 from .data import CandidateList, EvaluationInputError, PairExample
+from .learning_curves import plot_learning_curves
 from .listwise import ListwiseResult, evaluate_listwise
 from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
 from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs
@@ -42,6 +44,7 @@ __all__ = [
     "load_rows",
     "ndcg",
     "plot_curves",
+    "plot_learning_curves",
     "rewardbench_sections",
     "score_pairs",
     "top1_correct",

@@ -74,11 +74,12 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def _require_matplotlib() -> Any:
+def require_matplotlib() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend, or an ImportError that says how to install it."""
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("plotting the scaling curves needs matplotlib: pip install 'trl-rrm[eval]'") from None
+        raise ImportError("plotting needs matplotlib: pip install 'trl-rrm[eval]'") from None
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
@@ -100,7 +101,7 @@ def plot_curves(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | P
     panels = [(name, points) for name, points in curves.items() if points]
     if not panels:
         raise ValueError("no curve to plot: every curve is empty")
-    plt = _require_matplotlib()
+    plt = require_matplotlib()
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
     for ax, (name, points) in zip(axes[0], panels):
         xs = [p["value"] for p in points]
@@ -158,7 +159,7 @@ def write_report(result: EvaluationResult, output_dir: str | Path, *, plot: bool
     """
     has_curves = any(getattr(result, "curves", {}).values())
     if plot and has_curves:
-        _require_matplotlib()
+        require_matplotlib()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}

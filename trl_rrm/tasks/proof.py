@@ -12,6 +12,7 @@ ground-truth baseline), the ground-truth reward, and the held-out score a proof 
     task = get_task("constraints")
     rows = task.train_rows(256, seed=0, labels=False)       # prompts only: RRMReward's data
     task.score(model, tokenizer)                            # {"rate": ..., "n": ..., ...}
+    task.held_out_rows(16)                                  # held-out prompts with their labels
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ProofTask:
     reward: Callable[..., list[float]]
     _rows: Callable[[int, int, bool], list[dict[str, Any]]]
     _score: Callable[..., dict[str, Any]]
+    _held_out: Callable[[int | None], list[dict[str, Any]]]
 
     def train_rows(self, n: int, seed: int, labels: bool) -> list[dict[str, Any]]:
         """``n`` conversational training prompts; the label column only with ``labels``."""
@@ -44,18 +46,24 @@ class ProofTask:
         """The held-out score: ``rate`` (fraction right), ``n``, and details."""
         return self._score(model, tokenizer, max_new_tokens=max_new_tokens, limit=limit)
 
+    def held_out_rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The held-out prompts ``score`` reads (the first ``limit`` of them, in its order),
+        conversational, each with its label column: what an audit of the judge on the
+        trained policy's own answers needs."""
+        return self._held_out(limit)
+
 
 def _constraint_rows(n: int, seed: int, labels: bool) -> list[dict[str, Any]]:
     from .constraints import constraint_prompts, dataset_rows
 
-    rows = dataset_rows(constraint_prompts(n, "train", seed=seed, types=list(POLICY_TYPES)))
-    out = []
-    for row in rows:
-        item = {"prompt": [{"role": "user", "content": row["prompt"]}]}
-        if labels:
-            item["constraints"] = row["constraints"]
-        out.append(item)
-    return out
+    rows = dataset_rows(constraint_prompts(n, "train", seed=seed, types=list(POLICY_TYPES)), conversational=True)
+    return rows if labels else [{"prompt": row["prompt"]} for row in rows]
+
+
+def _constraint_held_out(limit: int | None) -> list[dict[str, Any]]:
+    from .constraints import dataset_rows
+
+    return dataset_rows(held_out_constraints(limit), conversational=True)
 
 
 def held_out_constraints(limit: int | None = None) -> list[Any]:
@@ -85,6 +93,12 @@ def _sums_rows(n: int, seed: int, labels: bool) -> list[dict[str, Any]]:
     return out
 
 
+def _sums_held_out(limit: int | None) -> list[dict[str, Any]]:
+    from .sums import all_sums
+
+    return [{"prompt": [{"role": "user", "content": p.prompt}], "answer": p.answer} for p in all_sums("test")[:limit]]
+
+
 def _sums_score(model: Any, tokenizer: Any, *, max_new_tokens: int, limit: int | None) -> dict[str, Any]:
     from .sums import all_sums, policy_accuracy
 
@@ -108,8 +122,9 @@ _constraint_reward.__name__ = "constraints"
 _sums_reward.__name__ = "correctness"
 
 TASKS = {
-    "constraints": ProofTask("constraints", "constraints", _constraint_reward, _constraint_rows, _constraint_score),
-    "small_sums": ProofTask("small_sums", "answer", _sums_reward, _sums_rows, _sums_score),
+    "constraints": ProofTask("constraints", "constraints", _constraint_reward, _constraint_rows, _constraint_score,
+                             _constraint_held_out),
+    "small_sums": ProofTask("small_sums", "answer", _sums_reward, _sums_rows, _sums_score, _sums_held_out),
 }
 
 
