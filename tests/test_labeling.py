@@ -308,6 +308,41 @@ def test_an_existing_output_is_replaced_only_with_overwrite(tmp_path):
     assert len(_read_jsonl(out)) == summary.rows_written == 4
 
 
+def test_an_output_that_is_the_input_is_refused_before_anything_runs(tmp_path):
+    """Issue 24 point 1: --output equal to --input (or a link to it) once replaced the prompts with pairs."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(4))
+    before = Path(src).read_text()
+    (tmp_path / "link.jsonl").symlink_to(src)
+    os.link(src, tmp_path / "hard.jsonl")
+    for output in (src, str(tmp_path / "link.jsonl"), str(tmp_path / "hard.jsonl"), str(tmp_path / "sub" / ".." / "in.jsonl")):
+        with pytest.raises(OutputError, match="is the input file"):
+            label_preferences(src, NumberJudge(), output=output, overwrite=True)
+        assert Path(src).read_text() == before
+    result = subprocess.run(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "trl_rrm.testing:NumberJudge", "--input", src,
+         "--output", src, "--overwrite", "--no-progress"], capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "is the input file" in result.stderr and "Traceback" not in result.stderr
+    assert Path(src).read_text() == before
+    assert _files(tmp_path) == ["hard.jsonl", "in.jsonl", "link.jsonl"]
+
+
+@pytest.mark.parametrize("flag", [["--chunk-size", "0"], ["--num-candidates", "1"], ["--min-margin", "nan"],
+                                  ["--min-order-agreement", "2"], ["--tournament", "bogus"]])  # fmt: skip
+def test_a_bad_option_is_a_usage_error_before_anything_runs(tmp_path, flag):
+    """Issue 24 point 9: these gave tracebacks."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    out = tmp_path / "pairs.jsonl"
+    out.write_text("precious\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "trl_rrm.testing:NumberJudge", "--input", src,
+         "--output", str(out), "--overwrite", "--no-progress", *flag], capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.startswith("trl-rrm label: error:") and flag[0].lstrip("-").replace("-", "_") in result.stderr
+    assert out.read_text() == "precious\n" and _files(tmp_path) == ["in.jsonl", "pairs.jsonl"]
+
+
 def test_resume_refuses_what_it_cannot_continue(tmp_path):
     """Point 2: --resume once truncated a finished output, and mixed runs on an edited input."""
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))

@@ -122,7 +122,14 @@ def _renamed(argv: list[str]) -> list[str]:
 
 
 def _split(namespace: argparse.Namespace, *dataclasses: type) -> list[Any]:
-    return [dc(**{f.name: getattr(namespace, f.name) for f in fields(dc) if f.init}) for dc in dataclasses]
+    """The command's option groups; a bad value is a usage error (exit 2, no traceback),
+    raised before anything loads or runs."""
+    try:
+        return [dc(**{f.name: getattr(namespace, f.name) for f in fields(dc) if f.init}) for dc in dataclasses]
+    except (ValueError, TypeError) as err:
+        command = getattr(namespace, "command", None)
+        print(f"trl-rrm{' ' + command if command else ''}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def build_judge(arguments: Any) -> Any:
@@ -161,6 +168,12 @@ def _label(namespace: argparse.Namespace) -> int:
     run, config, judge_args = _split(namespace, LabelRun, LabelingConfig, JudgeArguments)
     started = _init_distributed()
     try:
+        if run.output is not None:  # before any model loads
+            from pathlib import Path
+
+            from .labeling.output import refuse_input_as_output
+
+            refuse_input_as_output(run.input, Path(run.output))
         policy = run.policy
         if policy == "embedded":
             from .embedded import smollm2_path

@@ -36,6 +36,22 @@ class OutputError(ValueError):
     """The output cannot be written as asked (exists, locked, not resumable, not writable)."""
 
 
+def refuse_input_as_output(data: Any, path: Path) -> None:
+    """Raises ``OutputError`` when ``path`` is the input file itself (the same path, a
+    symlink to it, a hard link): the pairs would replace the prompts.
+
+    Raises:
+        OutputError: the output and the input are one file.
+    """
+    if not isinstance(data, (str, os.PathLike)) or not Path(data).exists():
+        return  # rows in memory, a dataset, a builtin: set, a hub id
+    source = Path(data)
+    same = path.resolve() == source.resolve() or (path.exists() and os.path.samefile(path, source))
+    if same:
+        raise OutputError(f"output={str(path)!r} is the input file {str(source)!r}: the pairs would replace the "
+                          "prompts; write them to another file")  # fmt: skip
+
+
 def work_file(path: Path, rank: int, size: int) -> Path:
     return sidecar(path, f".rank{rank}-of-{size}.jsonl")
 
