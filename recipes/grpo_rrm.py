@@ -175,12 +175,12 @@ def step_summary(train_log: list[dict]) -> dict:
         values = [entry[key] for entry in train_log if entry.get(key) is not None]
         return sum(values) / len(values) if values else None
 
-    step, judge = mean("step_time"), mean("rrm_reward/judge_seconds")
+    step, judge, audit = mean("step_time"), mean("rrm_reward/judge_seconds"), mean("rrm_reward/audit_agreement")
     out = {"step_seconds": step}
     if judge is not None and step:
         out["judge_share"] = judge / step
-    if mean("rrm_reward/audit_agreement") is not None:
-        out["audit_agreement"] = mean("rrm_reward/audit_agreement")
+    if audit is not None:
+        out["audit_agreement"] = audit
     return out
 
 

@@ -268,6 +268,12 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
     return out
 
 
+def cpu_bf16(training: GRPOConfig) -> bool:
+    """bf16 weights and autocast for the warm start: on CPU when ``bf16`` is on (by default
+    where the CPU computes it natively); on accelerators fp32 weights."""
+    return bool(training.bf16 and training.use_cpu)
+
+
 def lora_config(cfg: TrainJudgeConfig, num_layers: int) -> LoraConfig:
     top = None if cfg.lora_layers is None else list(range(max(0, num_layers - cfg.lora_layers), num_layers))
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules,
@@ -287,7 +293,7 @@ def evaluate_only(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         held_out = {split: first_per_subset(pairs, cfg.held_out_per_type) for split, pairs in load_held_out(saved).items()}
     else:
         cfg.per_type = cfg.sampled_per_type = 0  # the held-out pairs only
-        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if training.bf16 else torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if cpu_bf16(training) else torch.float32)
         _, held_out = build_pairs(cfg, model, AutoTokenizer.from_pretrained(base_path), cache=out / "pairs.json")
         del model
     save_held_out(out / HELD_OUT_FILE, held_out)
@@ -313,8 +319,7 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    dtype = torch.bfloat16 if training.bf16 and training.use_cpu else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if cpu_bf16(training) else torch.float32)
 
     train_pairs, held_out = build_pairs(cfg, model, tokenizer, cache=out / "pairs.json")
     if not train_pairs:
@@ -332,7 +337,7 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         examples = judgment_examples(judge, judgments(cfg, train_pairs), decisive_weight=cfg.decisive_weight)
         logger.info("warm start: %d judgments (both orders), %d steps of %d", len(examples), cfg.sft_steps, cfg.sft_batch_size)
         warm = WarmStartConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_learning_rate,
-                               bf16=bool(training.bf16 and training.use_cpu), seed=training.seed)  # fmt: skip
+                               bf16=cpu_bf16(training), seed=training.seed)  # fmt: skip
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         history = train(model, examples, warm, pad_id=pad_id,
                         progress=lambda entry: logger.info("warm start %s", json.dumps(entry)))  # fmt: skip

@@ -14,7 +14,19 @@ def _number(text: object) -> int | None:
     return int(found[-1]) if found else None
 
 
-class NumberJudge:
+class _Counting:
+    """Counts calls and judged matches, so tests can check how work was split."""
+
+    def __init__(self) -> None:
+        self.judged = 0
+        self.calls = 0
+
+    def _count(self, matches) -> None:
+        self.calls += 1
+        self.judged += len(matches)
+
+
+class NumberJudge(_Counting):
     """A deterministic judge for tests: the response whose last integer is larger wins.
 
     Equal numbers are a tie; a response without a number makes the match fail (None),
@@ -22,15 +34,10 @@ class NumberJudge:
     work was split. Has both ``compare`` (pairwise) and ``rank`` (listwise).
     """
 
-    def __init__(self) -> None:
-        self.judged = 0
-        self.calls = 0
-
     def compare(self, matches):
         from ..types import Verdict
 
-        self.calls += 1
-        self.judged += len(matches)
+        self._count(matches)
         verdicts = []
         for match in matches:
             a, b = (_number(r) for r in match.responses)
@@ -48,8 +55,7 @@ class NumberJudge:
     def rank(self, matches):
         from ..types import Ranking
 
-        self.calls += 1
-        self.judged += len(matches)
+        self._count(matches)
         rankings = []
         for match in matches:
             numbers = [_number(r) for r in match.responses]
@@ -77,16 +83,15 @@ class SoftNumberJudge(NumberJudge):
         return [v if v.winner is None else replace(v, p_first=0.5 + self.margin * (1 - 2 * v.winner)) for v in verdicts]
 
 
-class NoiseJudge:
+class NoiseJudge(_Counting):
     """A judge that knows nothing, as an untrained one measured on the constraints task:
     both orders judged and always disagreeing (each prefers whichever response is shown
     first, ``position_bias`` 0.46), so ``p_first`` = 0.5 +- ``noise``, seeded by the
     match's content (identical across runs and processes)."""
 
     def __init__(self, noise: float = 0.003) -> None:
+        super().__init__()
         self.noise = noise
-        self.judged = 0
-        self.calls = 0
 
     def compare(self, matches):
         import random
@@ -94,8 +99,7 @@ class NoiseJudge:
         from ..formats import render_text
         from ..types import Verdict
 
-        self.calls += 1
-        self.judged += len(matches)
+        self._count(matches)
         verdicts = []
         for match in matches:
             key = "\x1f".join(render_text(x) for x in (match.prompt, *match.responses))
