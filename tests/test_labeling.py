@@ -368,6 +368,38 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path):
     assert label_preferences(src, _Crash(), output=out, chunk_size=3, resume=True).prompts_resumed == 3
 
 
+def test_resume_refuses_a_judge_that_loads_other_weights(tmp_path, tiny_dir):
+    """Issue 24 point 2: resuming a float32 run in bfloat16 from another revision once wrote
+    rows of two judges into one file; the fingerprint held the model but not how it loads."""
+    from trl_rrm import HFJudge
+    from trl_rrm.judges.hf_config import HFJudgeConfig
+    from trl_rrm.labeling.run import judge_description
+    from trl_rrm.precision import auto_dtype
+
+    class Loaded(_Crash):  # a deterministic judge that says how its weights load
+        def __init__(self, crash_at=None, **load):
+            super().__init__(crash_at)
+            self.config = HFJudgeConfig(model="judge-base", **load)
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    out = tmp_path / "pairs.jsonl"
+    with pytest.raises(RuntimeError):
+        label_preferences(src, Loaded(crash_at=2, dtype="float32"), output=out, chunk_size=3)
+    work = _files(tmp_path)
+    for other in (dict(dtype="bfloat16"), dict(dtype="float32", revision="v2"), dict(dtype="float32", load_in_8bit=True),
+                  dict(dtype="float32", attn_implementation="eager"), dict(dtype="float32", trust_remote_code=True)):
+        with pytest.raises(OutputError, match="another input or other settings"):
+            label_preferences(src, Loaded(**other), output=out, chunk_size=3, resume=True)
+        assert _files(tmp_path) == work
+    # placement and batch size do not change verdicts: a resume may change them
+    resumed = label_preferences(src, Loaded(dtype="float32", batch_size=2, device="cpu"), output=out, chunk_size=3,
+                                resume=True)  # fmt: skip
+    assert resumed.prompts_resumed == 3
+    # "auto" is recorded as what it resolves to (it differs between machines)
+    assert judge_description(HFJudge(tiny_dir, device="cpu"))["dtype"] == auto_dtype("cpu")
+    assert judge_description(HFJudge(tiny_dir, dtype="float32"))["dtype"] == "float32"
+
+
 @pytest.mark.slow
 def test_resume_gives_the_same_labels_with_a_sampling_judge(tiny_dir, tmp_path):
     """Point 3: the seed once advanced per call, so a resumed process re-counted and relabelled."""

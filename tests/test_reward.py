@@ -126,6 +126,30 @@ def test_principle_from_constructor_and_column():
     assert seen == ["be brief", "default rule"]
 
 
+def test_keyword_columns_are_checked_before_judging():
+    """Issue 24 point 3: a short column gave one reward for four completions; a group whose
+    rows carry different references used the first; a non-string principle failed in a regex."""
+    from trl_rrm.tournaments import AnchorTournament
+
+    judge = NumberJudge()
+    prompts, completions = ["a"] * 4, ["1", "2", "3", "4"]
+    with pytest.raises(ValueError, match=r"column 'principle' has 1 values for 4 completions"):
+        RRMReward(judge, tournament="round_robin")(prompts, completions, principle=["be brief"])
+    with pytest.raises(TypeError, match=r"column 'principle', row 2: 7 \(int\) must be a string or None"):
+        RRMReward(judge, tournament="round_robin")(prompts, completions, principle=["x", "x", 7, "x"])
+    with pytest.raises(TypeError, match=r"column 'principle' must be a list"):
+        RRMReward(judge, tournament="round_robin")(prompts, completions, principle="be brief")
+    with pytest.raises(ValueError, match=r"column 'principle' differs within one group: row 0 has 'x', row 2 has 'y'"):
+        RRMReward(judge, tournament="round_robin")(prompts, completions, principle=["x", "x", "y", "y"])
+    anchored = RRMReward(judge, tournament=AnchorTournament(anchor="reference"))
+    with pytest.raises(ValueError, match=r"column 'reference' differs within one group: row 0 has '5', row 2 has '3'"):
+        anchored(prompts, completions, reference=["5", "5", "3", "3"])
+    with pytest.raises(ValueError, match=r"column 'reference' has 3 values for 4 completions"):
+        anchored(prompts, completions, reference=["5", "5", "5"])
+    assert judge.calls == 0  # every error came before any judging
+    assert anchored(prompts, completions, reference=["5"] * 4) == [0.0, 0.0, 0.0, 0.0]
+
+
 def test_listwise_tournament():
     prompts, completions = reward_batch()
     rewards = RRMReward(NumberJudge(), tournament="listwise")(prompts, completions)

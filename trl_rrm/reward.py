@@ -54,6 +54,29 @@ def _regroup(flat: list[bool], shape: list[list[str]]) -> list[list[bool]]:
     return [[next(values) for _ in group] for group in shape]
 
 
+def _column(kwargs: dict[str, Any], name: str, rows: int, *, messages: bool) -> list[Any]:
+    """The dataset column ``name`` as one value per completion (None where absent).
+
+    Raises:
+        TypeError: not a list, or a value that is not a string (or, where ``messages``, a
+            list of chat messages) or None; the error names the column and the row.
+        ValueError: a length other than the batch's.
+    """
+    values = kwargs.get(name)
+    if values is None:
+        return [None] * rows
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"column {name!r} must be a list with one value per completion, got {type(values).__name__}")
+    if len(values) != rows:
+        raise ValueError(f"column {name!r} has {len(values)} values for {rows} completions; it needs one per completion")
+    for row, value in enumerate(values):
+        if value is None or isinstance(value, str) or (messages and isinstance(value, list)):
+            continue
+        kinds = "a string, a list of chat messages or None" if messages else "a string or None"
+        raise TypeError(f"column {name!r}, row {row}: {value!r:.60} ({type(value).__name__}) must be {kinds}")
+    return list(values)
+
+
 class RRMReward:
     """A TRL reward function backed by a pairwise or listwise judge.
 
@@ -169,9 +192,11 @@ class RRMReward:
     ) -> list[float | None]:
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
-        principles = kwargs.get(self.principle_column) or [None] * len(prompts)
+        principles = _column(kwargs, self.principle_column, len(prompts), messages=False)
         needs_reference = getattr(self.tournament, "needs_reference", False)
-        references = (kwargs.get(self.reference_column) if needs_reference else None) or [None] * len(prompts)
+        references = (
+            _column(kwargs, self.reference_column, len(prompts), messages=True) if needs_reference else [None] * len(prompts)
+        )
         local = [
             (prompt, completion, principle if principle is not None else self.principle, reference)
             for prompt, completion, principle, reference in zip(prompts, completions, principles, references)
@@ -271,6 +296,15 @@ class RRMReward:
             for position, (prompt, *_) in enumerate(items):
                 by_prompt.setdefault(_key(prompt), []).append(position)
             members = list(by_prompt.values())
+        for m in members:  # one principle and one reference per group: the tournament reads the first
+            for index, column in ((2, self.principle_column), (3, self.reference_column)):
+                other = next((p for p in m if items[p][index] != items[m[0]][index]), None)
+                if other is not None:
+                    raise ValueError(
+                        f"column {column!r} differs within one group: row {m[0]} has {items[m[0]][index]!r:.60}, "
+                        f"row {other} has {items[other][index]!r:.60}; a group (one prompt's completions) is "
+                        "judged against one value"
+                    )
         groups = [
             Group(items[m[0]][0], tuple(items[p][1] for p in m), items[m[0]][2], items[m[0]][3])
             for m in members

@@ -36,7 +36,7 @@ from .adapters import attach_adapter, borrowed
 from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
-from .hf_loading import check_chat_template, load_judge
+from .hf_loading import check_chat_template, load_dtype, load_judge
 from .kv_cache import accepts, cache_argument, device_of, left_padded, prefilled, special_ids, static_cache
 from .prefix_plan import plan_prefix
 from .requests import Generation, GenerationRequest, ScoreRequest
@@ -110,6 +110,16 @@ class HFJudge(GenerativeJudge):
     @property
     def tokenizer(self) -> Any:
         return self.load()._tokenizer
+
+    def weights_dtype(self) -> str:
+        """The dtype the judge's weights run in (``"auto"`` resolved), without loading them
+        when the judge loads itself: ``"bfloat16"``, ``"float32"``, ... (``"auto"``: the
+        checkpoint's own, off the CPU)."""
+        if self._model is None or not self._borrowed:
+            dtype = load_dtype(self.config)
+        else:
+            dtype = next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
+        return str(dtype).removeprefix("torch.")
 
     def load(self) -> HFJudge:
         """Loads tokenizer, model, adapter and quantization now (no-op when loaded)."""

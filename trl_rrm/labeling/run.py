@@ -56,8 +56,16 @@ def validate_rows(rows: Rows) -> None:
             check_text(completion, where, f"completions[{c}]", role_needed=False)
 
 
+# Settings outside JudgingConfig that change what a judge's weights compute (placement,
+# batch size and speed switches do not: they are left out, so a resume may change them).
+VERDICT_LOAD_FIELDS = ("model", "adapter", "revision", "dtype", "load_in_4bit", "load_in_8bit", "trust_remote_code",
+                       "attn_implementation", "extra_body", "control_tokens")  # fmt: skip
+
+
 def judge_description(judge: Any) -> dict[str, Any]:
-    """What in a judge decides its verdicts (for the resume fingerprint)."""
+    """What in a judge decides its verdicts (for the resume fingerprint): its class, its
+    judging settings, which weights it loads and how (``VERDICT_LOAD_FIELDS``), and the
+    dtype its weights run in (``"auto"`` resolved, as it differs between machines)."""
     from dataclasses import asdict, is_dataclass
 
     from ..judges.config import JudgingConfig
@@ -66,7 +74,10 @@ def judge_description(judge: Any) -> dict[str, Any]:
     config = getattr(judge, "config", None)
     if is_dataclass(config):
         judging = {f for f in JudgingConfig.__dataclass_fields__}
-        description.update({k: v for k, v in asdict(config).items() if k in judging or k in ("model", "adapter")})
+        description.update({k: v for k, v in asdict(config).items() if k in judging or k in VERDICT_LOAD_FIELDS})
+    weights_dtype = getattr(judge, "weights_dtype", None)
+    if callable(weights_dtype):
+        description["dtype"] = weights_dtype()
     return description
 
 
