@@ -13,7 +13,9 @@ The policy never sees the checkers or the answers: they only measure the held-ou
 (satisfaction on prompts about unseen topics; accuracy on held-out questions) before,
 during (``score_steps``) and after training, written to ``<output_dir>/results.json`` with
 each step's reward, step time and judge time. ``reward: ground_truth`` trains on the
-checker instead: the labeled baseline with the same budget.
+checker instead: the labeled baseline with the same budget. ``reward: verified`` mixes
+them: the checker settles the groups it separates and the judge ranks only the others
+(all right or all wrong), for tasks with a verifier (``RRMReward(verifier=...)``).
 
 CPU, the embedded SmolLM2-135M-Instruct as policy and judge (10 steps; with ``--reward ground_truth``
 25 min measured in fp32 on 2 cores, the first two steps shared with a test run; ``bf16`` unset:
@@ -60,6 +62,7 @@ from trl_rrm.sampling import generate_completions
 from trl_rrm.tasks.proof import TASKS, get_task
 
 logger = logging.getLogger("grpo_rrm")
+REWARDS = ("rrm", "ground_truth", "verified")
 
 
 @dataclass
@@ -75,7 +78,12 @@ class RRMGRPOConfig:
     eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the held-out evaluation"})
     eval_limit: int | None = field(default=None, metadata={"help": "held-out prompts scored (None: all)"})
     score_steps: list[int] = field(default_factory=list, metadata={"help": "also score the held-out set after these steps"})
-    reward: str = field(default="rrm", metadata={"help": "rrm (the judge, no labels) or ground_truth (built-in only)"})
+    reward: str = field(
+        default="rrm",
+        metadata={"help": "rrm (the judge, no labels), ground_truth (built-in only) or verified (built-in only: the "
+                  "task's checker settles the groups it separates, the judge ranks the rest; fewer judgments)",
+                  "choices": REWARDS},
+    )  # fmt: skip
     tournament: str = field(default="round_robin", metadata={"help": "any trl_rrm tournament (round_robin, circular, ...)"})
     audit: bool = field(
         default=True,
@@ -96,10 +104,10 @@ class RRMGRPOConfig:
     def __post_init__(self) -> None:
         if isinstance(self.policy_model, str) and self.policy_model.lower() in ("", "null", "none"):
             self.policy_model = None  # "--policy_model null" on the command line means None, as in YAML
-        if self.reward not in ("rrm", "ground_truth"):
-            raise ValueError(f"reward={self.reward!r}; expected 'rrm' or 'ground_truth'")
-        if self.reward == "ground_truth" and not self.dataset.startswith("builtin:"):
-            raise ValueError(f"reward='ground_truth' needs a built-in dataset (got dataset={self.dataset!r})")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward={self.reward!r}; expected one of {REWARDS}")
+        if self.labelled() and not self.dataset.startswith("builtin:"):
+            raise ValueError(f"reward={self.reward!r} needs a built-in dataset (got dataset={self.dataset!r})")
         if self.dataset.startswith("builtin:"):
             get_task(self.dataset)  # an unknown task fails here, named
         for name in ("num_train_prompts", "lora_r"):
@@ -108,16 +116,24 @@ class RRMGRPOConfig:
         if self.final_audit_prompts < 0:
             raise ValueError(f"final_audit_prompts={self.final_audit_prompts!r} must be >= 0")
 
+    def judged(self) -> bool:
+        """A judge rewards (some of) the groups."""
+        return self.reward in ("rrm", "verified")
+
+    def labelled(self) -> bool:
+        """The task's checker rewards (some of) the groups: its labels are read."""
+        return self.reward in ("ground_truth", "verified")
+
     def audited(self) -> bool:
         """The judge is audited against the task's checker (labels attached, never judged)."""
-        return self.audit and self.reward == "rrm" and self.dataset.startswith("builtin:")
+        return self.audit and self.judged() and self.dataset.startswith("builtin:")
 
 
 def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:
     """Training prompts; a built-in task's labels are attached only for the ground-truth
     reward or the audit (``RRMReward`` reads its own columns, never the label)."""
     if cfg.dataset.startswith("builtin:"):
-        labels = cfg.reward == "ground_truth" or cfg.audited()
+        labels = cfg.labelled() or cfg.audited()
         return Dataset.from_list(get_task(cfg.dataset).train_rows(cfg.num_train_prompts, seed, labels))
     suffix = Path(cfg.dataset).suffix.lstrip(".")
     if Path(cfg.dataset).exists():
@@ -170,7 +186,8 @@ def final_audit(reward, task, model, tokenizer, cfg: RRMGRPOConfig, training: GR
 
 def step_summary(train_log: list[dict]) -> dict:
     """Means over the logged steps: ``step_seconds``, and with a judge ``judge_share`` (its
-    wall time over the step's) and ``audit_agreement``."""
+    wall time over the step's), ``matches`` (judged per step), ``audit_agreement`` and
+    ``verified_group_rate`` (groups the checker settled, ``reward: verified``)."""
     def mean(key: str) -> float | None:
         values = [entry[key] for entry in train_log if entry.get(key) is not None]
         return sum(values) / len(values) if values else None
@@ -179,6 +196,9 @@ def step_summary(train_log: list[dict]) -> dict:
     out = {"step_seconds": step}
     if judge is not None and step:
         out["judge_share"] = judge / step
+    for key in ("matches", "verified_group_rate"):
+        if (value := mean(f"rrm_reward/{key}")) is not None:
+            out[key] = value
     if audit is not None:
         out["audit_agreement"] = audit
     return out
@@ -204,14 +224,16 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         results["before"] = score(policy)
         logger.info("untrained: %.3f", results["before"]["rate"])
 
-    if cfg.reward == "rrm":  # the judge (and a served judge's check) before any training
+    if cfg.judged():  # the judge (and a served judge's check) before any training
         # judge_model set: a separate judge; judge_base_url: a served one (checked now);
         # neither: the judge_adapter (or the bare base) on the policy's own weights.
         judge = judge_args.build(policy, tokenizer)
         # A served judge answers over HTTP: as an async reward TRL awaits it beside the others.
         reward_class = AsyncRRMReward if judge_args.judge_base_url else RRMReward
         audit = task.reward if cfg.audited() else None  # reads the label column; the judge never does
-        reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations, audit=audit)
+        verifier = task.reward if cfg.reward == "verified" else None  # settles what it separates, unjudged
+        reward_funcs = reward_class(judge, tournament=cfg.tournament, num_generations=training.num_generations,
+                                    audit=audit, verifier=verifier)  # fmt: skip
     else:
         reward_funcs = task.reward
     curve = HeldOutScore(score, cfg.score_steps if task is not None else [])
@@ -236,7 +258,7 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         results["curve"] = [{"step": 0, **results["before"]}, *curve.curve]
         if not scored_last:
             results["curve"].append({"step": trainer.state.global_step, **after})
-        if cfg.reward == "rrm" and cfg.final_audit_prompts:
+        if cfg.judged() and cfg.final_audit_prompts:
             logger.info("final audit: the judge ranks the trained policy's answers to %d held-out prompts", cfg.final_audit_prompts)
             results["final_audit"] = final_audit(reward_funcs, task, trainer.model, tokenizer, cfg, training)
             logger.info("final audit: judge-checker agreement %s", results["final_audit"]["agreement"])

@@ -98,9 +98,27 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
 
 def test_grpo_recipe_rejects_bad_settings_by_name():
     result = _run("recipes/grpo_rrm.py", "--reward", "labels", "--output_dir", "/tmp/unused")
-    assert result.returncode != 0 and "reward='labels'" in result.stderr
+    assert result.returncode != 0 and "--reward: invalid choice: 'labels'" in result.stderr
     result = _run("recipes/grpo_rrm.py", "--reward", "ground_truth", "--dataset", "x.jsonl", "--output_dir", "/tmp/unused")
     assert result.returncode != 0 and "dataset='x.jsonl'" in result.stderr
+
+
+def test_grpo_recipe_verified_reward_logs_what_the_checker_settled(tmp_path, tiny_dir):
+    out = tmp_path / "grpo"
+    result = _run(
+        "recipes/grpo_rrm.py", "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(out),
+        "--policy_model", str(tiny_dir), "--reward", "verified", "--max_steps", "2", "--num_train_prompts", "8",
+        "--per_device_train_batch_size", "8", "--max_completion_length", "6", "--judge_max_new_tokens", "4",
+        "--eval_max_new_tokens", "4", "--eval_limit", "4", "--score_steps", "1", "--final_audit_prompts", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["reward"] == "verified"
+    logged = [e for e in results["train_log"] if "rrm_reward/verified_group_rate" in e]
+    assert len(logged) == 2 and all(0 <= e["rrm_reward/verified_group_rate"] <= 1 for e in logged)
+    # round robin, 2 groups of 4 a step: 6 matches for each group the checker did not settle
+    assert all(e["rrm_reward/matches"] == 6 * round(2 * (1 - e["rrm_reward/verified_group_rate"])) for e in logged)
+    assert 0 <= results["verified_group_rate"] <= 1 and "matches" in results
 
 
 @pytest.mark.model

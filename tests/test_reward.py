@@ -150,6 +150,40 @@ def test_keyword_columns_are_checked_before_judging():
     assert anchored(prompts, completions, reference=["5"] * 4) == [0.0, 0.0, 0.0, 0.0]
 
 
+def test_verifier_settles_the_groups_it_separates_and_the_judge_ranks_the_rest():
+    """Issue 26 item 5, on the constraints task's checker: a mixed batch of three prompts."""
+    from trl_rrm.tasks.constraints import constraint_prompts, constraint_reward, dataset_rows
+
+    rows = dataset_rows(constraint_prompts(3, "train", seed=0, types=["end_question"]))
+    completions = ["Is it 3?", "It is 9.", "Is it 1?", "It is 5.",  # the checker separates: 1 0 1 0
+                   "Is it 2?", "Is it 8?", "Is it 4?", "Is it 6?",  # all satisfy: the judge ranks
+                   "It is 7.", "It is 1.", "It is 3.", "It is 5."]  # fmt: skip # all fail: the judge ranks
+    prompts = [r["prompt"] for r in rows for _ in range(4)]
+    constraints = [r["constraints"] for r in rows for _ in range(4)]
+    metrics = {}
+    judge = NumberJudge()
+    reward = RRMReward(judge, tournament="round_robin", num_generations=4, verifier=constraint_reward)
+    rewards = reward(prompts, completions, constraints=constraints, log_metric=metrics.__setitem__)
+    assert rewards[:4] == [1.0, 0.0, 1.0, 0.0]  # the checker's, although the judge prefers 9 and 5
+    assert rewards[4:] == pytest.approx([0, 1, 1 / 3, 2 / 3, 1, 0, 1 / 3, 2 / 3])  # round robin on the numbers
+    assert judge.judged == 12 and metrics["rrm_reward/matches"] == 12  # 2 groups x 6 matches, not 3 x 6
+    assert metrics["rrm_reward/verified_group_rate"] == pytest.approx(1 / 3)
+    # without the verifier every group is judged
+    unverified = NumberJudge()
+    RRMReward(unverified, tournament="round_robin", num_generations=4)(prompts, completions, constraints=constraints)
+    assert unverified.judged == 18
+    # a member without a verdict (None or NaN) leaves its group to the judge; bad values are named
+    gappy = RRMReward(NumberJudge(), tournament="round_robin", num_generations=4,
+                      verifier=lambda prompts, completions, **_: [1.0, float("nan"), 0.0, 0.0] * 3)  # fmt: skip
+    assert gappy(prompts, completions)[:4] == pytest.approx([1 / 3, 1, 0, 2 / 3])
+    with pytest.raises(TypeError, match=r"verifier reward of row 1: 'yes' \(str\) must be a number or None"):
+        RRMReward(NumberJudge(), verifier=lambda prompts, completions, **_: [1, "yes"] + [0] * 10)(prompts, completions)
+    with pytest.raises(ValueError, match="verifier returned 2 rewards for 12 completions"):
+        RRMReward(NumberJudge(), verifier=lambda prompts, completions, **_: [1, 0])(prompts, completions)
+    with pytest.raises(TypeError, match="verifier=3 must be a reward function"):
+        RRMReward(NumberJudge(), verifier=3)
+
+
 def test_listwise_tournament():
     prompts, completions = reward_batch()
     rewards = RRMReward(NumberJudge(), tournament="listwise")(prompts, completions)

@@ -41,6 +41,7 @@ from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correla
 from .judges.protocol import check_judge
 from .tournaments import Tournament, get_tournament
 from .types import Text
+from .verifier import settled_groups, verifier_values
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,12 @@ class RRMReward:
             never reads (a checker, ground truth of a small audit set). Called on each
             rank's own completions with the same columns (``log_metric`` and ``log_extra``
             left out); only its agreement with this reward is logged. Not timed as judging.
+        verifier: an optional verifiable reward with the same signature and call (a unit
+            test, an exact-answer check): a group whose members all get one and not all the
+            same keeps the verifier's rewards, unjudged; only the groups it cannot separate
+            (all right, all wrong, or a member without one) are ranked by the judge
+            (``trl_rrm.verifier``). Their rewards then live on two scales, which GRPO's
+            per-group normalisation evens out (``scale_rewards="group"``, its default).
 
     A flat group's rewarded members all get the same number, the group's mean reward
     rounded to 1/1024 (0.5 for a group of draws), not None: the judge did judge and found
@@ -134,8 +141,9 @@ class RRMReward:
     ``over_context_rate``, ...), ``judge_seconds`` (wall time of the tournament),
     ``none_reward_rate``, the floor's ``below_floor_rate`` (matches made ties) and
     ``flat_group_rate`` (flat groups over groups with two or more rated members), the
-    hacking signals ``length_correlation`` and ``suspicious_rate``, and with ``audit``,
-    ``audit_agreement`` (``trl_rrm.hacking.audit_agreement``).
+    hacking signals ``length_correlation`` and ``suspicious_rate``, with ``audit``,
+    ``audit_agreement`` (``trl_rrm.hacking.audit_agreement``), and with ``verifier``,
+    ``verified_group_rate`` (groups settled without the judge; ``matches`` counts what was judged).
 
     Raises:
         ValueError: an unknown tournament, or a batch that does not split into groups
@@ -157,11 +165,13 @@ class RRMReward:
         guard: Guard = "off",
         min_margin: float | None = None,
         audit: Callable[..., Sequence[float | None]] | None = None,
+        verifier: Callable[..., Sequence[float | None]] | None = None,
     ) -> None:
         check_judge(judge)
         validate_min_margin(min_margin)
-        if audit is not None and not callable(audit):
-            raise TypeError(f"audit={audit!r:.60} must be a reward function (prompts, completions, **kwargs)")
+        for option, function in (("audit", audit), ("verifier", verifier)):
+            if function is not None and not callable(function):
+                raise TypeError(f"{option}={function!r:.60} must be a reward function (prompts, completions, **kwargs)")
         if guard not in GUARDS:
             raise ValueError(f"guard={guard!r} must be one of {GUARDS}")
         if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
@@ -179,6 +189,7 @@ class RRMReward:
         self.guard = guard
         self.min_margin = min_margin
         self.audit = audit
+        self.verifier = verifier
         self.__name__ = name
         self._calls = 0
         self.last_outcome: TournamentOutcome | None = None
@@ -207,14 +218,20 @@ class RRMReward:
         offset = sum(len(shard) for shard in shards[:rank])
 
         groups, members = self._group(items)
+        settled: list[list[float] | None] = [None] * len(groups)
+        if self.verifier is not None:
+            values = self._gathered(self.verifier, "verifier", prompts, completions, completion_ids, kwargs)
+            settled = settled_groups([[values[p] for p in m] for m in members])
+        judged = [g for g, values in enumerate(settled) if values is None]  # the groups the judge ranks
         seed = self.seed + self._calls
         self._calls += 1
         match_floor = resolve_min_margin(self.min_margin, soft=True)  # it only changes soft verdicts
-        outcome = run_tournament(groups, self.judge, self.tournament, seed=seed, match_floor=match_floor)
+        judged_groups = [groups[g] for g in judged]
+        outcome = run_tournament(judged_groups, self.judge, self.tournament, seed=seed, match_floor=match_floor)
         self.last_outcome = outcome
-        floored, flat = self._floor(groups, outcome)
+        floored, flat = self._floor(judged_groups, outcome)
 
-        texts = [[render_text(c) for c in group.completions] for group in groups]
+        texts = [[render_text(c) for c in group.completions] for group in judged_groups]
         flags = suspicious([text for group in texts for text in group], self.judge)
         flagged = None if flags is None else _regroup(flags, texts)
         scores = floored if flagged is None else apply_guard(self.guard, floored, flagged)
@@ -229,12 +246,17 @@ class RRMReward:
 
         rewards: list[float | None] = [None] * len(items)
         rationales: list[str | None] = [None] * len(items)
-        for g, positions in enumerate(members):
-            for c, position in enumerate(positions):
-                rewards[position] = scores[g][c]
-                rationales[position] = outcome.rationales[g][c]
+        for j, g in enumerate(judged):
+            for c, position in enumerate(members[g]):
+                rewards[position] = scores[j][c]
+                rationales[position] = outcome.rationales[j][c]
+        for g, values in enumerate(settled):
+            for position, value in zip(members[g], values or ()):
+                rewards[position], rationales[position] = value, f"settled by the verifier: {value:g}"
+        if self.verifier is not None:
+            signals["verified_group_rate"] = (len(groups) - len(judged)) / max(len(groups), 1)
         if self.audit is not None:
-            audited = self._audit(prompts, completions, completion_ids, kwargs)
+            audited = self._gathered(self.audit, "audit", prompts, completions, completion_ids, kwargs)
             signals["audit_agreement"] = audit_agreement(
                 [[rewards[p] for p in m] for m in members], [[audited[p] for p in m] for m in members]
             )
@@ -268,16 +290,14 @@ class RRMReward:
             flat.append(is_flat)
         return scores, flat
 
-    def _audit(
-        self, prompts: Sequence[Text], completions: Sequence[Text], completion_ids: Any, kwargs: dict[str, Any]
-    ) -> list[float | None]:
-        """The audit rewards of every rank's completions, in gathered order."""
+    @staticmethod
+    def _gathered(function: Callable[..., Sequence[float | None]], what: str, prompts: Sequence[Text],
+                  completions: Sequence[Text], completion_ids: Any, kwargs: dict[str, Any]) -> list[float | None]:  # fmt: skip
+        """The rewards of ``function`` (the audit or the verifier, TRL's signature) on this
+        rank's completions, with the same columns; every rank's, in gathered order."""
         columns = {key: value for key, value in kwargs.items() if key not in ("log_metric", "log_extra")}
-        values = list(self.audit(prompts=list(prompts), completions=list(completions),  # type: ignore[misc]
-                                 completion_ids=completion_ids, **columns))  # fmt: skip
-        if len(values) != len(prompts):
-            raise ValueError(f"audit returned {len(values)} rewards for {len(prompts)} completions")
-        return [value for shard in all_gather(values) for value in shard]
+        values = function(prompts=list(prompts), completions=list(completions), completion_ids=completion_ids, **columns)
+        return [value for shard in all_gather(verifier_values(values, len(prompts), what)) for value in shard]
 
     def _group(
         self, items: list[tuple[Text, Text, str | None, Text | None]]
