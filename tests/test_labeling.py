@@ -327,6 +327,27 @@ def test_an_output_that_is_the_input_is_refused_before_anything_runs(tmp_path):
     assert _files(tmp_path) == ["hard.jsonl", "in.jsonl", "link.jsonl"]
 
 
+def test_an_output_that_cannot_be_written_as_named_is_refused_before_anything_runs(tmp_path):
+    """Issue 24 point 4 (and 9): pairs.parquet held JSON Lines; a symlinked output became a
+    regular file while its target kept the old content; a directory failed after all judging."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(4))
+    target = tmp_path / "target.jsonl"
+    target.write_text("old pairs\n")
+    (tmp_path / "link.jsonl").symlink_to(target)
+    (tmp_path / "folder.jsonl").mkdir()
+    judge = NumberJudge()
+    for output, message in ((tmp_path / "pairs.parquet", "must end in .jsonl"), (tmp_path / "pairs", "must end in .jsonl"),
+                            (tmp_path / "link.jsonl", "is a symbolic link"), (tmp_path / "folder.jsonl", "is a directory")):  # fmt: skip
+        with pytest.raises(OutputError, match=message):
+            label_preferences(src, judge, output=output, overwrite=True)
+    assert judge.calls == 0 and target.read_text() == "old pairs\n" and (tmp_path / "link.jsonl").is_symlink()
+    assert _files(tmp_path) == ["folder.jsonl", "in.jsonl", "link.jsonl", "target.jsonl"]
+    # a run that succeeds leaves its output and nothing else (point 12: the lock file stayed)
+    label_preferences(src, judge, output=tmp_path / "pairs.jsonl")
+    assert _files(tmp_path) == ["folder.jsonl", "in.jsonl", "link.jsonl", "pairs.jsonl", "target.jsonl"]
+    assert not list(tmp_path.glob("*.lock*"))
+
+
 @pytest.mark.parametrize("flag", [["--chunk-size", "0"], ["--num-candidates", "1"], ["--min-margin", "nan"],
                                   ["--min-order-agreement", "2"], ["--tournament", "bogus"]])  # fmt: skip
 def test_a_bad_option_is_a_usage_error_before_anything_runs(tmp_path, flag):

@@ -171,9 +171,9 @@ def _label(namespace: argparse.Namespace) -> int:
         if run.output is not None:  # before any model loads
             from pathlib import Path
 
-            from .labeling.output import refuse_input_as_output
+            from .labeling.output import check_output_path
 
-            refuse_input_as_output(run.input, Path(run.output))
+            check_output_path(run.input, Path(run.output))
         policy = run.policy
         if policy == "embedded":
             from .embedded import smollm2_path

@@ -36,20 +36,30 @@ class OutputError(ValueError):
     """The output cannot be written as asked (exists, locked, not resumable, not writable)."""
 
 
-def refuse_input_as_output(data: Any, path: Path) -> None:
-    """Raises ``OutputError`` when ``path`` is the input file itself (the same path, a
-    symlink to it, a hard link): the pairs would replace the prompts.
+def check_output_path(data: Any, path: Path) -> None:
+    """Raises ``OutputError`` for an output this run must not write, before anything runs:
 
-    Raises:
-        OutputError: the output and the input are one file.
+    - the input file itself (the same path, a symlink to it, a hard link): the pairs
+      would replace the prompts;
+    - a name whose suffix is not ``.jsonl``: the output is JSON Lines, and a
+      ``pairs.parquet`` that holds JSON Lines would mislead every reader;
+    - a symbolic link: publishing renames a new file over the path, which would replace
+      the link and leave its target with the old content;
+    - an existing directory, which publication (after all the judging) could not replace.
     """
-    if not isinstance(data, (str, os.PathLike)) or not Path(data).exists():
-        return  # rows in memory, a dataset, a builtin: set, a hub id
-    source = Path(data)
-    same = path.resolve() == source.resolve() or (path.exists() and os.path.samefile(path, source))
-    if same:
-        raise OutputError(f"output={str(path)!r} is the input file {str(source)!r}: the pairs would replace the "
-                          "prompts; write them to another file")  # fmt: skip
+    if isinstance(data, (str, os.PathLike)) and Path(data).exists():  # not rows, a dataset, builtin: or a hub id
+        source = Path(data)
+        if path.resolve() == source.resolve() or (path.exists() and os.path.samefile(path, source)):
+            raise OutputError(f"output={str(path)!r} is the input file {str(source)!r}: the pairs would replace the "
+                              "prompts; write them to another file")  # fmt: skip
+    if path.suffix != ".jsonl":
+        raise OutputError(f"output={str(path)!r}: labeling writes JSON Lines, so the name must end in .jsonl "
+                          "(convert afterwards, e.g. datasets.Dataset.from_json(path).to_parquet(...))")  # fmt: skip
+    if path.is_symlink():
+        raise OutputError(f"output={str(path)!r} is a symbolic link (to {os.readlink(path)!r}); publishing would "
+                          "replace the link, not its target: name the target itself, or another file")  # fmt: skip
+    if path.is_dir():
+        raise OutputError(f"output={str(path)!r} is a directory; name a .jsonl file")
 
 
 def work_file(path: Path, rank: int, size: int) -> Path:
@@ -112,8 +122,12 @@ class OutputLock:
                                           "started": started}))  # fmt: skip
 
     def release(self) -> None:
+        """Removes the owner note and the lock file, then releases: nothing is left behind
+        (removed while held, so a run that opens the name afterwards locks a new file and
+        finds this run finished)."""
         if self.lock.is_locked:
             self.owner.unlink(missing_ok=True)
+            Path(self.lock.lock_file).unlink(missing_ok=True)
             self.lock.release()
 
 

@@ -131,7 +131,7 @@ def label_preferences(
     if (resume or overwrite) and output is None:
         raise ValueError("resume/overwrite need an output file")
     if output is not None:
-        out_files.refuse_input_as_output(data, Path(output))  # before anything runs
+        out_files.check_output_path(data, Path(output))  # before anything runs
     tournament = config.tournament_object
     check_judge(judge, listwise=bool(getattr(tournament, "is_listwise", False)))
 
