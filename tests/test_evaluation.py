@@ -203,6 +203,31 @@ def test_votes_and_budget_curves_hand_computed(tmp_path):
     assert "### Curve: accuracy vs max_new_tokens" in paths["markdown"].read_text()
 
 
+def test_a_report_owns_its_files_and_writes_valid_json(tmp_path):
+    """Issue 24 point 4: eval --overwrite left the previous run's curves.png beside a report
+    without curves; relevance [1e400, 0] put NaN into report.json (invalid JSON)."""
+    curved = evaluate_pairwise(KnobJudge(), CURVE_ROWS, votes_curve=[1, 3])
+    assert write_report(curved, tmp_path)["plot"].exists()
+    plain = evaluate_pairwise(KnobJudge(), CURVE_ROWS)
+    assert "plot" not in write_report(plain, tmp_path) and not (tmp_path / "curves.png").exists()
+
+    @dataclass
+    class Odd:  # a result with numbers JSON cannot hold
+        curves = {}
+
+        def to_dict(self):
+            return {"accuracy": math.nan, "rows": [math.inf, 1.0], "by_type": {"x": -math.inf}}
+
+        def to_markdown(self):
+            return "odd"
+
+    text = write_report(Odd(), tmp_path)["json"].read_text()
+    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in report.json"))
+    assert strict == {"accuracy": None, "rows": [None, 1.0], "by_type": {"x": None}}
+    with pytest.raises(EvaluationInputError, match=r"field 'relevance' must be 2 finite numbers >= 0"):
+        listwise_examples([{"prompt": "p", "candidates": ["a", "b"], "relevance": [1e400, 0]}])
+
+
 def test_curve_value_rejected_by_the_judge_config():
     with pytest.raises(ValueError, match=r"num_votes curve, value 5: num_votes=5 must be <= 3"):
         evaluate_pairwise(KnobJudge(), CURVE_ROWS, votes_curve=[5])
@@ -394,7 +419,7 @@ def test_column_mapping_and_wildcards(tmp_path):
         ("pairwise", {"prompt": "q", "chosen": "a", "rejected": "b", "subset": 1.5}, "field 'subset' must be a string"),
         ("best", {"prompt": "q", "candidates": ["a", "b"], "correct": [True]}, "field 'correct' must be a list of 2"),
         ("best", {"prompt": "q", "candidates": ["a"], "correct": [True]}, "at least 2 responses"),
-        ("list", {"prompt": "q", "candidates": ["a", "b"], "relevance": [1, -1]}, "field 'relevance' must be 2 numbers"),
+        ("list", {"prompt": "q", "candidates": ["a", "b"], "relevance": [1, -1]}, "field 'relevance' must be 2 finite numbers"),
         ("list", {"prompt": "q", "candidates": ["a", "b"], "ranking": [0, 0]}, "field 'ranking' must list"),
         ("list", {"prompt": "q", "candidates": ["a", "b"]}, "needs field 'relevance' or 'ranking'"),
     ],

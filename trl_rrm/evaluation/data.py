@@ -15,6 +15,7 @@ errors are ``InputError`` naming the source, the row and the field:
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -214,10 +215,10 @@ def listwise_examples(rows: Rows | Sequence[Any], source: str = "rows") -> list[
             if (
                 not isinstance(relevance, list)
                 or len(relevance) != k
-                or any(isinstance(r, bool) or not isinstance(r, numbers.Real) or not r >= 0 for r in relevance)
+                or any(isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0 <= r < math.inf for r in relevance)
             ):
                 raise InputError(
-                    f"{where}: field 'relevance' must be {k} numbers >= 0 (one per candidate), got {relevance!r:.80}"
+                    f"{where}: field 'relevance' must be {k} finite numbers >= 0 (one per candidate), got {relevance!r:.80}"
                 )
             labels = tuple(float(r) for r in relevance)
         elif row.get("ranking") is not None:

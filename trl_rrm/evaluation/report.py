@@ -147,6 +147,18 @@ def prepare_report_dir(output_dir: str | Path, *, overwrite: bool = False) -> Pa
     return out
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no such
+    numbers: ``json.dumps`` would write ``NaN``, which JSON readers reject)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
 def write_report(result: EvaluationResult, output_dir: str | Path, *, plot: bool = True) -> dict[str, Path]:
     """Writes ``report.json`` and ``report.md`` to ``output_dir``, and ``curves.png`` when
     the result has curve points and ``plot`` is set.
@@ -163,9 +175,12 @@ def write_report(result: EvaluationResult, output_dir: str | Path, *, plot: bool
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
-    write_atomically(paths["json"], [json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"])
+    report = json.dumps(finite(result.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
+    write_atomically(paths["json"], [report + "\n"])
     write_atomically(paths["markdown"], [result.to_markdown() + "\n"])
     if plot and has_curves:
         paths["plot"] = plot_curves(result.curves, out / "curves.png", title=getattr(result, "title", None))
+    else:
+        (out / "curves.png").unlink(missing_ok=True)  # a previous report's: this one has none
     logger.info("report written to %s", out)
     return paths
