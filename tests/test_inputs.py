@@ -85,4 +85,4 @@ def test_valid_texts_pass():
     assert check_text(messages, "w", "prompt") == messages
     parts = [{"role": "user", "content": [{"type": "text", "text": "multi"}]}]
     assert check_text(parts, "w", "prompt") == parts
-    assert check_text({"content": "one message"}, "w", "completions[0]", role_needed=False) == [{"content": "one message"}]
+    assert check_text({"role": "assistant", "content": "one"}, "w", "completions[0]") == [{"role": "assistant", "content": "one"}]

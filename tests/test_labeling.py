@@ -185,6 +185,9 @@ def test_listwise_and_knockout():
         ('\n{"prompt": [{"role": 3, "content": "x"}]}\n', "line 2: field 'prompt': message 0 has role 3"),
         ('{"prompt": [{"content": "x"}]}\n', "line 1: field 'prompt': message 0 has no 'role'"),
         ('{"prompt": [{"role": "robot", "content": "x"}]}\n', "line 1: field 'prompt': message 0 has role 'robot'"),
+        # issue 24, point 10: a completion's message without a role passed and failed mid-run, unnamed
+        ('{"prompt": "p 1", "completions": [[{"content": "a 1"}], [{"role": "assistant", "content": "b 2"}]]}\n',
+         "line 1: field 'completions[0]': message 0 has no 'role'"),
     ],
 )
 def test_bad_input_errors(tmp_path, content, needle):
@@ -346,6 +349,74 @@ def test_an_output_that_cannot_be_written_as_named_is_refused_before_anything_ru
     label_preferences(src, judge, output=tmp_path / "pairs.jsonl")
     assert _files(tmp_path) == ["folder.jsonl", "in.jsonl", "link.jsonl", "pairs.jsonl", "target.jsonl"]
     assert not list(tmp_path.glob("*.lock*"))
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    """Issue 24 point 12: Ctrl-C printed a traceback and did not say that --resume continues."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(24))
+    out = tmp_path / "pairs.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--no-progress",
+         "--input", str(src), "--output", str(out), "--chunk-size", "2"],
+        cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    progress = tmp_path / "pairs.jsonl.rank0-of-1.progress.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not progress.exists() or not progress.read_text().strip()):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert "interrupted" in stderr and "--resume" in stderr
+    result = _cli("--input", str(src), "--output", str(out), "--chunk-size", "2", "--resume",
+                  judge="tests._judges:SlowNumberJudge")  # fmt: skip
+    assert result.returncode == 0 and json.loads(result.stdout)["prompts_resumed"] >= 2
+
+
+def test_a_failed_write_names_its_file(tmp_path):
+    """Issue 24 point 12: a full disk gave '[Errno 28] No space left on device' without a file."""
+    import errno
+
+    from trl_rrm.files import write_atomically, write_durably
+
+    class Full:
+        name = str(tmp_path / "pairs.jsonl.rank0-of-1.jsonl")
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OSError, match=r"No space left on device: '.*pairs.jsonl.rank0-of-1.jsonl'"):
+        write_durably(Full(), ["row\n"])
+    with pytest.raises(OSError, match="missing-folder.*pairs.jsonl"):
+        write_atomically(tmp_path / "missing-folder" / "pairs.jsonl", ["row\n"])
+
+
+def test_a_judge_that_answers_in_another_convention_is_named(tmp_path):
+    """Issue 24 point 12: a judge returning strings gave AttributeError deep in a tournament."""
+    from trl_rrm import RRMReward
+
+    class Strings(NumberJudge):
+        def compare(self, matches):
+            return ["first"] * len(matches)
+
+    class Short(NumberJudge):
+        def compare(self, matches):
+            return super().compare(matches)[:-1]
+
+    with pytest.raises(TypeError, match=r"Strings.compare returned 'first' \(str\) at 0; expected a trl_rrm.Verdict"):
+        label_preferences(_rows(2), Strings())
+    with pytest.raises(TypeError, match=r"Short.compare returned 5 results for 6 matches"):
+        RRMReward(Short(), tournament="round_robin")(["p"] * 4, ["1", "2", "3", "4"])
+
+
+def test_a_factory_judge_refuses_judge_flags(tmp_path):
+    """Issue 24 point 11: --judge module:factory silently ignored every --judge-* flag."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    result = _cli("--input", str(src), "--output", str(tmp_path / "pairs.jsonl"), "--judge-num-votes", "0",
+                  "--judge-both-orders")  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--judge-num-votes, --judge-both-orders would be ignored" in result.stderr
+    assert _files(tmp_path) == ["in.jsonl"]
 
 
 @pytest.mark.parametrize("flag", [["--chunk-size", "0"], ["--num-candidates", "1"], ["--min-margin", "nan"],

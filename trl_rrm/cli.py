@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 from transformers import HfArgumentParser
@@ -132,11 +132,25 @@ def _split(namespace: argparse.Namespace, *dataclasses: type) -> list[Any]:
         raise SystemExit(2) from None
 
 
+def _is_factory(spec: str | None) -> bool:
+    """``--judge module:factory`` (not a local path that happens to contain a colon)."""
+    return bool(spec and _FACTORY.match(spec) and not os.path.exists(spec))
+
+
+def _default(item: Field) -> Any:
+    return item.default_factory() if item.default_factory is not MISSING else item.default
+
+
 def build_judge(arguments: Any) -> Any:
     """The judge of the ``--judge-*`` flags: a ``module:factory`` of yours, a served judge,
     or an ``HFJudge`` (see ``JudgeArguments.build``), loaded now so a bad one fails first."""
     spec = arguments.judge_model
-    if spec and _FACTORY.match(spec) and not os.path.exists(spec):
+    if _is_factory(spec):
+        set_flags = [f"--{f.name.replace('_', '-')}" for f in fields(arguments)
+                     if f.name != "judge_model" and getattr(arguments, f.name) != _default(f)]  # fmt: skip
+        if set_flags:
+            raise ValueError(f"--judge {spec!r} is your factory: it builds its own judge, so {', '.join(set_flags)} "
+                             "would be ignored; set those in the factory, or drop them")  # fmt: skip
         module, name = spec.split(":")
         try:
             return getattr(importlib.import_module(module), name)()
@@ -186,6 +200,10 @@ def _label(namespace: argparse.Namespace) -> int:
     except (InputError, OutputError, ValueError, TypeError, ImportError, OSError) as err:
         print(f"trl-rrm label: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = f"the chunks finished so far are kept beside {run.output}; rerun the same command with --resume to continue"
+        print(f"trl-rrm label: interrupted; {kept if run.output else 'nothing was written (no --output)'}", file=sys.stderr)
+        return 130
     finally:
         if started:
             import torch.distributed as dist
@@ -211,7 +229,8 @@ def _eval(namespace: argparse.Namespace) -> int:
         return 2
     if not judge_args.judge_model and not judge_args.judge_base_url:
         judge_args.judge_model = "embedded"
-    if run.task == "listwise" and run.method == "listwise" and judge_args.judge_format == "rrm":
+    listwise = run.task == "listwise" and run.method == "listwise"
+    if listwise and judge_args.judge_format == "rrm" and not _is_factory(judge_args.judge_model):
         judge_args.judge_format = "principle"  # judge.rank needs the listwise format
     common = dict(split=run.split, limit=run.limit, seed=run.seed, progress=not run.no_progress)
     try:

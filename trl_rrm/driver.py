@@ -161,6 +161,20 @@ def run_tournament(
     return outcome
 
 
+def _checked(results: Sequence[Any], count: int, kind: type, judge: Any, method: str) -> list[Any]:
+    """``results`` when they are ``count`` ``kind`` objects (a ranking may be None), else a
+    TypeError naming the judge and the first bad result: a judge of your own that answers
+    in another convention must fail here, not deep inside a tournament."""
+    results = list(results)
+    if len(results) != count:
+        raise TypeError(f"{type(judge).__name__}.{method} returned {len(results)} results for {count} matches")
+    for i, result in enumerate(results):
+        if not isinstance(result, kind) and not (kind is Ranking and result is None):
+            raise TypeError(f"{type(judge).__name__}.{method} returned {result!r:.60} ({type(result).__name__}) at "
+                            f"{i}; expected a trl_rrm.{kind.__name__}{' or None' if kind is Ranking else ''}")  # fmt: skip
+    return results
+
+
 def _run_pairwise(
     groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int, stats: JudgeStats, match_floor: float
 ) -> TournamentOutcome:
@@ -175,7 +189,7 @@ def _run_pairwise(
             )
             for p in pairings
         ]
-        verdicts = sharded_map(judge.compare, matches)
+        verdicts = _checked(sharded_map(judge.compare, matches), len(matches), Verdict, judge, "compare")
         if match_floor > 0:
             floored = [floor_verdict(verdict, match_floor) for verdict in verdicts]
             stats.below_floor += sum(new is not old for new, old in zip(floored, verdicts))
@@ -197,7 +211,7 @@ def _run_listwise(groups: Sequence[Group], judge: Any, stats: JudgeStats) -> Tou
     rankings: list[Ranking | None] = [None] * len(groups)
     rankable = [i for i, g in enumerate(groups) if len(g.completions) >= 2]
     matches = [Match(groups[i].prompt, groups[i].completions, groups[i].principle) for i in rankable]
-    for i, ranking in zip(rankable, sharded_map(judge.rank, matches)):
+    for i, ranking in zip(rankable, _checked(sharded_map(judge.rank, matches), len(matches), Ranking, judge, "rank")):
         rankings[i] = ranking
         scores[i] = listwise_scores(ranking, len(groups[i].completions))
         if ranking is not None:

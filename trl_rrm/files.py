@@ -14,10 +14,25 @@ def sidecar(path: Path, suffix: str) -> Path:
 
 
 def write_durably(handle: Any, lines: Iterable[str]) -> None:
-    """Appends ``lines``, flushes and fsyncs: on disk when this returns."""
-    handle.write("".join(lines))
-    handle.flush()
-    os.fsync(handle.fileno())
+    """Appends ``lines``, flushes and fsyncs: on disk when this returns.
+
+    Raises:
+        OSError: as the write raised it, with the file's name (a full disk says which file).
+    """
+    try:
+        handle.write("".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as err:
+        name(err, getattr(handle, "name", None))
+        raise
+
+
+def name(err: OSError, path: Any) -> None:
+    """Gives ``err`` the file name ``path`` when it names none, so its message says which
+    file (``[Errno 28] No space left on device: 'pairs.jsonl.rank0-of-1.jsonl'``)."""
+    if err.filename is None and path is not None:
+        err.filename = str(path)
 
 
 def write_atomically(path: Path, lines: Iterable[str] | bytes) -> None:
@@ -33,6 +48,9 @@ def write_atomically(path: Path, lines: Iterable[str] | bytes) -> None:
             with tmp.open("w", encoding="utf-8") as f:
                 write_durably(f, lines)
         os.replace(tmp, path)
+    except OSError as err:
+        name(err, path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

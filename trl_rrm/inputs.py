@@ -200,11 +200,12 @@ def check_row(row: Any, where: str) -> dict[str, Any]:
     return row
 
 
-def check_text(value: Any, where: str, name: str, *, require: bool = True, role_needed: bool = True) -> Text:
+def check_text(value: Any, where: str, name: str, *, require: bool = True) -> Text:
     """``value`` when it is a non-empty string or a valid list of chat messages.
 
-    A single message dict counts as a one-message list. ``role_needed=False`` accepts
-    messages without a role (a completion given as ``[{"content": ...}]``).
+    A single message dict counts as a one-message list. Every message needs a role: the
+    judge renders turns by role (and escapes forged ones), so a message without one would
+    fail later, mid-run.
 
     Raises:
         InputError: naming ``where`` (source and row) and the field: missing (with
@@ -228,9 +229,9 @@ def check_text(value: Any, where: str, name: str, *, require: bool = True, role_
         if not isinstance(message, dict):
             raise InputError(f"{here}: message {m} must be a dict with 'role' and 'content', got {message!r:.80}")
         role = message.get("role")
-        if role is None and role_needed:
+        if role is None:
             raise InputError(f"{here}: message {m} has no 'role' (expected one of {ROLES}): {message!r:.80}")
-        if role is not None and role not in ROLES:
+        if role not in ROLES:
             raise InputError(f"{here}: message {m} has role {role!r}; expected one of {ROLES}")
         content = message.get("content")
         if not _is_text_content(content):

@@ -53,7 +53,7 @@ def validate_rows(rows: Rows) -> None:
         if not isinstance(completions, list):
             raise InputError(f"{where}: field 'completions' must be a list of candidate responses, got {type(completions).__name__}")
         for c, completion in enumerate(completions):
-            check_text(completion, where, f"completions[{c}]", role_needed=False)
+            check_text(completion, where, f"completions[{c}]")
 
 
 # Settings outside JudgingConfig that change what a judge's weights compute (placement,
