@@ -409,6 +409,15 @@ def test_a_judge_that_answers_in_another_convention_is_named(tmp_path):
         RRMReward(Short(), tournament="round_robin")(["p"] * 4, ["1", "2", "3", "4"])
 
 
+def test_mixed_text_and_chat_prompts_print_the_summary(tmp_path):
+    """Issue 24 point 12: rows that fit no datasets.Dataset schema skipped the JSON summary."""
+    rows = [{"prompt": "p", "completions": ["a 1", "b 2"]},
+            {"prompt": [{"role": "user", "content": "q"}], "completions": ["a 3", "b 4"]}]  # fmt: skip
+    src = _write_jsonl(tmp_path / "in.jsonl", rows)
+    result = _cli("--input", str(src), "--output", str(tmp_path / "pairs.jsonl"))
+    assert result.returncode == 0 and json.loads(result.stdout)["rows_written"] == 2
+
+
 def test_a_factory_judge_refuses_judge_flags(tmp_path):
     """Issue 24 point 11: --judge module:factory silently ignored every --judge-* flag."""
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(2))

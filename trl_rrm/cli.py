@@ -27,6 +27,7 @@ from typing import Any
 from transformers import HfArgumentParser
 
 from . import __version__
+from .distributed import world
 from .judges.arguments import JudgeArguments
 from .labeling.config import LabelingConfig
 
@@ -197,6 +198,7 @@ def _label(namespace: argparse.Namespace) -> int:
             run.input, build_judge(judge_args), output=run.output, config=config, policy=policy, seed=run.seed,
             resume=run.resume, overwrite=run.overwrite, progress=not run.no_progress,
         )  # fmt: skip
+        rank = world()[0]  # before the process group goes
     except (InputError, OutputError, ValueError, TypeError, ImportError, OSError) as err:
         print(f"trl-rrm label: error: {err}", file=sys.stderr)
         return 2
@@ -209,7 +211,7 @@ def _label(namespace: argparse.Namespace) -> int:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-    if summary.dataset is not None or summary.output is None:  # rank 0 prints
+    if rank == 0:  # one summary (rows that fit no datasets.Dataset, mixed text and chat, included)
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return 0
 
