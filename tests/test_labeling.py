@@ -429,7 +429,8 @@ def test_a_factory_judge_refuses_judge_flags(tmp_path):
 
 
 @pytest.mark.parametrize("flag", [["--chunk-size", "0"], ["--num-candidates", "1"], ["--min-margin", "nan"],
-                                  ["--min-order-agreement", "2"], ["--tournament", "bogus"]])  # fmt: skip
+                                  ["--min-order-agreement", "2"], ["--tournament", "bogus"],
+                                  ["--policy-temperature", "0"]])  # fmt: skip
 def test_a_bad_option_is_a_usage_error_before_anything_runs(tmp_path, flag):
     """Issue 24 point 9: these gave tracebacks."""
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(2))

@@ -62,8 +62,9 @@ class LabelingConfig:
             raise ValueError(f"min_order_agreement={self.min_order_agreement!r} must be in [0, 1] or None")
         if not isinstance(self.num_candidates, int) or self.num_candidates < 2:
             raise ValueError(f"num_candidates={self.num_candidates!r} must be an integer >= 2")
-        if not self.policy_temperature >= 0:
-            raise ValueError(f"policy_temperature={self.policy_temperature!r} must be >= 0")
+        if not self.policy_temperature > 0:  # greedy would give num_candidates identical candidates
+            raise ValueError(f"policy_temperature={self.policy_temperature!r} must be > 0: the policy samples "
+                             f"num_candidates={self.num_candidates} different candidates per prompt")  # fmt: skip
         for name in ("policy_max_new_tokens", "policy_batch_size", "chunk_size"):
             positive_int(name, getattr(self, name))
 
