@@ -75,10 +75,54 @@ def neutralize(text: str, *, control_tokens: Sequence[str] | re.Pattern = (), pa
 
 
 def tokenizer_control_tokens(tokenizer: object) -> tuple[str, ...]:
-    """Every special or added token of an HF tokenizer: the strings that tokenize as
-    control tokens when they appear in the rendered prompt."""
+    """Every string that structures an HF tokenizer's prompts: its special and added tokens
+    (they tokenize as control tokens when spelled in the rendered prompt) and the plain-text
+    turn delimiters of its chat template (``template_delimiters``: Llama 2's ``[INST]``)."""
+    return tuple(sorted({*_special_tokens(tokenizer), *template_delimiters(tokenizer)}))
+
+
+def _special_tokens(tokenizer: object) -> set[str]:
     found: set[str] = set(getattr(tokenizer, "all_special_tokens", None) or ())
     decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
     for token in decoder.values():
         found.add(str(getattr(token, "content", token)))
-    return tuple(sorted(t for t in found if len(t) > 1 and not t.isspace()))
+    return {t for t in found if len(t) > 1 and not t.isspace()}
+
+
+_ADJACENT = re.compile(r"(?<=[>\]])(?=[<\[])")  # between a closing and an opening bracket
+_PROBES = ("zqxprobesystem", "zqxprobeuser1", "zqxprobeassistant1", "zqxprobeuser2")
+
+
+def template_delimiters(tokenizer: object) -> tuple[str, ...]:
+    """The plain-text delimiters a chat template writes around the turns' contents.
+
+    A probe conversation (system, user, assistant, user; the generation prompt) is
+    rendered with markers as contents; what the template wrote between them, without the
+    special tokens and split at whitespace, is kept where it has a character that is not
+    a letter or digit (``[INST]``, ``<<SYS>>``, ``### Response:``'s pieces): words alone
+    (``user`` after ``<|im_start|>``) are not delimiters. Without the system turn where the
+    template refuses one; ``()`` where it renders neither (or there is none).
+    """
+    render = getattr(tokenizer, "apply_chat_template", None)
+    if render is None or not getattr(tokenizer, "chat_template", None):
+        return ()
+    system, user1, assistant1, user2 = _PROBES
+    turns = [{"role": "user", "content": user1}, {"role": "assistant", "content": assistant1},
+             {"role": "user", "content": user2}]  # fmt: skip
+    for messages in ([{"role": "system", "content": system}, *turns], turns):
+        try:
+            text = render(messages, tokenize=False, add_generation_prompt=True)
+        except Exception:  # noqa: BLE001 - a template may raise anything (raise_exception, a role it refuses)
+            continue
+        if isinstance(text, str) and all(probe in text for probe in _PROBES[1:]):
+            break
+    else:
+        return ()
+    specials = sorted(_special_tokens(tokenizer), key=len, reverse=True)
+    found: set[str] = set()
+    for between in re.split("|".join(_PROBES), text):
+        for special in specials:
+            between = between.replace(special, " ")
+        for word in between.split():  # "</s><s>[INST]": "</s>", "<s>", "[INST]"
+            found.update(part for part in _ADJACENT.split(word) if len(part) > 1 and not part.isalnum())
+    return tuple(sorted(found))
