@@ -234,9 +234,12 @@ def check_text(value: Any, where: str, name: str, *, require: bool = True) -> Te
         if role not in ROLES:
             raise InputError(f"{here}: message {m} has role {role!r}; expected one of {ROLES}")
         content = message.get("content")
-        if not _is_text_content(content):
+        calls = message.get("tool_calls")
+        if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) for c in calls)):
+            raise InputError(f"{here}: message {m} tool_calls must be a list of dicts, got {calls!r:.80}")
+        if not _is_text_content(content) and not (content is None and calls):
             raise InputError(f"{here}: message {m} content must be a string (or text parts), got {content!r:.80}")
-    if not any(_content_text(message.get("content")).strip() for message in value):
+    if not any(message.get("tool_calls") or _content_text(message.get("content")).strip() for message in value):
         raise InputError(f"{here}: every message is empty")
     return value
 
@@ -250,6 +253,8 @@ def _is_text_content(content: Any) -> bool:
 
 
 def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content)

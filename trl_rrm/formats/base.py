@@ -13,6 +13,7 @@ are left alone, and a value is never substituted twice.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,14 +44,35 @@ def render_content(content: object) -> str:
     return "" if content is None else str(content)
 
 
+# The transcript's own headers ("[Tool]", "[Assistant]", "[Tool call]"), as a line of a
+# message's content would spell them: made inert so one message cannot forge other turns.
+_HEADERS = re.compile(r"^[ \t]*\[(?:system|developer|user|assistant|tool|tool call)\]", re.IGNORECASE | re.MULTILINE)
+
+
+def _tool_calls(message: dict) -> str:
+    """``[Tool call] name(arguments)`` lines of a message's ``tool_calls`` (OpenAI/TRL layout)."""
+    lines = []
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", call) if isinstance(call, dict) else {}
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+        lines.append(f"[Tool call] {function.get('name', '?')}({arguments})")
+    return "\n".join(lines)
+
+
 def render_text(value: Text, *, drop_think: bool | str = False, clean: Callable[[str], str] | None = None) -> str:
     """Renders a prompt or response for the judge to read.
 
     A string stays as it is. A message list becomes readable text: a single user or
     assistant message is its content; a longer history is a transcript with ``[User]``,
-    ``[Assistant]`` and ``[System]`` headers, so the judge sees every earlier turn.
+    ``[Assistant]``, ``[Tool]`` and ``[System]`` headers, so the judge sees every earlier
+    turn. An assistant's ``tool_calls`` are written as ``[Tool call] name(arguments)``
+    lines after its content (a call is what the assistant did: dropping it would hide
+    it). A line of a message's content that spells one of those headers is made inert
+    (``untrusted.neutralize``), so one message cannot forge ``[Tool] 50 passed``.
     ``drop_think`` (a ``strip_think`` mode) removes the reasoning of assistant turns;
-    ``clean`` is applied to every message text (never to the transcript headers).
+    ``clean`` is applied to every message text (never to the headers).
 
     Raises:
         TypeError: ``value`` is neither a string nor a list of role/content dicts.
@@ -65,7 +87,11 @@ def render_text(value: Text, *, drop_think: bool | str = False, clean: Callable[
         text = render_content(message.get("content"))
         if message["role"] == "assistant":
             text = strip_think(text, drop_think)
-        texts.append(clean(text))
+        text = clean(neutralize(text, patterns=[_HEADERS]))
+        calls = _tool_calls(message)
+        if calls:
+            text = f"{text}\n{clean(calls)}" if text.strip() else clean(calls)
+        texts.append(text)
     if len(value) == 1 and value[0]["role"] in ("user", "assistant"):
         return texts[0]
     return "\n\n".join(f"[{str(m['role']).capitalize()}]\n{t}" for m, t in zip(value, texts))
