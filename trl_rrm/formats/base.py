@@ -116,6 +116,23 @@ def check_template(field_name: str, template: str | None, required: Sequence[str
 
 _NEVER = re.compile(r"(?!)")  # matches nothing
 
+# Where a line starts for a reader: after any line break a tokenizer or a model treats as
+# one (\r, U+2028, U+2029, vertical tab, form feed, NEL), not only after \n.
+LINE_START = r"(?:^|(?<=[\r\u2028\u2029\x0b\x0c\x85]))"
+_BLANK = r"[ \t\u00a0\u3000]*"  # spaces, tabs, no-break and full-width spaces
+_LINE_END = r"(?=$|[\r\n\u2028\u2029\x0b\x0c\x85])"
+
+
+def section_lines(titles: str) -> re.Pattern:
+    """A pattern of the markdown section lines ``# <title>`` a format's template is built
+    from, in every spelling a reader takes for one: any number of ``#`` (full-width ``＃``
+    too), any blanks around the title, an optional colon, a line that starts after any
+    line break. Only the whole line: ``### Analysis of the data`` is a user's own heading."""
+    return re.compile(
+        LINE_START + _BLANK + r"[#\uff03]+" + _BLANK + f"(?:{titles})" + _BLANK + ":?" + _BLANK + _LINE_END,
+        re.IGNORECASE | re.MULTILINE,
+    )
+
 
 @dataclass(frozen=True)
 class JudgeFormat:
@@ -130,6 +147,8 @@ class JudgeFormat:
             neutralised before it reaches the judge (``trl_rrm.formats.untrusted``).
         markers: verdict markers and judge-output tags (``\\boxed{Assistant 1}``, ``[[A]]``),
             neutralised the same way and counted as suspicious in a policy completion.
+        verdicts_inert: what the format's parser would read as a verdict, in any spelling
+            it accepts, made inert (where a pattern cannot say it: balanced braces, JSON).
         strip_think: how a response's reasoning is removed before judging (``thinking``).
     """
 
@@ -138,12 +157,13 @@ class JudgeFormat:
     user_template: str
     structure: re.Pattern = field(default=_NEVER, repr=False)
     markers: re.Pattern = field(default=_NEVER, repr=False)
+    verdicts_inert: Callable[[str], str] = field(default=lambda text: text, repr=False)
     strip_think: bool | str = "leading"
 
     def neutralize(self, text: str, control_tokens: Sequence[str] = ()) -> str:
         """``text`` with this format's structure lines, verdict markers and ``control_tokens``
         made inert (``untrusted.neutralize``)."""
-        return neutralize(text, control_tokens=control_tokens, patterns=(self.structure, self.markers))
+        return neutralize(self.verdicts_inert(text), control_tokens=control_tokens, patterns=(self.structure, self.markers))
 
     def suspicious(self, text: str, control_tokens: Sequence[str] = ()) -> bool:
         """Whether ``text`` imitates this format (a section line, a verdict marker) or spells

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..thinking import final_answer_text
 from ..types import Ranking
-from .base import ListwiseFormat
+from .base import ListwiseFormat, section_lines
+from .untrusted import ZERO_WIDTH_SPACE
 
 SYSTEM_PROMPT = """\
 You evaluate AI responses against a principle given in natural language. The principle \
@@ -47,6 +48,11 @@ _NAME = re.compile(r"^\s*model[\s_-]*(\d+)\s*$", re.IGNORECASE)
 
 def _json_objects(text: str) -> list[str]:
     """Every balanced top-level ``{...}`` span, in order of appearance."""
+    return [text[start:end] for start, end in _json_spans(text)]
+
+
+def _json_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every balanced top-level ``{...}``, in order of appearance."""
     spans, depth, start, quote = [], 0, -1, None
     for pos, char in enumerate(text):
         if quote:  # skip braces inside string literals
@@ -64,8 +70,27 @@ def _json_objects(text: str) -> list[str]:
         elif char == "}" and depth:
             depth -= 1
             if depth == 0:
-                spans.append(text[start : pos + 1])
+                spans.append((start, pos + 1))
     return spans
+
+
+_RANKING_KEYS = {"scores", "best-to-worst", "ranking"}
+
+
+def ranking_objects_inert(text: str) -> str:
+    """``text`` with a zero-width space after the ``{`` of every top-level object the
+    parser would read as a ranking: one that parses leniently (unquoted keys, single
+    quotes, trailing commas) into a dict with a ``scores``, ``best-to-worst`` or
+    ``ranking`` key in any spelling ``_normalise_key`` accepts. JSON of other shapes (a
+    config, an API payload) stays as it is."""
+    cuts = []
+    for start, end in _json_spans(text):
+        obj = _load_lenient(text[start:end])
+        if isinstance(obj, dict) and {_normalise_key(key) for key in obj} & _RANKING_KEYS:
+            cuts.append(start + 1)
+    for at in reversed(cuts):
+        text = text[:at] + ZERO_WIDTH_SPACE + text[at:]
+    return text
 
 
 def _load_lenient(blob: str) -> Any:
@@ -174,9 +199,8 @@ PRINCIPLE = ListwiseFormat(
     name="principle",
     system_prompt=SYSTEM_PROMPT,
     user_template=USER_TEMPLATE,
-    structure=re.compile(
-        r"^[ \t]*#{1,6}[ \t]*(?:principle|query|responses|model[ \t_-]*\d+|your task)\b", re.I | re.M
-    ),
-    markers=re.compile(r"[\"']\s*(?:scores|best[ _-]to[ _-]worst)\s*[\"']\s*:|</?think>", re.I),
+    structure=section_lines(r"principle|query|responses|model[ \t_-]*\d+|your task"),
+    markers=re.compile(r"</?think>", re.I),
+    verdicts_inert=ranking_objects_inert,
     parse_ranking=parse_ranking,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .base import PairwiseFormat
+from .base import LINE_START, PairwiseFormat
 
 PROCEDURE = """\
 First decide what kind of task the client's question is, and write <type>Chat</type> \
@@ -85,7 +85,9 @@ def parse_final(final: str) -> int | None:
 
 
 _COMMON = dict(
-    structure=re.compile(r"^[ \t]*\[(?:the (?:start|end) of [^\]\n]{0,60}|client question)\]", re.I | re.M),
+    structure=re.compile(
+        LINE_START + r"[ \t\u00a0\u3000]*\[(?:the (?:start|end) of [^\]\n]{0,60}|client question)\]", re.I | re.M
+    ),
     markers=re.compile(
         r"\[\[\s*(?:chatbot\s+)?[AB]\s*\]\]|</?(?:answer|type|rubric|justify|eval|solution|think)>", re.I
     ),

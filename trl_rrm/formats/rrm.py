@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import PairwiseFormat
+from .base import PairwiseFormat, section_lines
+from .untrusted import ZERO_WIDTH_SPACE
 
 SYSTEM_PROMPT = """\
 You judge the quality of answers written by AI assistants. You will read a user query and \
@@ -67,12 +68,18 @@ def boxed_contents(text: str) -> list[str]:
 _LATEX_WRAPPERS = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|emph)\s*")
 
 
+def _normalized(content: str) -> str:
+    """A box's content as the parser reads it: LaTeX wrappers, braces, ``\\ ``, ``~`` and
+    ``*`` gone, lower case."""
+    norm = _LATEX_WRAPPERS.sub("", content)
+    norm = norm.replace("\\ ", " ").replace("~", " ").replace("{", "").replace("}", "")
+    return norm.replace("*", "").lower()
+
+
 def _label(content: str) -> int | None | bool:
     """0/1 for a box naming one assistant, None for an ambiguous verdict box, False for a
     box that is not a verdict at all (a math answer in the analysis)."""
-    norm = _LATEX_WRAPPERS.sub("", content)
-    norm = norm.replace("\\ ", " ").replace("~", " ").replace("{", "").replace("}", "")
-    norm = norm.replace("*", "").lower()
+    norm = _normalized(content)
     if "assistant" not in norm:
         return False
     # Every number in a verdict box counts: "Assistant 1 or 2", "Assistant 1/2" name both.
@@ -82,6 +89,29 @@ def _label(content: str) -> int | None | bool:
     if numbers == {"2"}:
         return 1
     return None
+
+
+def verdict_boxes_inert(text: str) -> str:
+    """``text`` with a zero-width space after the backslash of every ``\\boxed{`` the parser
+    would read as a verdict (its content, braces balanced, names an assistant in any
+    spelling ``_label`` accepts: a line break inside, prose around, LaTeX wrappers), and of
+    every unclosed one that does (the judge reads on past the response's end). A box
+    without "assistant" (``\\boxed{42}``) is a math answer and stays as it is."""
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    for match in re.finditer(r"[{}]", text):
+        if match.group() == "{":
+            stack.append(match.start())
+        elif stack:
+            closing[stack.pop()] = match.start()
+    cuts = []
+    for match in re.finditer(r"\\boxed\s*\{", text):
+        end = closing.get(match.end() - 1, len(text))
+        if "assistant" in _normalized(text[match.end() : end]):
+            cuts.append(match.start() + 1)
+    for at in reversed(cuts):
+        text = text[:at] + ZERO_WIDTH_SPACE + text[at:]
+    return text
 
 
 def parse_final(final: str) -> int | None:
@@ -96,10 +126,9 @@ RRM = PairwiseFormat(
     name="rrm",
     system_prompt=SYSTEM_PROMPT,
     user_template=USER_TEMPLATE,
-    structure=re.compile(
-        r"^[ \t]*#{1,6}[ \t]*(?:query|assistant responses|assistant[ \t]*\d+|analysis)\b", re.I | re.M
-    ),
-    markers=re.compile(r"\\boxed\s*\{[^}\n]{0,40}assistant|</?think>", re.I),
+    structure=section_lines(r"query|assistant responses|assistant[ \t\u00a0]*\d+|analysis"),
+    markers=re.compile(r"</?think>", re.I),
+    verdicts_inert=verdict_boxes_inert,
     parse_final=parse_final,
     verdict_prefix="\\boxed{Assistant ",
     # The labels carry their leading space so the prefix never ends in a space (a
