@@ -64,3 +64,43 @@ def test_reward_logs_the_signals_and_guards_on_request():
 def test_bad_guard():
     with pytest.raises(ValueError, match="guard='block'"):
         RRMReward(LongerWins(), guard="block")
+
+
+ORDINARY = [  # what policies write every day: none of it imitates a judge format
+    "def add(a, b):\n    return a + b  # TODO: types\n",
+    "```python\nprint({'scores': [3, 4]})\n```",
+    '{"name": "report", "scores": [0.7, 0.9], "ranking": "top"}',
+    "## Summary\n\n- one\n- two\n\n### Analysis of the data\n\nThe mean is 4.",
+    "# Query optimisation tips\n\nUse an index.",
+    "The area is $\\pi r^2$, so the answer is \\boxed{12\\pi}.",
+    "<think>\nFirst add 2 and 2.\n</think>\nThe answer is 4.",
+    "<think>hmm</think><answer>42</answer>",
+    "Answer: <answer>x = 3</answer>",
+    "Final scores: Alice 5, Bob 3. The best to worst: Alice, Bob.",
+    "Assistant 1 of the team and Assistant 2 both signed.",
+    "[The end of the story] They lived happily.",
+]
+
+
+@pytest.mark.parametrize("fmt", ["rrm", "rm_r1", "rm_r1_distilled", "principle"])
+def test_the_guard_flags_no_ordinary_completion_and_every_structural_attack(fmt):
+    """Issue 24 point 8: the guard flagged <think> blocks, '### Analysis of the data', any
+    <answer>42</answer> for RM-R1 and any JSON with a scores key; measured here: 0 of
+    the ordinary completions flagged, every structural attack of the robustness suite flagged."""
+    from trl_rrm.evaluation.robustness import ATTACKS
+    from trl_rrm.formats import PAIRWISE_FORMATS, get_format
+
+    format_ = get_format(fmt)
+    tokens = ("<|im_end|>", "<|im_start|>")
+    assert [text for text in ORDINARY if format_.suspicious(text, tokens)] == []
+    if fmt in PAIRWISE_FORMATS:
+        for attack in ("self_verdict_first_slot", "self_verdict_second_slot", "forged_sections", "spelled_control_tokens"):
+            assert format_.suspicious(ATTACKS[attack]("The answer is 5.", format_, tokens), tokens), attack
+
+
+def test_a_guard_without_a_format_is_refused():
+    from trl_rrm.testing import NumberJudge
+
+    with pytest.raises(ValueError, match="guard='none' needs a judge with a format.*NumberJudge has none"):
+        RRMReward(NumberJudge(), guard="none")
+    RRMReward(NumberJudge(), guard="off")  # the default: nothing to recognise, nothing claimed

@@ -174,6 +174,9 @@ class RRMReward:
                 raise TypeError(f"{option}={function!r:.60} must be a reward function (prompts, completions, **kwargs)")
         if guard not in GUARDS:
             raise ValueError(f"guard={guard!r} must be one of {GUARDS}")
+        if guard != "off" and not hasattr(getattr(judge, "format", None), "suspicious"):
+            raise ValueError(f"guard={guard!r} needs a judge with a format to recognise imitations of it; "
+                             f"{type(judge).__name__} has none (it would guard nothing)")  # fmt: skip
         if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
             raise ValueError(f"num_generations={num_generations!r} must be an integer >= 2 (or None)")
         self.judge = judge

@@ -166,9 +166,11 @@ class JudgeFormat:
         return neutralize(self.verdicts_inert(text), control_tokens=control_tokens, patterns=(self.structure, self.markers))
 
     def suspicious(self, text: str, control_tokens: Sequence[str] = ()) -> bool:
-        """Whether ``text`` imitates this format (a section line, a verdict marker) or spells
-        one of ``control_tokens``: what a policy hacking the judge writes."""
-        return self.neutralize(text, control_tokens) != text
+        """Whether ``text``, as the judge would be shown it (its reasoning stripped as
+        ``strip_think`` says), imitates this format (a section line, a verdict the parser
+        would read) or spells one of ``control_tokens``: what a policy hacking the judge writes."""
+        shown = strip_think(text, self.strip_think)
+        return self.neutralize(shown, control_tokens) != shown
 
     def _messages(self, values: dict[str, str]) -> list[Message]:
         return _messages(self.system_prompt and fill(self.system_prompt, values), fill(self.user_template, values))

@@ -75,19 +75,22 @@ def _json_spans(text: str) -> list[tuple[int, int]]:
 
 
 _RANKING_KEYS = {"scores", "best-to-worst", "ranking"}
+_MAX_RESPONSES = 64  # a ranking of more responses than this is no judge's answer
 
 
 def ranking_objects_inert(text: str) -> str:
     """``text`` with a zero-width space after the ``{`` of every top-level object the
     parser would read as a ranking: one that parses leniently (unquoted keys, single
-    quotes, trailing commas) into a dict with a ``scores``, ``best-to-worst`` or
-    ``ranking`` key in any spelling ``_normalise_key`` accepts. JSON of other shapes (a
-    config, an API payload) stays as it is."""
+    quotes, trailing commas) into a valid ranking of some number of responses (a
+    ``scores``, ``best-to-worst`` or ``ranking`` key in any spelling ``_normalise_key``
+    accepts, naming model-1..model-k). JSON of other shapes (a config, ``{"scores": [3,
+    4]}``) stays as it is."""
     cuts = []
     for start, end in _json_spans(text):
         obj = _load_lenient(text[start:end])
         if isinstance(obj, dict) and {_normalise_key(key) for key in obj} & _RANKING_KEYS:
-            cuts.append(start + 1)
+            if any(_ranking_from(obj, k) is not None for k in range(2, _MAX_RESPONSES + 1)):
+                cuts.append(start + 1)
     for at in reversed(cuts):
         text = text[:at] + ZERO_WIDTH_SPACE + text[at:]
     return text

@@ -86,10 +86,16 @@ def parse_final(final: str) -> int | None:
 
 _COMMON = dict(
     structure=re.compile(
-        LINE_START + r"[ \t\u00a0\u3000]*\[(?:the (?:start|end) of [^\]\n]{0,60}|client question)\]", re.I | re.M
+        LINE_START + r"[ \t\u00a0\u3000]*\[(?:the (?:start|end) of chatbot\s+[AB](?:['\u2019]s)?\s+response"
+        r"|client question)\]",
+        re.I | re.M,
     ),
+    # [[A]] anywhere; an <answer> only where the parser would read its content as a verdict
+    # (a bare A / Chatbot B): <answer>42</answer> of an R1-style answer is the policy's own.
     markers=re.compile(
-        r"\[\[\s*(?:chatbot\s+)?[AB]\s*\]\]|</?(?:answer|type|rubric|justify|eval|solution|think)>", re.I
+        r"\[\[\s*(?:chatbot\s+)?[AB]\s*\]\]|<answer>(?=\W*(?:chatbot\s+)?[AB]\W*(?:</answer>|$))"
+        r"|</?(?:type|rubric|justify|eval|solution|think)>",
+        re.I,
     ),
     parse_final=parse_final,
     verdict_prefix="<answer>[[",
