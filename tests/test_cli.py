@@ -70,3 +70,14 @@ def test_old_names_are_renamed_only_for_label_and_eval(capsys):
     demo = ["demo", "--max-new-tokens", "8", "--batch-size", "4"]
     assert _renamed(demo) == demo and capsys.readouterr().err == ""
     assert build_parser().parse_args(demo).max_new_tokens == 8
+
+
+def test_eval_with_a_local_and_a_served_judge_is_a_usage_error(tmp_path, capsys):
+    """Issue 24 point 9: `eval --judge X --judge-base-url ...` gave a traceback."""
+    data = tmp_path / "pairs.jsonl"
+    data.write_text('{"prompt": "p", "chosen": "a 5", "rejected": "b 3"}\n')
+    out = tmp_path / "report"
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "--task", "pairwise", "--input", str(data), "--judge", "some/model",
+              "--judge-base-url", "http://127.0.0.1:9/v1", "--output", str(out), "--no-progress"])  # fmt: skip
+    assert exit_.value.code == 2 and "judge_base_url is set" in capsys.readouterr().err and not out.exists()
