@@ -30,11 +30,9 @@ from transformers import (
 )
 
 __all__ = [
-    "NumberJudge",
     "build_tiny_model",
     "build_tiny_tokenizer",
     "make_lora_adapter",
-    "reward_batch",
     "save_tiny_model",
 ]
 
