@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..thinking import strip_think
 from ..types import Message, Ranking, Text
-from .untrusted import neutralize
+from .untrusted import ZERO_WIDTH_SPACE, neutralize
 
 DEFAULT_PRINCIPLE = (
     "Prefer the response that follows the user's instruction most faithfully and is the most "
@@ -115,6 +115,7 @@ def check_template(field_name: str, template: str | None, required: Sequence[str
 
 
 _NEVER = re.compile(r"(?!)")  # matches nothing
+_HTML_LIKE = ("<s>", "</s>")  # Llama 2's BOS / EOS, spelled like HTML tags
 
 # Where a line starts for a reader: after any line break a tokenizer or a model treats as
 # one (\r, U+2028, U+2029, vertical tab, form feed, NEL), not only after \n.
@@ -170,7 +171,10 @@ class JudgeFormat:
         ``strip_think`` says), imitates this format (a section line, a verdict the parser
         would read) or spells one of ``control_tokens``: what a policy hacking the judge writes."""
         shown = strip_think(text, self.strip_think)
-        return self.neutralize(shown, control_tokens) != shown
+        inert = self.neutralize(shown, control_tokens)
+        for tag in _HTML_LIKE:  # escaped all the same, but alone they are HTML strikethrough, not an attack
+            inert = inert.replace(tag[0] + ZERO_WIDTH_SPACE + tag[1:], tag)
+        return inert != shown
 
     def _messages(self, values: dict[str, str]) -> list[Message]:
         return _messages(self.system_prompt and fill(self.system_prompt, values), fill(self.user_template, values))
