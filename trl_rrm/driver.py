@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
+from .judges.protocol import Judge, PairwiseJudge
 from .floor import floor_verdict
 from .tournaments import Pairing, Tournament, listwise_scores
 from .types import Match, Ranking, Text, Verdict
@@ -118,7 +119,7 @@ class TournamentOutcome:
 
 
 def run_tournament(
-    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int = 0, *, match_floor: float = 0.0
+    groups: Sequence[Group], judge: Judge, tournament: Tournament, seed: int = 0, *, match_floor: float = 0.0
 ) -> TournamentOutcome:
     """Plays ``tournament`` on every group with ``judge``.
 
@@ -161,7 +162,7 @@ def run_tournament(
     return outcome
 
 
-def _checked(results: Sequence[Any], count: int, kind: type, judge: Any, method: str) -> list[Any]:
+def _checked(results: Sequence[Any], count: int, kind: type, judge: Judge, method: str) -> list[Any]:
     """``results`` when they are ``count`` ``kind`` objects (a ranking may be None), else a
     TypeError naming the judge and the first bad result: a judge of your own that answers
     in another convention must fail here, not deep inside a tournament."""
@@ -176,7 +177,7 @@ def _checked(results: Sequence[Any], count: int, kind: type, judge: Any, method:
 
 
 def _run_pairwise(
-    groups: Sequence[Group], judge: Any, tournament: Tournament, seed: int, stats: JudgeStats, match_floor: float
+    groups: Sequence[Group], judge: PairwiseJudge, tournament: Tournament, seed: int, stats: JudgeStats, match_floor: float
 ) -> TournamentOutcome:
     schedule = tournament.schedule([len(g.completions) for g in groups], seed=seed)
     rationales: list[list[str | None]] = [[None] * len(g.completions) for g in groups]
@@ -203,7 +204,7 @@ def _run_pairwise(
     return TournamentOutcome(schedule.scores(), rationales, stats, results=schedule.results())
 
 
-def _run_listwise(groups: Sequence[Group], judge: Any, stats: JudgeStats) -> TournamentOutcome:
+def _run_listwise(groups: Sequence[Group], judge: Judge, stats: JudgeStats) -> TournamentOutcome:
     if not hasattr(judge, "rank"):
         raise TypeError(f"the listwise tournament needs a judge with rank(); {type(judge).__name__} has none")
     scores: list[list[float | None]] = [[None] * len(g.completions) for g in groups]

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .judges.protocol import Judge
 
 from .floor import TIE_TOLERANCE
 
@@ -86,7 +89,7 @@ def audit_agreement(
     return points / pairs if pairs else None
 
 
-def suspicious(texts: Sequence[str], judge: Any) -> list[bool] | None:
+def suspicious(texts: Sequence[str], judge: Judge) -> list[bool] | None:
     """Which texts imitate ``judge``'s format or spell its control tokens; None for a judge
     without a format (a rule judge, an API wrapper of yours)."""
     fmt = getattr(judge, "format", None)

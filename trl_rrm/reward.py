@@ -38,7 +38,7 @@ from .floor import (
 )  # fmt: skip
 from .formats import render_text
 from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correlation, suspicious
-from .judges.protocol import check_judge
+from .judges.protocol import Judge, check_judge
 from .tournaments import Tournament, get_tournament
 from .types import Text
 from .verifier import settled_groups, verifier_values
@@ -152,7 +152,7 @@ class RRMReward:
 
     def __init__(
         self,
-        judge: Any,
+        judge: Judge,
         tournament: str | Tournament = "circular",
         *,
         num_generations: int | None = None,

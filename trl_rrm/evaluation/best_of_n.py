@@ -24,13 +24,16 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tournaments import Tournament, get_tournament
 from .common import describe_judge, play_tournaments
 from .data import CandidateList, best_of_n_examples, candidate_lists
 from .metrics import mean
 from .report import format_judge, markdown_table
+
+if TYPE_CHECKING:
+    from ..judges.protocol import Judge
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ def _tournament(spec: str | Tournament) -> tuple[str, Tournament]:
 
 
 def evaluate_best_of_n(
-    judge: Any,
+    judge: Judge,
     data: Any,
     *,
     tournaments: Sequence[str | Tournament] = ("knockout", "round_robin"),
@@ -147,7 +150,7 @@ def evaluate_best_of_n(
 
 
 def _play(
-    judge: Any, examples: list[CandidateList], name: str, tournament: Tournament, seed: int, chunk_size: int,
+    judge: Judge, examples: list[CandidateList], name: str, tournament: Tournament, seed: int, chunk_size: int,
     progress: bool,
 ) -> dict[str, Any]:
     results, stats = play_tournaments(judge, examples, tournament, seed=seed, chunk_size=chunk_size,

@@ -8,7 +8,10 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ..judges.protocol import Judge
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ class CurvesUnsupported(Exception):
 
 
 @contextmanager
-def configured(judge: Any, **changes: Any) -> Iterator[Any]:
+def configured(judge: Judge, **changes: Any) -> Iterator[Any]:
     """The judge with some judging settings changed, for the duration of the block.
 
     A judge that has ``with_config(**changes)`` (the hook for your own judges) gets it
@@ -50,7 +53,7 @@ def configured(judge: Any, **changes: Any) -> Iterator[Any]:
         judge.config = config
 
 
-def describe_judge(judge: Any) -> dict[str, Any]:
+def describe_judge(judge: Judge) -> dict[str, Any]:
     """The judge's class and its main judging settings (those it has), for reports."""
     out: dict[str, Any] = {"type": type(judge).__name__}
     config = getattr(judge, "config", None)
@@ -99,7 +102,7 @@ def judged_in_chunks(
 
 
 def play_tournaments(
-    judge: Any,
+    judge: Judge,
     examples: Sequence[Any],
     tournament: Any,
     *,

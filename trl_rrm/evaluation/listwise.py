@@ -25,13 +25,16 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tournaments import get_tournament
 from .common import describe_judge, play_tournaments
 from .data import candidate_lists, listwise_examples
 from .metrics import kendall_tau, mean, ndcg, top1_correct
 from .report import format_judge, markdown_table
+
+if TYPE_CHECKING:
+    from ..judges.protocol import Judge
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +101,7 @@ class ListwiseResult:
 
 
 def evaluate_listwise(
-    judge: Any,
+    judge: Judge,
     data: Any,
     *,
     method: str = "listwise",

@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..judges.requests import stable_seed
 from ..types import Match, Verdict
@@ -46,6 +46,9 @@ from ..inputs import load_rows
 from .data import PairExample, pairwise_examples
 from .metrics import mean, rewardbench_sections
 from .report import format_judge, markdown_table
+
+if TYPE_CHECKING:
+    from ..judges.protocol import PairwiseJudge
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +239,7 @@ def _plan(pairs: Sequence[PairExample], orders: Orders, seed: int) -> list[tuple
 
 
 def _run(
-    judge: Any, pairs: Sequence[PairExample], plan: list[tuple[int, bool]], chunk_size: int, progress: bool, desc: str
+    judge: PairwiseJudge, pairs: Sequence[PairExample], plan: list[tuple[int, bool]], chunk_size: int, progress: bool, desc: str
 ) -> tuple[list[list[tuple[bool, Verdict]]], int, float]:
     matches = []
     for i, chosen_first in plan:
@@ -273,7 +276,7 @@ def _check_curve(name: str, values: Sequence[int] | None) -> list[int]:
 
 
 def evaluate_pairwise(
-    judge: Any,
+    judge: PairwiseJudge,
     data: Any,
     *,
     orders: Orders = "both",
@@ -330,7 +333,7 @@ def evaluate_pairwise(
 
 
 def _evaluate(
-    judge: Any,
+    judge: PairwiseJudge,
     pairs: list[PairExample],
     source: str,
     skipped: int,

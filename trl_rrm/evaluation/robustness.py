@@ -24,13 +24,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formats import FORMATS, PairwiseFormat, render_text
 from .common import describe_judge
-from .data import PairExample, pairwise_examples
+from .data import pairwise_examples
 from .pairwise import _plan, _run, score_pairs
 from .report import format_judge, markdown_table
+
+if TYPE_CHECKING:
+    from ..judges.protocol import PairwiseJudge
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ class RobustnessResult:
 
 
 def evaluate_robustness(
-    judge: Any,
+    judge: PairwiseJudge,
     data: Any,
     *,
     attacks: Sequence[str] | None = None,

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..files import sidecar, write_atomically, write_durably
+from ..files import sidecar, write_atomically
 
 
 

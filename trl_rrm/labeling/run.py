@@ -23,8 +23,9 @@ from typing import Any
 
 from ..distributed import all_gather, world
 from ..driver import Group, TournamentOutcome, run_tournament
+from ..files import write_durably
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
-from ..judges.protocol import check_judge
+from ..judges.protocol import Judge, check_judge
 from . import output as out_files
 from ..floor import resolve_min_margin, uses_probabilities
 from .config import DROP_REASONS, LabelingConfig, LabelingSummary
@@ -83,7 +84,7 @@ def judge_description(judge: Any) -> dict[str, Any]:
 
 def label_preferences(
     data: Any,
-    judge: Any,
+    judge: Judge,
     *,
     output: str | Path | None = None,
     config: LabelingConfig | None = None,
@@ -237,8 +238,8 @@ def _label(rows, judge, config, tournament, sampler, chunks, complete, path, see
             lines = _rows_of(outcome, ranked, rows, candidates, config, dropped, stats) if outcome is not None else []
             summary.rows_written += len(lines)
             if handles is not None:
-                out_files.write_durably(handles[0], lines)  # rows first ...
-                out_files.write_durably(handles[1], [json.dumps({"chunk": k}) + "\n"])  # ... then their progress
+                write_durably(handles[0], lines)  # rows first ...
+                write_durably(handles[1], [json.dumps({"chunk": k}) + "\n"])  # ... then their progress
             else:
                 memory_rows.extend(json.loads(line) for line in lines)
             summary.prompts_seen += len(chunk)
