@@ -44,12 +44,8 @@ Analyze the two responses step by step against the rules. Then state your verdic
 \\boxed{Assistant 1} or \\boxed{Assistant 2}."""
 
 
-def boxed_contents(text: str) -> list[str]:
-    """Contents of every complete ``\\boxed{...}``, braces balanced (LaTeX nests them).
-
-    One pass pairs every ``{`` with its ``}``, so a degenerate output that opens thousands
-    of boxes and never closes them stays linear.
-    """
+def _closing_braces(text: str) -> dict[int, int]:
+    """The position of each ``{`` mapped to that of its ``}`` (unclosed ones left out)."""
     closing: dict[int, int] = {}
     stack: list[int] = []
     for match in re.finditer(r"[{}]", text):
@@ -57,6 +53,16 @@ def boxed_contents(text: str) -> list[str]:
             stack.append(match.start())
         elif stack:
             closing[stack.pop()] = match.start()
+    return closing
+
+
+def boxed_contents(text: str) -> list[str]:
+    """Contents of every complete ``\\boxed{...}``, braces balanced (LaTeX nests them).
+
+    One pass pairs every ``{`` with its ``}``, so a degenerate output that opens thousands
+    of boxes and never closes them stays linear.
+    """
+    closing = _closing_braces(text)
     contents = []
     for match in re.finditer(r"\\boxed\s*\{", text):
         end = closing.get(match.end() - 1)
@@ -97,13 +103,7 @@ def verdict_boxes_inert(text: str) -> str:
     spelling ``_label`` accepts: a line break inside, prose around, LaTeX wrappers), and of
     every unclosed one that does (the judge reads on past the response's end). A box
     without "assistant" (``\\boxed{42}``) is a math answer and stays as it is."""
-    closing: dict[int, int] = {}
-    stack: list[int] = []
-    for match in re.finditer(r"[{}]", text):
-        if match.group() == "{":
-            stack.append(match.start())
-        elif stack:
-            closing[stack.pop()] = match.start()
+    closing = _closing_braces(text)
     cuts = []
     for match in re.finditer(r"\\boxed\s*\{", text):
         end = closing.get(match.end() - 1, len(text))
