@@ -4,8 +4,8 @@ The policy trains a LoRA adapter. The judge is, by default, a second adapter on 
 policy's own base weights (``judge_adapter``; no second copy of the model), or a
 separate model (``judge_model``, optionally 4-bit), or a served model behind an
 OpenAI-compatible endpoint (``judge_base_url``). Each group of ``num_generations``
-completions is ranked by a tournament (``knockout``, ``elo``, ``round_robin``,
-``bradley_terry``, ``listwise``) and every completion gets its reward.
+completions is ranked by a tournament (any of ``trl_rrm.tournaments.TOURNAMENTS``;
+docs/tournaments.md) and every completion gets its reward.
 
 Built-in datasets (``trl_rrm.tasks.proof``): ``builtin:constraints`` (short requests with a
 constraint code can check; the proof's task) and ``builtin:small_sums`` (the hard case).

@@ -44,7 +44,7 @@ class ProofConfig:
     """What the proof runs; recipe settings come from their YAML files plus these overrides."""
 
     output_dir: str = field(default="outputs/proof", metadata={"help": "where every stage writes"})
-    seeds: list[int] = field(default_factory=lambda: [0, 1], metadata={"help": "training seeds"})
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "training seeds"})
     train_judge: bool = field(default=False, metadata={"help": "train a judge per seed (else use judge_adapter)"})
     task: str = field(default="constraints", metadata={"help": "built-in task: constraints or small_sums"})
     judge_adapter: str | None = field(
