@@ -36,7 +36,7 @@ TIE = Verdict(winner=None, tie=True)
 FAILED = Verdict(winner=None)
 
 PAIRWISE = ["knockout", "elo", "round_robin", "bradley_terry"]
-LINEAR = ["swiss", "circular", "anchor"]  # more in tests/test_tournaments_linear.py
+LINEAR = ["swiss", "circular", "anchor", "adaptive"]  # more in tests/test_tournaments_linear.py and _adaptive.py
 ALL_PAIRWISE = PAIRWISE + LINEAR
 
 
@@ -203,7 +203,7 @@ def test_invalid_sizes_and_seed(name):
 
 def test_get_tournament_and_validation():
     assert set(TOURNAMENTS) == {
-        "knockout", "elo", "round_robin", "bradley_terry", "swiss", "circular", "anchor", "listwise"
+        "knockout", "elo", "round_robin", "bradley_terry", "swiss", "circular", "adaptive", "anchor", "listwise"
     }
     assert isinstance(get_tournament("elo", opponents=4), EloTournament)
     assert get_tournament("bradley_terry", opponents=2).opponents == 2
@@ -529,7 +529,7 @@ def test_pairing_is_a_value():
 
 # ---------------------------------------------------------------- soft verdicts (p_first)
 
-SOFT = ["elo", "round_robin", "bradley_terry", "swiss", "circular", "anchor"]  # with the ``soft`` option
+SOFT = ["elo", "round_robin", "bradley_terry", "swiss", "circular", "adaptive", "anchor"]  # with the ``soft`` option
 
 
 def soft_verdict(p):

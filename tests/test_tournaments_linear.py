@@ -1,5 +1,5 @@
 """Linear-budget tournaments (swiss, circular, anchor), and a property test over random
-batches of every pairwise strategy.
+batches of every pairwise strategy (adaptive: tests/test_tournament_adaptive.py).
 
 Plain Python, no model: fake judges decide from a hidden quality per completion. The
 reference path through the driver and the reward: tests/test_tournaments_reference.py.
@@ -14,9 +14,11 @@ import random
 import pytest
 
 from trl_rrm.tournaments import (
+    AdaptiveTournament,
     AnchorTournament,
     CircularTournament,
     SwissTournament,
+    adaptive_budget,
     bradley_terry_rewards,
     circular_matches,
     get_tournament,
@@ -186,7 +188,7 @@ def test_anchor_matches_one_round_and_alternating_slots(n, mode):
             assert anchors == ({0} if mode == "first" else {n - 1})
 
 
-@pytest.mark.parametrize("name", ["swiss", "circular", "anchor"])
+@pytest.mark.parametrize("name", ["swiss", "circular", "anchor", "adaptive"])
 def test_deterministic_in_sizes_and_seed(name):
     quality = [[random.Random(g).random() for _ in range(n)] for g, n in enumerate([9, 16, 5])]
 
@@ -277,7 +279,7 @@ def test_swiss_bye_is_no_result_and_failures_are_missing():
 # ---------------------------------------------------------------- failures and soft verdicts
 
 
-@pytest.mark.parametrize("name", ["swiss", "circular"])
+@pytest.mark.parametrize("name", ["swiss", "circular", "adaptive"])
 def test_bt_reward_uses_valid_results_only(name):
     quality = [[random.Random(7).random() for _ in range(9)]]
     judge = noisy(quality, 1, fail=0.3, tie=0.1)
@@ -291,7 +293,7 @@ def test_bt_reward_uses_valid_results_only(name):
     assert schedule.scores()[0] != bradley_terry_rewards(9, as_losses)
 
 
-@pytest.mark.parametrize("name", ["swiss", "circular"])
+@pytest.mark.parametrize("name", ["swiss", "circular", "adaptive"])
 def test_soft_verdicts_are_fractional_wins(name):
     def soft(pairings):  # p(first better) = 0.5 + (first - second) / 20, never exactly 0.5
         out = []
@@ -390,6 +392,8 @@ STRATEGIES = [
     get_tournament("bradley_terry", opponents=3),
     SwissTournament(),
     SwissTournament(soft=False),
+    AdaptiveTournament(),
+    AdaptiveTournament(soft=False, top_weight=0.0, budget_factor=1.5),
     CircularTournament(k=1),
     CircularTournament(k=3),
     AnchorTournament(),
@@ -450,6 +454,7 @@ def test_random_batches_invariants(case):
         "circular": lambda n: circular_matches(n, getattr(tournament, "k", 2)),
         "anchor": lambda n: max(n - 1, 0),
         "round_robin": lambda n: n * (n - 1) // 2,
+        "adaptive": lambda n: adaptive_budget(n, tournament.budget_factor),  # always spent in these cases
     }.get(tournament.name)
     if expected is not None:
         for g, n in enumerate(sizes):

@@ -6,7 +6,8 @@ Quick map:
 - ``trl_rrm.HFJudge``: a batched transformers/PEFT judge (LoRA, 4/8-bit, shared-base adapter).
 - ``trl_rrm.OpenAIJudge``: the same judging against OpenAI-compatible servers (vLLM, SGLang).
 - ``trl_rrm.RRMReward``: a judge + a tournament as a TRL reward function (``AsyncRRMReward``: async).
-- ``trl_rrm.tournaments``: knockout, ELO, round-robin, Bradley-Terry, listwise.
+- ``trl_rrm.tournaments``: who meets whom and how verdicts become rewards (``TOURNAMENTS``:
+  knockout, ELO, round robin, Bradley-Terry, swiss, circular, adaptive, anchor, listwise).
 - ``trl_rrm.floor``: the noise floor (``min_margin``) shared by the reward and the labeler.
 - ``Match`` / ``Verdict`` / ``Ranking``: the judge protocol's value types.
 - ``trl_rrm.evaluation``: judge accuracy on pairs, best-of-N and rankings (``trl-rrm eval``).

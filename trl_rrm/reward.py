@@ -88,7 +88,7 @@ class RRMReward:
         tournament: ``"circular"`` (default: each completion against its 2 next neighbours
             on a seeded ring, about 2N matches in one round, every member ranked),
             ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``, ``"swiss"``,
-            ``"anchor"``, ``"listwise"``, or a ``Tournament`` instance (for its options).
+            ``"adaptive"``, ``"anchor"``, ``"listwise"``, or a ``Tournament`` instance (for its options).
             See docs/tournaments.md for each one's cost and ranking quality.
         num_generations: when given, a group is exactly this many consecutive completions
             (set it to the trainer's ``num_generations``); otherwise all completions of

@@ -8,8 +8,8 @@ completion without any valid result (failed verdicts are missing matches, never 
 
 Soft verdicts: a Verdict with ``p_first`` (the judge's probability that ``first`` is
 better) counts as ``p_first`` points for ``first`` and ``1 - p_first`` for ``second``
-(``outcome``, as ``Verdict.score``) in round-robin, ELO, Bradley-Terry, Swiss, circular
-and anchor; their option ``soft=False`` ignores ``p_first`` (a win is 1, a tie 0.5).
+(``outcome``, as ``Verdict.score``) in round-robin, ELO, Bradley-Terry, Swiss, circular,
+adaptive and anchor; their option ``soft=False`` ignores ``p_first`` (a win is 1, a tie 0.5).
 Knockout advances the more probable response (``winner``), and exactly 0.5 is a tie.
 
 Strategies (``get_tournament(name, **options)``), with the cost for a group of n:
@@ -20,6 +20,7 @@ matches per group, and sequential rounds (= batched judge calls per step).
 | knockout      | n - 1                          | ceil(log2 n) | winners only       |
 | swiss         | ceil(log2 n) * (n // 2)        | ceil(log2 n) | everyone (BT fit)  |
 | circular      | min(k n, n(n-1)/2); k = 2      | 1            | everyone (BT fit)  |
+| adaptive      | <= min(2n, n(n-1)/2)           | <= 4         | everyone (BT fit)  |
 | anchor        | n - 1 (m with a reference)     | 1            | everyone, coarsely |
 | elo           | n(n-1)/2; <= k n (opponents=k) | 1            | everyone           |
 | round_robin   | n(n-1)/2                       | 1            | everyone           |
@@ -37,6 +38,9 @@ matches per group, and sequential rounds (= batched judge calls per step).
   round); reward = the Bradley-Terry expected win rate fitted to all its results.
 - ``circular`` (``k``): a seeded random ring, each member against its k next neighbours,
   each shown first k times; reward = the Bradley-Terry expected win rate.
+- ``adaptive`` (``budget_factor=2``, ``rounds=4``, ``top_weight``): a seeded ring (n matches),
+  then rounds on the unmet pairs of highest p(1 - p) under a Bradley-Terry fit of the
+  verdicts so far, leaning toward the likely best; reward = the Bradley-Terry expected win rate.
 - ``anchor`` (``anchor="random" | "first" | "reference"``): every member against one
   anchor; reward = points against it (the anchor member 0.5). With ``"reference"`` the
   anchor is an extra response the caller appends as the LAST member of each group
@@ -49,6 +53,7 @@ on a near-linear budget, where knockout orders only the winners and round robin 
 n(n-1)/2. docs/tournaments.md compares them all, measured.
 """
 
+from .adaptive import AdaptiveTournament, adaptive_budget
 from .anchor import AnchorTournament, anchor_pairs, anchor_points
 from .base import Pairing, Result, Schedule, Tournament, outcome, play
 from .bradley_terry import (
@@ -67,6 +72,7 @@ from .swiss import SwissTournament, swiss_rounds
 
 __all__ = [
     "TOURNAMENTS",
+    "AdaptiveTournament",
     "AnchorTournament",
     "BradleyTerryTournament",
     "CircularTournament",
@@ -79,6 +85,7 @@ __all__ = [
     "Schedule",
     "SwissTournament",
     "Tournament",
+    "adaptive_budget",
     "anchor_pairs",
     "anchor_points",
     "bradley_terry_rewards",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .adaptive import AdaptiveTournament
 from .anchor import AnchorTournament
 from .base import Tournament
 from .bradley_terry import BradleyTerryTournament
@@ -24,6 +25,7 @@ TOURNAMENTS: dict[str, type[Tournament]] = {
         BradleyTerryTournament,
         SwissTournament,
         CircularTournament,
+        AdaptiveTournament,
         AnchorTournament,
         ListwiseTournament,
     )

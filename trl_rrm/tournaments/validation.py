@@ -42,6 +42,12 @@ def validate_positive(field: str, value: float) -> None:
         raise ValueError(f"{field}={value!r}: must be a finite number > 0")
 
 
+def validate_non_negative(field: str, value: float) -> None:
+    """ValueError unless ``value`` is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{field}={value!r}: must be a finite number >= 0")
+
+
 def validate_count(field: str, value: int, minimum: int = 1) -> None:
     """ValueError unless ``value`` is an int >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
