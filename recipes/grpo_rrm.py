@@ -60,6 +60,7 @@ from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.precision import default_bf16
 from trl_rrm.sampling import generate_completions
 from trl_rrm.tasks.proof import TASKS, get_task
+from trl_rrm.tournaments.registry import DEFAULT_TOURNAMENT, TOURNAMENTS
 
 logger = logging.getLogger("grpo_rrm")
 REWARDS = ("rrm", "ground_truth", "verified")
@@ -84,7 +85,7 @@ class RRMGRPOConfig:
                   "task's checker settles the groups it separates, the judge ranks the rest; fewer judgments)",
                   "choices": REWARDS},
     )  # fmt: skip
-    tournament: str = field(default="round_robin", metadata={"help": "any trl_rrm tournament (round_robin, circular, ...)"})
+    tournament: str = field(default=DEFAULT_TOURNAMENT, metadata={"help": "a tournament: " + ", ".join(TOURNAMENTS)})
     audit: bool = field(
         default=True,
         metadata={"help": "built-in task, reward rrm: log rrm_reward/audit_agreement, how often the judge orders a "

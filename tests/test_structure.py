@@ -64,3 +64,29 @@ def test_every_relative_import_resolves():
                 if importlib.util.find_spec(name) is None:
                     missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}")
     assert not missing
+
+
+def test_one_default_tournament_for_the_reward():
+    """Issue 25 item 5: the reward's tournament default was circular in RRMReward and
+    round robin in grpo_rrm's config; the docs called knockout the default."""
+    import inspect
+    import sys
+    from pathlib import Path
+
+    from trl_rrm import RRMReward
+    from trl_rrm.labeling.config import LabelingConfig
+    from trl_rrm.tournaments.registry import DEFAULT_LABELING_TOURNAMENT, DEFAULT_TOURNAMENT, TOURNAMENTS
+
+    repo = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(repo / "recipes"))
+    try:
+        from grpo_rrm import RRMGRPOConfig
+    finally:
+        sys.path.remove(str(repo / "recipes"))
+    assert inspect.signature(RRMReward).parameters["tournament"].default == DEFAULT_TOURNAMENT
+    assert RRMGRPOConfig.__dataclass_fields__["tournament"].default == DEFAULT_TOURNAMENT
+    assert LabelingConfig().tournament == DEFAULT_LABELING_TOURNAMENT
+    help_text = LabelingConfig.__dataclass_fields__["tournament"].metadata["help"]
+    assert all(name in help_text for name in TOURNAMENTS)
+    table = (repo / "docs" / "tournaments.md").read_text()
+    assert f"`{DEFAULT_TOURNAMENT}` (the reward's default)" in table and "(default)" not in table

@@ -40,6 +40,7 @@ from .formats import render_text
 from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correlation, suspicious
 from .judges.protocol import Judge, check_judge
 from .tournaments import Tournament, get_tournament
+from .tournaments.registry import DEFAULT_TOURNAMENT
 from .types import Text
 from .verifier import settled_groups, verifier_values
 
@@ -153,7 +154,7 @@ class RRMReward:
     def __init__(
         self,
         judge: Judge,
-        tournament: str | Tournament = "circular",
+        tournament: str | Tournament = DEFAULT_TOURNAMENT,
         *,
         num_generations: int | None = None,
         principle: str | None = None,

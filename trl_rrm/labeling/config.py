@@ -13,6 +13,7 @@ from typing import Any
 from ..floor import MIN_MARGIN_HELP, SOFT_MIN_MARGIN, validate_min_margin
 from ..judges.config import positive_int
 from ..tournaments import Tournament, get_tournament
+from ..tournaments.registry import DEFAULT_LABELING_TOURNAMENT, TOURNAMENTS
 
 PAIR_MODES = ("best_worst", "all_above_margin")
 DROP_REASONS = (
@@ -33,7 +34,7 @@ class LabelingConfig:
     """
 
     tournament: str = field(
-        default="round_robin", metadata={"help": "knockout, elo, round_robin, bradley_terry, swiss, circular, anchor, listwise"}
+        default=DEFAULT_LABELING_TOURNAMENT, metadata={"help": "a tournament: " + ", ".join(TOURNAMENTS)}
     )
     pairs: str = field(
         default="best_worst",

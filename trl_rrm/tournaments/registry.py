@@ -32,6 +32,12 @@ TOURNAMENTS: dict[str, type[Tournament]] = {
 }
 
 
+# The reward's tournament when none is named (RRMReward, grpo_rrm): every member ranked in
+# one round at about 2n matches. The labeler keeps round robin (offline, every pair).
+DEFAULT_TOURNAMENT = "circular"
+DEFAULT_LABELING_TOURNAMENT = "round_robin"
+
+
 def get_tournament(name: str, **kwargs: Any) -> Tournament:
     """The tournament registered as ``name``, built with ``kwargs`` (e.g. ``opponents=4``, ``k=3``).
 
