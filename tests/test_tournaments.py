@@ -262,7 +262,7 @@ def test_knockout_n_minus_1_matches_and_log2_rounds(n):
     assert scores[n - 1] == 1.0  # the strongest is champion
     assert scores.count(1.0) == 1
     # Nobody gets a second bye while another player has had none.
-    byes = schedule.brackets[0].byes
+    byes = schedule.groups[0].byes
     assert max(byes) - min(byes) <= 1
 
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..types import Verdict
-from .base import Pairing, Result, RoundSchedule, Schedule, Tournament, group_rng, outcome, valid_results
+from .base import (
+    GroupwiseSchedule,
+    Pairing,
+    Result,
+    Schedule,
+    Tournament,
+    group_rng,
+    outcome,
+    valid_results,
+)
 from .bradley_terry import bradley_terry_rewards, bradley_terry_strengths
 from .circular import circular_pairs
 from .validation import (
@@ -124,7 +133,7 @@ class _AdaptiveGroup:
         return (a, b) if self.rng.random() < 0.5 else (b, a)
 
 
-class AdaptiveSchedule(RoundSchedule):
+class AdaptiveSchedule(GroupwiseSchedule):
     """The rounds of an adaptive tournament over all groups; each group stops at its budget."""
 
     def __init__(
@@ -146,29 +155,12 @@ class AdaptiveSchedule(RoundSchedule):
             )
             for g, n in enumerate(self.sizes)
         ]
-        self._spans: list[tuple[int, int, int]] = []
 
-    @property
-    def rounds(self) -> int:
-        """The most rounds any group may play (``rounds``; 0 without a group of 2 or more)."""
-        return max((group.rounds for group in self.groups), default=0)
-
-    def _plan_round(self) -> list[Pairing]:
-        pairings: list[Pairing] = []
-        self._spans = []
-        for g, group in enumerate(self.groups):
-            matches = group.plan()
-            if matches:
-                self._spans.append((g, len(pairings), len(pairings) + len(matches)))
-                pairings.extend(Pairing(g, first, second) for first, second in matches)
-        return pairings
-
-    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
-        for g, start, stop in self._spans:
-            for pairing, verdict in zip(pairings[start:stop], verdicts[start:stop]):
-                points = outcome(verdict, self.soft)
-                if points is not None:  # a failed match is missing; the pair still counts as met
-                    self.groups[g].results.append((pairing.first, pairing.second, points))
+    def _apply_group(self, group: int, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
+        for pairing, verdict in zip(pairings, verdicts):
+            points = outcome(verdict, self.soft)
+            if points is not None:  # a failed match is missing; the pair still counts as met
+                self.groups[group].results.append((pairing.first, pairing.second, points))
 
     def _score(self) -> list[list[float | None]]:
         per_group = valid_results(self._results, len(self.sizes), self.soft)

@@ -30,7 +30,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..types import Verdict
 from .validation import validate_seed, validate_sizes
@@ -205,6 +205,40 @@ class RoundSchedule(Schedule):
 
     @abstractmethod
     def _score(self) -> list[list[float | None]]: ...
+
+
+class GroupwiseSchedule(RoundSchedule):
+    """Rounds that each group plans for itself (knockout, swiss, adaptive).
+
+    Subclasses set ``self.groups``, one planner per group whose ``plan()`` returns that
+    group's matches of the next round as (first, second) (``[]`` once it is done) and
+    whose ``rounds`` is the most it plays; every group's matches of a round go out
+    together, and ``_apply_group`` records one group's share of the verdicts.
+    """
+
+    groups: Sequence[Any]
+
+    @property
+    def rounds(self) -> int:
+        """The most rounds a group plays (the largest group's; 0 without any)."""
+        return max((group.rounds for group in self.groups), default=0)
+
+    def _plan_round(self) -> list[Pairing]:
+        pairings: list[Pairing] = []
+        self._spans: list[tuple[int, int, int]] = []  # (group, start, stop) in the pending round
+        for g, group in enumerate(self.groups):
+            matches = group.plan()
+            if matches:
+                self._spans.append((g, len(pairings), len(pairings) + len(matches)))
+                pairings.extend(Pairing(g, first, second) for first, second in matches)
+        return pairings
+
+    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
+        for g, start, stop in self._spans:
+            self._apply_group(g, pairings[start:stop], verdicts[start:stop])
+
+    @abstractmethod
+    def _apply_group(self, group: int, pairings: list[Pairing], verdicts: list[Verdict]) -> None: ...
 
 
 class OneRoundSchedule(RoundSchedule):

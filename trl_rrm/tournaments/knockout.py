@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..types import Verdict
-from .base import Pairing, RoundSchedule, Schedule, Tournament, group_rng
+from .base import GroupwiseSchedule, Pairing, Schedule, Tournament, group_rng
 from .validation import validate_seed, validate_sizes
 
 
@@ -93,35 +93,18 @@ class _Bracket:
         ]
 
 
-class KnockoutSchedule(RoundSchedule):
+class KnockoutSchedule(GroupwiseSchedule):
     """The rounds of a knockout over all groups; groups that finish early drop out."""
 
     def __init__(self, sizes: Sequence[int], seed: int) -> None:
         super().__init__(sizes, seed)
-        self.brackets = [_Bracket(n, group_rng(self.seed, g, "knockout")) for g, n in enumerate(self.sizes)]
-        self._spans: list[tuple[int, int, int]] = []  # (group, start, stop) in the pending round
+        self.groups = [_Bracket(n, group_rng(self.seed, g, "knockout")) for g, n in enumerate(self.sizes)]
 
-    @property
-    def rounds(self) -> int:
-        """Rounds needed without failures: the largest group's ceil(log2 n)."""
-        return max((b.rounds for b in self.brackets), default=0)
-
-    def _plan_round(self) -> list[Pairing]:
-        pairings: list[Pairing] = []
-        self._spans = []
-        for g, bracket in enumerate(self.brackets):
-            matches = bracket.plan()
-            if matches:
-                self._spans.append((g, len(pairings), len(pairings) + len(matches)))
-                pairings.extend(Pairing(g, first, second) for first, second in matches)
-        return pairings
-
-    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
-        for g, start, stop in self._spans:
-            self.brackets[g].apply(verdicts[start:stop])
+    def _apply_group(self, group: int, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
+        self.groups[group].apply(verdicts)
 
     def _score(self) -> list[list[float | None]]:
-        return [bracket.scores() for bracket in self.brackets]
+        return [bracket.scores() for bracket in self.groups]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..types import Verdict
-from .base import Pairing, RoundSchedule, Schedule, Tournament, group_rng, outcome, valid_results
+from .base import (
+    GroupwiseSchedule,
+    Pairing,
+    Schedule,
+    Tournament,
+    group_rng,
+    outcome,
+    valid_results,
+)
 from .bradley_terry import bradley_terry_rewards
 from .knockout import knockout_rounds
 from .validation import validate_flag, validate_positive, validate_seed, validate_sizes
@@ -181,7 +189,7 @@ class _SwissGroup:
             self.played[second] += 1
 
 
-class SwissSchedule(RoundSchedule):
+class SwissSchedule(GroupwiseSchedule):
     """The rounds of a Swiss tournament over all groups; smaller groups finish early."""
 
     def __init__(self, sizes: Sequence[int], seed: int, soft: bool, prior: float) -> None:
@@ -189,28 +197,9 @@ class SwissSchedule(RoundSchedule):
         self.soft = soft
         self.prior = prior
         self.groups = [_SwissGroup(n, group_rng(self.seed, g, "swiss"), soft) for g, n in enumerate(self.sizes)]
-        self._spans: list[tuple[int, int, int]] = []
-        self._matches: list[list[tuple[int, int]]] = []
 
-    @property
-    def rounds(self) -> int:
-        """Rounds of the largest group: ceil(log2 n)."""
-        return max((group.rounds for group in self.groups), default=0)
-
-    def _plan_round(self) -> list[Pairing]:
-        pairings: list[Pairing] = []
-        self._spans, self._matches = [], []
-        for g, group in enumerate(self.groups):
-            matches = group.plan()
-            if matches:
-                self._spans.append((g, len(pairings), len(pairings) + len(matches)))
-                self._matches.append(matches)
-                pairings.extend(Pairing(g, first, second) for first, second in matches)
-        return pairings
-
-    def _apply(self, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
-        for (g, start, stop), matches in zip(self._spans, self._matches):
-            self.groups[g].apply(matches, verdicts[start:stop])
+    def _apply_group(self, group: int, pairings: list[Pairing], verdicts: list[Verdict]) -> None:
+        self.groups[group].apply([(p.first, p.second) for p in pairings], verdicts)
 
     def _score(self) -> list[list[float | None]]:
         per_group = valid_results(self._results, len(self.sizes), self.soft)
