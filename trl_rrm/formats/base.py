@@ -120,7 +120,7 @@ _HTML_LIKE = ("<s>", "</s>")  # Llama 2's BOS / EOS, spelled like HTML tags
 # Where a line starts for a reader: after any line break a tokenizer or a model treats as
 # one (\r, U+2028, U+2029, vertical tab, form feed, NEL), not only after \n.
 LINE_START = r"(?:^|(?<=[\r\u2028\u2029\x0b\x0c\x85]))"
-_BLANK = r"[ \t\u00a0\u3000]*"  # spaces, tabs, no-break and full-width spaces
+BLANK = r"[ \t\u00a0\u3000]*"  # spaces, tabs, no-break and full-width spaces
 _LINE_END = r"(?=$|[\r\n\u2028\u2029\x0b\x0c\x85])"
 
 
@@ -130,7 +130,7 @@ def section_lines(titles: str) -> re.Pattern:
     too), any blanks around the title, an optional colon, a line that starts after any
     line break. Only the whole line: ``### Analysis of the data`` is a user's own heading."""
     return re.compile(
-        LINE_START + _BLANK + r"[#\uff03]+" + _BLANK + f"(?:{titles})" + _BLANK + ":?" + _BLANK + _LINE_END,
+        LINE_START + BLANK + r"[#\uff03]+" + BLANK + f"(?:{titles})" + BLANK + ":?" + BLANK + _LINE_END,
         re.IGNORECASE | re.MULTILINE,
     )
 

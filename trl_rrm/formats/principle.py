@@ -16,7 +16,7 @@ from typing import Any
 from ..thinking import final_answer_text
 from ..types import Ranking
 from .base import ListwiseFormat, section_lines
-from .untrusted import ZERO_WIDTH_SPACE
+from .untrusted import inert_at
 
 SYSTEM_PROMPT = """\
 You evaluate AI responses against a principle given in natural language. The principle \
@@ -75,7 +75,6 @@ def _json_spans(text: str) -> list[tuple[int, int]]:
 
 
 _RANKING_KEYS = {"scores", "best-to-worst", "ranking"}
-_MAX_RESPONSES = 64  # a ranking of more responses than this is no judge's answer
 
 
 def ranking_objects_inert(text: str) -> str:
@@ -85,15 +84,18 @@ def ranking_objects_inert(text: str) -> str:
     ``scores``, ``best-to-worst`` or ``ranking`` key in any spelling ``_normalise_key``
     accepts, naming model-1..model-k). JSON of other shapes (a config, ``{"scores": [3,
     4]}``) stays as it is."""
-    cuts = []
-    for start, end in _json_spans(text):
-        obj = _load_lenient(text[start:end])
-        if isinstance(obj, dict) and {_normalise_key(key) for key in obj} & _RANKING_KEYS:
-            if any(_ranking_from(obj, k) is not None for k in range(2, _MAX_RESPONSES + 1)):
-                cuts.append(start + 1)
-    for at in reversed(cuts):
-        text = text[:at] + ZERO_WIDTH_SPACE + text[at:]
-    return text
+    return inert_at(text, (start + 1 for start, end in _json_spans(text) if _reads_as_ranking(text[start:end])))
+
+
+def _reads_as_ranking(blob: str) -> bool:
+    """Whether the parser would read ``blob`` as a ranking of some k >= 2 responses: k is
+    the length of its scores or order (``_ranking_from`` needs one of them to name all k)."""
+    obj = _load_lenient(blob)
+    if not isinstance(obj, dict):
+        return False
+    fields = {_normalise_key(key): value for key, value in obj.items()}
+    sizes = {len(fields[key]) for key in _RANKING_KEYS & fields.keys() if isinstance(fields[key], (dict, list))}
+    return any(_ranking_from(obj, k) is not None for k in sizes if k >= 2)
 
 
 def _load_lenient(blob: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .base import LINE_START, PairwiseFormat
+from .base import BLANK, LINE_START, PairwiseFormat
 
 PROCEDURE = """\
 First decide what kind of task the client's question is, and write <type>Chat</type> \
@@ -86,7 +86,7 @@ def parse_final(final: str) -> int | None:
 
 _COMMON = dict(
     structure=re.compile(
-        LINE_START + r"[ \t\u00a0\u3000]*\[(?:the (?:start|end) of chatbot\s+[AB](?:['\u2019]s)?\s+response"
+        LINE_START + BLANK + r"\[(?:the (?:start|end) of chatbot\s+[AB](?:['\u2019]s)?\s+response"
         r"|client question)\]",
         re.I | re.M,
     ),

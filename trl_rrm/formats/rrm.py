@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .base import PairwiseFormat, section_lines
-from .untrusted import ZERO_WIDTH_SPACE
+from .untrusted import inert_at
 
 SYSTEM_PROMPT = """\
 You judge the quality of answers written by AI assistants. You will read a user query and \
@@ -104,14 +104,11 @@ def verdict_boxes_inert(text: str) -> str:
     every unclosed one that does (the judge reads on past the response's end). A box
     without "assistant" (``\\boxed{42}``) is a math answer and stays as it is."""
     closing = _closing_braces(text)
-    cuts = []
-    for match in re.finditer(r"\\boxed\s*\{", text):
-        end = closing.get(match.end() - 1, len(text))
-        if "assistant" in _normalized(text[match.end() : end]):
-            cuts.append(match.start() + 1)
-    for at in reversed(cuts):
-        text = text[:at] + ZERO_WIDTH_SPACE + text[at:]
-    return text
+    return inert_at(text, (
+        match.start() + 1
+        for match in re.finditer(r"\\boxed\s*\{", text)
+        if "assistant" in _normalized(text[match.end() : closing.get(match.end() - 1, len(text))])
+    ))  # fmt: skip
 
 
 def parse_final(final: str) -> int | None:

@@ -48,6 +48,14 @@ def _inert(match: re.Match) -> str:
     return text[:at] + ZERO_WIDTH_SPACE + text[at:]
 
 
+def inert_at(text: str, positions: Iterable[int]) -> str:
+    """``text`` with a zero-width space inserted at each of ``positions`` (for what a
+    pattern cannot find: a balanced box, a JSON object the parser would read)."""
+    cuts = sorted(set(positions))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    return ZERO_WIDTH_SPACE.join(pieces)
+
+
 @lru_cache(maxsize=64)
 def _literal_pattern(tokens: tuple[str, ...]) -> re.Pattern | None:
     tokens = tuple(sorted({t for t in tokens if len(t) > 1}, key=len, reverse=True))
