@@ -126,8 +126,10 @@ class RRMGRPOConfig:
         return self.reward in ("ground_truth", "verified")
 
     def audited(self) -> bool:
-        """The judge is audited against the task's checker (labels attached, never judged)."""
-        return self.audit and self.judged() and self.dataset.startswith("builtin:")
+        """The judge is audited against the task's checker (labels attached, never judged).
+        Not with ``reward: verified``: the checker is then part of the reward, so the audit
+        would call it a second time to find that it agrees with itself."""
+        return self.audit and self.reward == "rrm" and self.dataset.startswith("builtin:")
 
 
 def build_dataset(cfg: RRMGRPOConfig, seed: int) -> Dataset:

@@ -119,6 +119,7 @@ def test_grpo_recipe_verified_reward_logs_what_the_checker_settled(tmp_path, tin
     # round robin, 2 groups of 4 a step: 6 matches for each group the checker did not settle
     assert all(e["rrm_reward/matches"] == 6 * round(2 * (1 - e["rrm_reward/verified_group_rate"])) for e in logged)
     assert 0 <= results["verified_group_rate"] <= 1 and "matches" in results
+    assert "audit_agreement" not in results  # the checker is in the reward: no second call to audit it
 
 
 @pytest.mark.model
