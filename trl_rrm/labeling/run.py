@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ..distributed import all_gather, world
-from ..driver import Group, TournamentOutcome, run_tournament
+from ..driver import Group, JudgeStats, TournamentOutcome, run_tournament
 from ..files import write_durably
+from ..floor import resolve_min_margin, uses_probabilities
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
 from ..judges.protocol import Judge, check_judge
 from . import output as out_files
-from ..floor import resolve_min_margin, uses_probabilities
 from .config import DROP_REASONS, LabelingConfig, LabelingSummary
 from .pairs import as_response, preference_row, select_pairs
 from .sampler import PolicySampler
@@ -157,10 +157,10 @@ def label_preferences(
         lock, complete, kept_rows = _open_output(path, rows, judge, config, seed, policy, resume, overwrite, chunk_of)
     complete = complete or set()
     try:
-        summary, stats = _label(rows, judge, config, tournament, sampler, chunks, complete, path, seed, progress)
+        summary, judged = _label(rows, judge, config, tournament, sampler, chunks, complete, path, seed, progress)
         summary.rows_written += kept_rows
         summary.prompts_resumed = sum(len(chunks[k]) for k in complete)
-        _totals(summary, stats)
+        _totals(summary, judged)
         if rank == 0 and path is not None:
             summary.dataset = _dataset(out_files.publish(path, size))
         all_gather(None)  # barrier: the output is published before anyone returns
@@ -201,11 +201,11 @@ def _open_output(path, rows, judge, config, seed, policy, resume, overwrite, chu
     return lock, complete, kept
 
 
-def _label(rows, judge, config, tournament, sampler, chunks, complete, path, seed, progress) -> tuple[LabelingSummary, Counter]:
+def _label(rows, judge, config, tournament, sampler, chunks, complete, path, seed, progress) -> tuple[LabelingSummary, JudgeStats]:
     """Labels the chunks not yet complete; returns this rank's summary and judging stats."""
     rank, size = world()
     summary = LabelingSummary()
-    stats = Counter()
+    judged = JudgeStats()
     dropped: Counter = Counter()
     memory_rows: list[dict[str, Any]] = []
     bar = None
@@ -235,7 +235,10 @@ def _label(rows, judge, config, tournament, sampler, chunks, complete, path, see
             dropped["too_few_candidates"] += sum(1 for i in chunk if len(candidates[i]) < 2 and i % size == rank)
             groups = [Group(rows.rows[i]["prompt"], tuple(candidates[i])) for i in ranked]
             outcome = run_tournament(groups, judge, tournament, seed=seed + k) if groups else None
-            lines = _rows_of(outcome, ranked, rows, candidates, config, dropped, stats) if outcome is not None else []
+            lines = []
+            if outcome is not None:
+                judged.merge(outcome.stats)
+                lines = _rows_of(outcome, ranked, rows, candidates, config, dropped, summary)
             summary.rows_written += len(lines)
             if handles is not None:
                 write_durably(handles[0], lines)  # rows first ...
@@ -255,22 +258,15 @@ def _label(rows, judge, config, tournament, sampler, chunks, complete, path, see
     if path is None:
         parts = all_gather(memory_rows) if size > 1 else [memory_rows]
         summary.dataset = _dataset(sorted((r for part in parts for r in part), key=lambda r: r["source_index"]))
-    return summary, stats
+    return summary, judged
 
 
-def _rows_of(outcome: TournamentOutcome, ranked, rows, candidates, config, dropped, stats) -> list[str]:
-    """This rank's preference rows of one chunk, as jsonl lines; counts drops and stats."""
+def _rows_of(outcome: TournamentOutcome, ranked, rows, candidates, config, dropped, summary) -> list[str]:
+    """This rank's preference rows of one chunk, as jsonl lines; counts drops and the margin used."""
     rank, size = world()
-    judged = outcome.stats
-    for name in ("matches", "rankings", "judgments", "failed_judgments", "failed_rankings", "both_orders",
-                 "order_disagreements", "over_context", "cut"):  # fmt: skip
-        stats[name] += getattr(judged, name, 0)
-    stats["seconds"] += judged.seconds
-    soft = uses_probabilities(outcome.results)
-    stats["soft"] += soft
-    margin = resolve_min_margin(config.min_margin, soft)
-    stats["min_margin"] = max(stats["min_margin"], margin)
-    dropped["over_context"] += getattr(judged, "over_context", 0) if rank == 0 else 0
+    margin = resolve_min_margin(config.min_margin, uses_probabilities(outcome.results))
+    summary.min_margin = max(summary.min_margin, margin)
+    dropped["over_context"] += outcome.stats.over_context if rank == 0 else 0
     lines = []
     for g, i in enumerate(ranked):
         if i % size != rank:
@@ -282,7 +278,7 @@ def _rows_of(outcome: TournamentOutcome, ranked, rows, candidates, config, dropp
     return lines
 
 
-def _totals(summary: LabelingSummary, stats: Counter) -> None:
+def _totals(summary: LabelingSummary, judged: JudgeStats) -> None:
     """Counts over all ranks (judging stats are identical on every rank)."""
     dropped: Counter = Counter()
     written = 0
@@ -292,14 +288,13 @@ def _totals(summary: LabelingSummary, stats: Counter) -> None:
     summary.pairs_considered = dropped.pop("pairs_considered", 0)
     summary.dropped = {reason: dropped.get(reason, 0) for reason in DROP_REASONS}
     summary.rows_written = written
-    summary.matches = stats["matches"] + stats["rankings"]
-    judgments = stats["judgments"] + stats["rankings"]
-    failed = stats["failed_judgments"] + stats["failed_rankings"]
+    summary.matches = judged.matches + judged.rankings
+    judgments = judged.judgments + judged.rankings
+    failed = judged.failed_judgments + judged.failed_rankings
     summary.parse_failure_rate = failed / judgments if judgments else None
-    summary.order_disagreement_rate = stats["order_disagreements"] / stats["both_orders"] if stats["both_orders"] else None
-    summary.responses_cut = stats["cut"]
-    summary.min_margin = stats["min_margin"]
-    summary.judge_seconds = stats["seconds"]
+    summary.order_disagreement_rate = judged.metrics().get("order_disagreement_rate")
+    summary.responses_cut = judged.cut
+    summary.judge_seconds = judged.seconds
     summary.matches_per_second = summary.matches / summary.judge_seconds if summary.judge_seconds > 0 else 0.0
 
 
