@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from _common import interleaved, model_path, parser, setup, table, write
 
-
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -48,7 +47,8 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trl_rrm import HFJudge
-    from trl_rrm.precision import cpu_computes_bf16, cpu_model_name, cpu_bf16_flags
+    from trl_rrm.precision import cpu_bf16_flags, cpu_computes_bf16, cpu_model_name
+    from trl_rrm.special_tokens import special_ids
     from trl_rrm.warm_start import WarmStartConfig, batch_tensors, judgment_examples, train
 
     path = model_path(args.model)
@@ -61,7 +61,7 @@ def main() -> None:
                                              target_modules=PROJECTIONS, layers_to_transform=top))  # fmt: skip
     judge = HFJudge.from_model(model, tokenizer)
     examples = judgment_examples(judge, judgments(args.batch))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = special_ids(model, tokenizer)[0]
     ids, attention, labels, _ = batch_tensors(examples, list(range(len(examples))), pad_id)
     params = [q for q in model.parameters() if q.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)

@@ -59,6 +59,7 @@ from trl_rrm.evaluation.data import PairExample, pairwise_examples
 from trl_rrm.formats import PAIRWISE_FORMATS, get_format
 from trl_rrm.inputs import load_rows
 from trl_rrm.precision import default_bf16
+from trl_rrm.special_tokens import special_ids
 from trl_rrm.tasks import constraints, sums
 from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train
 
@@ -338,8 +339,7 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         logger.info("warm start: %d judgments (both orders), %d steps of %d", len(examples), cfg.sft_steps, cfg.sft_batch_size)
         warm = WarmStartConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_learning_rate,
                                bf16=cpu_bf16(training), seed=training.seed)  # fmt: skip
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        history = train(model, examples, warm, pad_id=pad_id,
+        history = train(model, examples, warm, pad_id=special_ids(model, tokenizer)[0],
                         progress=lambda entry: logger.info("warm start %s", json.dumps(entry)))  # fmt: skip
         seconds["warm_start"] = round(time.perf_counter() - start, 1)
 

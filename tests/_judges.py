@@ -20,7 +20,7 @@ class CoinJudge(NumberJudge):
     """A sampling-like judge: each match's verdict is a seeded function of its content only."""
 
     def compare(self, matches):
-        from trl_rrm.judges.requests import stable_seed
+        from trl_rrm.seeds import stable_seed
         from trl_rrm.types import Verdict
 
         self.judged += len(matches)

@@ -91,7 +91,8 @@ def generate_completions(
     """
     import torch
 
-    from .judges.requests import stable_seed
+    from .seeds import stable_seed
+    from .special_tokens import left_padded, special_ids
 
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples={num_samples!r} must be a positive integer")
@@ -101,10 +102,8 @@ def generate_completions(
         raise ValueError(f"num_samples={num_samples} needs temperature > 0 (greedy decoding repeats itself)")
     texts = prompt_texts(tokenizer, prompts)
     rows = [(p, j) for p in range(len(texts)) for j in range(num_samples)]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    eos = model.generation_config.eos_token_id
-    eos = eos if eos is not None else tokenizer.eos_token_id
-    eos_ids = set(eos if isinstance(eos, list) else [eos])
+    pad_id, eos_list = special_ids(model, tokenizer)
+    eos_ids = set(eos_list)
     device = next(model.parameters()).device
     results: list[list[str]] = [[] for _ in texts]
     was_training = model.training
@@ -115,8 +114,7 @@ def generate_completions(
                 batch = rows[start : start + batch_size]
                 ids = [tokenizer(texts[p], add_special_tokens=False)["input_ids"] for p, _ in batch]
                 width = max(map(len, ids))
-                input_ids = torch.tensor([[pad_id] * (width - len(x)) + x for x in ids], device=device)
-                mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
+                input_ids, mask = left_padded(ids, pad_id, device)
                 processors = []
                 if temperature > 0:
                     seeds = [stable_seed(seed, texts[p], j) for p, j in batch]

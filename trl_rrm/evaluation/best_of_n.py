@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..seeds import seeded_rng
 from ..tournaments import Tournament, get_tournament
 from .common import describe_judge, play_tournaments
 from .data import CandidateList, best_of_n_examples, candidate_lists
@@ -158,7 +159,7 @@ def _play(
     scores = [group_scores for group_scores, _ in results]
     correct = failed = ties = 0
     for x, group_scores in zip(examples, scores):
-        pick, tie = top_pick(group_scores, random.Random(f"trl_rrm:eval:pick:{seed}:{x.row}"))
+        pick, tie = top_pick(group_scores, seeded_rng("trl_rrm:eval:pick", seed, x.row))
         failed += pick is None
         ties += tie
         correct += pick is not None and x.labels[pick] == 1.0

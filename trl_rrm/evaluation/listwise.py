@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..seeds import seeded_rng
 from ..tournaments import get_tournament
 from .common import describe_judge, play_tournaments
 from .data import candidate_lists, listwise_examples
@@ -138,7 +139,7 @@ def evaluate_listwise(
         if tournament.is_listwise:
             orders.append(None if ranking is None else tuple(ranking.order))
         else:
-            orders.append(order_from_scores(scores, random.Random(f"trl_rrm:eval:order:{seed}:{x.row}")))
+            orders.append(order_from_scores(scores, seeded_rng("trl_rrm:eval:order", seed, x.row)))
             partial += None in scores and orders[-1] is not None
     taus, ndcgs, top1 = [], [], 0
     for x, order in zip(examples, orders):

@@ -39,10 +39,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..judges.requests import stable_seed
+from ..inputs import load_rows
+from ..seeds import stable_seed
 from ..types import Match, Verdict
 from .common import CurvesUnsupported, configured, describe_judge, judged_in_chunks
-from ..inputs import load_rows
 from .data import PairExample, pairwise_examples
 from .metrics import mean, rewardbench_sections
 from .report import format_judge, markdown_table

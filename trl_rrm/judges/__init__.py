@@ -13,10 +13,11 @@ internals in ``kv_cache``, pure prefix planning in ``prefix_plan``) and ``openai
 
 from typing import Any
 
+from ..seeds import stable_seed
 from .config import VERDICT_MODES, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .engine import GenerativeJudge
 from .protocol import Judge, ListwiseJudge, PairwiseJudge, check_judge
-from .requests import Generation, GenerationRequest, ScoreRequest, stable_seed
+from .requests import Generation, GenerationRequest, ScoreRequest
 from .votes import combine_votes
 
 _LAZY = {

@@ -26,11 +26,12 @@ from dataclasses import replace
 
 from ..formats import ListwiseFormat, PairwiseFormat, render_content
 from ..formats.untrusted import COMMON_CONTROL_TOKENS
+from ..seeds import stable_seed
 from ..thinking import close_thinking
 from ..types import Match, Message, Ranking, Verdict
 from .config import MODE_STEPS, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .presenting import Presenter, Shown
-from .requests import Generation, GenerationRequest, ScoreRequest, expand, free_copy, stable_seed, unique
+from .requests import Generation, GenerationRequest, ScoreRequest, expand, free_copy, unique
 from .votes import combine_votes, merge_rankings, unanimous
 
 logger = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ import torch
 
 from ..formats.untrusted import tokenizer_control_tokens
 from ..sampling import seeded_rows_processor
+from ..special_tokens import left_padded, special_ids
 from ..thinking import THINK_OPEN, opens_thinking
 from ..types import Message
 from .adapters import attach_adapter, borrowed
@@ -37,7 +38,7 @@ from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
 from .hf_loading import check_chat_template, load_dtype, load_judge
-from .kv_cache import accepts, cache_argument, device_of, left_padded, prefilled, special_ids, static_cache
+from .kv_cache import accepts, cache_argument, device_of, prefilled, static_cache
 from .prefix_plan import plan_prefix
 from .requests import Generation, GenerationRequest, ScoreRequest
 

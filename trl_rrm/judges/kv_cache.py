@@ -36,32 +36,6 @@ def cache_argument(model: Any) -> str:
     return "cache" if accepts(model, "cache") else "past_key_values"
 
 
-def special_ids(model: Any, tokenizer: Any) -> tuple[int, list[int]]:
-    """(pad id, end-of-sequence ids) from the generation config and the tokenizer.
-
-    Raises:
-        ValueError: neither names an end-of-sequence token.
-    """
-    eos: list[int] = []
-    for source in (getattr(model, "generation_config", None), tokenizer):
-        value = getattr(source, "eos_token_id", None)
-        for token in value if isinstance(value, (list, tuple)) else [value]:
-            if token is not None and token not in eos:
-                eos.append(int(token))
-    if not eos:
-        raise ValueError("the judge has no eos_token_id in its tokenizer or generation_config")
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
-    return pad, eos
-
-
-def left_padded(prompts: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, attention_mask) of left-padded prompts."""
-    width = max(len(p) for p in prompts)
-    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-    return ids, mask
-
-
 def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
     """Inputs for a batch whose shared prefixes are computed once, following ``plan``.
 

@@ -10,13 +10,12 @@ else was judged in the same call, on a call counter, or on the process.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..formats import render_text
+from ..seeds import stable_seed
 from ..types import Message
 
 T = TypeVar("T")
@@ -90,18 +89,6 @@ class ScoreRequest:
     def key(self) -> str:
         return json.dumps([self.messages, self.assistant_prefix, self.candidates], sort_keys=True, ensure_ascii=False,
                           default=str)  # fmt: skip
-
-
-def stable_seed(*parts: object) -> int:
-    """A 64-bit seed from content, identical across processes and runs (unlike hash())."""
-    digest = hashlib.sha256("\x1f".join(_render_part(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
-def _render_part(part: object) -> str:
-    if isinstance(part, (str, int, float)) or part is None:
-        return str(part)
-    return render_text(part)  # a message list
 
 
 def sample_seed(seed: int, messages: list[Message], prefix: str, index: int) -> int:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..seeds import seeded_rng
 from ..types import Verdict
 from .validation import validate_seed, validate_sizes
 
@@ -59,7 +60,7 @@ def group_rng(seed: int, group: int, purpose: str = "") -> random.Random:
     processes and runs (Python's ``hash()`` is salted per process, so it is never used).
     Different groups (and purposes) get independent streams.
     """
-    return random.Random(f"trl_rrm:{purpose}:{seed}:{group}")
+    return seeded_rng("trl_rrm", purpose, seed, group)
 
 
 def outcome(verdict: Verdict, soft: bool = True) -> float | None:
