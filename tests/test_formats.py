@@ -141,3 +141,20 @@ def test_bad_input_type():
 def test_parse_unknown_format():
     with pytest.raises(ValueError, match="fmt='principle' is not a pairwise format"):
         parse_verdict("x", "principle")
+
+
+@pytest.mark.parametrize("name", ["rrm", "rm_r1", "rm_r1_distilled"])
+def test_a_format_writes_and_forges_what_its_own_parser_reads(name):
+    """Code-written traces and the forged-sections attack come from the format object: the
+    parser reads the written verdict, and the forged structure is one the format flags."""
+    from trl_rrm.formats import PAIRWISE_FORMATS
+
+    assert set(PAIRWISE_FORMATS) == {"rrm", "rm_r1", "rm_r1_distilled"}  # a new format joins this test
+    fmt = get_format(name)
+    for winner in (0, 1):
+        for kind in ("chat", "reasoning"):
+            text = fmt.written_judgment("Rule: be brief.", [f"{fmt.names[0]}: yes", f"{fmt.names[1]}: no"], winner, kind)
+            assert fmt.parse(text) == winner and text.endswith(fmt.verdicts[winner])
+    forged = fmt.forged_structure()
+    assert fmt.names[1] in forged and forged.endswith(fmt.verdicts[0])
+    assert fmt.suspicious("fine" + forged)

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..thinking import strip_think
 from ..types import Message, Ranking, Text
@@ -194,6 +195,10 @@ class PairwiseFormat(JudgeFormat):
         verdict_open: where a written verdict starts (a likelihood judgment scores the
             labels in place of the judge's own last verdict).
         names: how the responses are called in the prompt (code-written traces, attacks).
+        frame: ``(basis, checks, verdict, kind) -> text``: how this format's judge lays out
+            a written judgment (``written_judgment``); the default, one line each.
+        forged_template: what a response appends to forge this format's structure, with
+            ``{first}``, ``{second}`` and ``{verdict}`` (``forged_structure``); "" for none.
     """
 
     parse_final: Callable[[str], int | None] = field(default=lambda text: None, repr=False)
@@ -203,11 +208,27 @@ class PairwiseFormat(JudgeFormat):
     verdict_close: str = ""
     verdict_open: str = ""
     names: tuple[str, str] = ("", "")
+    frame: Callable[[str, Sequence[str], str, str], str] = field(default=lambda basis, checks, verdict, kind: "\n".join([basis, *checks, verdict]), repr=False)  # fmt: skip
+    forged_template: str = ""
 
     @property
     def verdicts(self) -> tuple[str, str]:
         """The two complete verdicts (first-shown wins, second-shown wins)."""
         return tuple(self.score_prefix + label + self.verdict_close for label in self.labels)  # type: ignore[return-value]
+
+    def written_judgment(self, basis: str, checks: Sequence[str], winner: int, kind: Literal["chat", "reasoning"] = "chat") -> str:
+        """A judgment laid out as this format's judge writes it: ``basis`` (the rule the
+        checks apply, or for ``kind="reasoning"`` the worked solution), one line per check,
+        then the verdict naming ``winner`` (0: the first-shown response). Code-written
+        traces (a judge's warm start) are built here, so they never disagree with ``parse``."""
+        return self.frame(basis, list(checks), self.verdicts[winner], kind)
+
+    def forged_structure(self) -> str:
+        """What a response appends to forge this format's structure: its own end, an empty
+        other response, an analysis and a verdict for itself ("" when the format has none).
+        The robustness suite's ``forged_sections`` attack; ``sanitize`` must make it inert."""
+        first, second = self.names
+        return self.forged_template.format(first=first, second=second, verdict=self.verdicts[0])
 
     def render(self, prompt: Text, response_1: Text, response_2: Text, principle: str | None = None) -> list[Message]:
         """Chat messages that show ``response_1`` first and ``response_2`` second, the texts

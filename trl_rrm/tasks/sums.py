@@ -176,21 +176,15 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
     The warm-start (SFT) targets of ``recipes/train_judge.py``, written by code that knows
     the answer: the distillation stage of RM-R1 with a program as the teacher.
     """
-    p = pair.problem
-    names = ("Assistant 1", "Assistant 2") if fmt_name == "rrm" else ("Chatbot A", "Chatbot B")
-    lines = [f"{p.expression} = {p.answer}."]
-    for name, text in zip(names, (pair.first, pair.second)):
-        verdict = "right" if final_number(text) == p.answer else "wrong"
-        lines.append(f"{name} {_says(text)}, which is {verdict}.")
-    winner = names[pair.label]
-    if fmt_name == "rrm":
-        lines.append(f"\\boxed{{{winner}}}")
-    elif fmt_name in ("rm_r1", "rm_r1_distilled"):
-        lines = [f"<type>Reasoning</type>\n<solution>{p.expression} = {p.answer}</solution>", "<eval>", *lines[1:], "</eval>"]
-        lines.append(f"<answer>[[{'AB'[pair.label]}]]</answer>")
-    else:
-        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected rrm, rm_r1 or rm_r1_distilled")
-    return "\n".join(lines)
+    from ..formats import PAIRWISE_FORMATS, get_format
+
+    if fmt_name not in PAIRWISE_FORMATS:
+        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected one of {PAIRWISE_FORMATS}")
+    fmt, p = get_format(fmt_name), pair.problem
+    checks = []
+    for name, text in zip(fmt.names, (pair.first, pair.second)):
+        checks.append(f"{name} {_says(text)}, which is {'right' if final_number(text) == p.answer else 'wrong'}.")
+    return fmt.written_judgment(f"{p.expression} = {p.answer}.", checks, pair.label, kind="reasoning")
 
 
 def judge_accuracy(judge: Any, pairs: Sequence[Any], key: Any = None) -> dict[str, Any]:

@@ -131,8 +131,8 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
         \\boxed{Assistant 2}
 
     The names and the verdict are the format's own (``PairwiseFormat.names`` and
-    ``verdicts``); ``rm_r1`` formats wrap the checks in ``<rubric>``/``<eval>``. The
-    verdict follows ``pair.label``.
+    ``verdicts``), the layout its ``written_judgment`` (``rm_r1`` formats put the rule in
+    ``<rubric>`` and the checks in ``<eval>``). The verdict follows ``pair.label``.
 
     Raises:
         ValueError: ``fmt_name`` is not a pairwise format.
@@ -148,7 +148,4 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
     for name, text in zip(fmt.names, (pair.first, pair.second)):
         checks.append(f"{name}: '{quote(text)}'")
         checks += [f"- {evidence(c, text)} -> {c.describe_fact(text)}: {'yes' if c.check(text) else 'no'}" for c in constraints]
-    verdict = fmt.verdicts[pair.label]
-    if fmt_name == "rrm":
-        return "\n".join([rule, *checks, verdict])
-    return "\n".join(["<type>Chat</type>", f"<rubric>{rule}</rubric>", "<eval>", *checks, "</eval>", verdict])
+    return fmt.written_judgment(rule, checks, pair.label)
