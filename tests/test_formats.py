@@ -75,8 +75,10 @@ def test_single_user_message_is_its_content():
 
 
 def test_think_kept_when_asked():
-    user = user_turn(get_format("rrm", strip_think=False).render("Q", "<think>secret</think>A", "B"))
-    assert "<think>secret</think>A" in user
+    fmt = get_format("rrm", strip_think=False)
+    assert "<think>secret</think>A" in user_turn(fmt.render("Q", "<think>secret</think>A", "B", control_tokens=None))
+    shown = user_turn(fmt.render("Q", "<think>secret</think>A", "B"))  # as a judge shows it: the tags made inert
+    assert "secret" in shown and "<think>" not in shown
 
 
 @pytest.mark.parametrize(

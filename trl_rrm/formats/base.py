@@ -21,7 +21,7 @@ from typing import Literal
 
 from ..thinking import strip_think
 from ..types import Message, Ranking, Text
-from .untrusted import ZERO_WIDTH_SPACE, neutralize
+from .untrusted import COMMON_CONTROL_TOKENS, ZERO_WIDTH_SPACE, neutralize
 
 DEFAULT_PRINCIPLE = (
     "Prefer the response that follows the user's instruction most faithfully and is the most "
@@ -167,6 +167,24 @@ class JudgeFormat:
         made inert (``untrusted.neutralize``)."""
         return neutralize(self.verdicts_inert(text), control_tokens=control_tokens, patterns=(self.structure, self.markers))
 
+    def shown_texts(
+        self,
+        prompt: Text,
+        responses: Sequence[Text],
+        principle: str | None = None,
+        control_tokens: Sequence[str] | None = COMMON_CONTROL_TOKENS,
+    ) -> tuple[str, tuple[str, ...], str | None]:
+        """(query, responses, principle) as this format's judge is shown them: rendered
+        (``render_text``; the responses' reasoning removed as ``strip_think`` says) and,
+        unless ``control_tokens`` is None, every text made inert where it imitates the
+        format or spells one of ``control_tokens`` (``neutralize``). The one path from a
+        match to a judge prompt: ``render``, the judges (with their tokenizer's control
+        tokens) and a judge's warm start all go through it."""
+        clean = None if control_tokens is None else (lambda text: self.neutralize(text, control_tokens))
+        query = render_text(prompt, clean=clean)
+        shown = tuple(render_text(r, drop_think=self.strip_think, clean=clean) for r in responses)
+        return query, shown, (clean(principle) if clean and principle else principle)
+
     def suspicious(self, text: str, control_tokens: Sequence[str] = ()) -> bool:
         """Whether ``text``, as the judge would be shown it (its reasoning stripped as
         ``strip_think`` says), imitates this format (a section line, a verdict the parser
@@ -179,6 +197,11 @@ class JudgeFormat:
 
     def _messages(self, values: dict[str, str]) -> list[Message]:
         return _messages(self.system_prompt and fill(self.system_prompt, values), fill(self.user_template, values))
+
+
+def one_line_each(basis: str, checks: Sequence[str], verdict: str, kind: str) -> str:
+    """A written judgment as plain lines: the basis, each check, the verdict (``rrm``)."""
+    return "\n".join([basis, *checks, verdict])
 
 
 @dataclass(frozen=True)
@@ -208,7 +231,7 @@ class PairwiseFormat(JudgeFormat):
     verdict_close: str = ""
     verdict_open: str = ""
     names: tuple[str, str] = ("", "")
-    frame: Callable[[str, Sequence[str], str, str], str] = field(default=lambda basis, checks, verdict, kind: "\n".join([basis, *checks, verdict]), repr=False)  # fmt: skip
+    frame: Callable[[str, Sequence[str], str, str], str] = field(default=one_line_each, repr=False)
     forged_template: str = ""
 
     @property
@@ -230,13 +253,19 @@ class PairwiseFormat(JudgeFormat):
         first, second = self.names
         return self.forged_template.format(first=first, second=second, verdict=self.verdicts[0])
 
-    def render(self, prompt: Text, response_1: Text, response_2: Text, principle: str | None = None) -> list[Message]:
+    def render(
+        self,
+        prompt: Text,
+        response_1: Text,
+        response_2: Text,
+        principle: str | None = None,
+        control_tokens: Sequence[str] | None = COMMON_CONTROL_TOKENS,
+    ) -> list[Message]:
         """Chat messages that show ``response_1`` first and ``response_2`` second, the texts
-        pasted as they are apart from the responses' reasoning (``strip_think``).
-
-        The judge engine makes untrusted texts safe first and calls ``messages``."""
-        first, second = (render_text(r, drop_think=self.strip_think) for r in (response_1, response_2))
-        return self.messages(render_text(prompt), (first, second), principle)
+        as a judge is shown them (``shown_texts``: reasoning stripped, untrusted text made
+        inert; ``control_tokens=None`` pastes them unescaped)."""
+        query, responses, principle = self.shown_texts(prompt, (response_1, response_2), principle, control_tokens)
+        return self.messages(query, responses, principle)
 
     def messages(self, query: str, responses: Sequence[str], principle: str | None = None) -> list[Message]:
         """Chat messages from prepared texts: ``responses[0]`` shown first."""
@@ -265,11 +294,17 @@ class ListwiseFormat(JudgeFormat):
 
     parse_ranking: Callable[[str, int], Ranking | None] = field(default=lambda text, k: None, repr=False)
 
-    def render(self, prompt: Text, responses: Sequence[Text], principle: str | None = None) -> list[Message]:
+    def render(
+        self,
+        prompt: Text,
+        responses: Sequence[Text],
+        principle: str | None = None,
+        control_tokens: Sequence[str] | None = COMMON_CONTROL_TOKENS,
+    ) -> list[Message]:
         """Chat messages showing ``responses`` as model-1..model-K in the given order (the
-        caller shuffles and maps back)."""
-        shown = [render_text(r, drop_think=self.strip_think) for r in responses]
-        return self.messages(render_text(prompt), shown, principle)
+        caller shuffles and maps back), as a judge is shown them (``shown_texts``)."""
+        query, shown, principle = self.shown_texts(prompt, responses, principle, control_tokens)
+        return self.messages(query, shown, principle)
 
     def messages(self, query: str, responses: Sequence[str], principle: str | None = None) -> list[Message]:
         """Chat messages from prepared texts, ``responses[i]`` as model-(i+1)."""

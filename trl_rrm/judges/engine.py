@@ -154,7 +154,7 @@ class GenerativeJudge:
         writes, forces, scores = MODE_STEPS[cfg.verdict]
         room = (cfg.max_new_tokens if writes else 0) + (cfg.forced_answer_tokens if forces else 0) + (8 if scores else 0)
         return Presenter(
-            self.format, self, escape=cfg.escape_untrusted, strip_think=cfg.strip_think,
+            self.format, self, escape=cfg.escape_untrusted,
             max_response_tokens=cfg.max_response_tokens, room=room,
         )  # fmt: skip
 

@@ -3,10 +3,12 @@
 Every text in a match came from a dataset or a policy, and in RL the policy is optimised
 against the judge: it is untrusted. Before it reaches a judge prompt:
 
-1. reasoning is removed from responses (``JudgingConfig.strip_think``);
+1. reasoning is removed from responses (the format's ``strip_think``, from
+   ``JudgingConfig.strip_think``);
 2. control-token strings and the format's own section lines and verdict markers are
    neutralised (``escape_untrusted``; ``trl_rrm.formats.untrusted``), in the query, the
-   responses and the principle;
+   responses and the principle. Steps 1 and 2 are the format's ``shown_texts``, the
+   same function ``format.render`` uses;
 3. responses are cut to fit (``max_response_tokens``, and what the judge's context leaves
    after the rest of the prompt and the thinking budget), each cut marked in the prompt
    and counted; a match that still cannot fit is not judged (``Shown.fits`` is False).
@@ -14,11 +16,11 @@ against the judge: it is untrusted. Before it reaches a judge prompt:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..formats import JudgeFormat, render_text
+from ..formats import JudgeFormat
 from ..types import Match, Message
 
 CUT_MARKER = "\n[... {n} more tokens of this response are not shown ...]"
@@ -45,8 +47,7 @@ class Presenter:
         fmt: the judge's format (its ``neutralize`` and ``messages``).
         backend: the judge: ``control_tokens()``, ``context_length()``,
             ``prompt_lengths(messages)``, ``count_tokens(texts)``, ``cut_text(text, n)``.
-        escape: neutralise untrusted text.
-        strip_think: the ``strip_think`` mode for responses.
+        escape: neutralise untrusted text (with the backend's control tokens).
         max_response_tokens: a fixed cut per response (None: only what the context needs).
         room: tokens the judge's answer needs after the prompt.
     """
@@ -57,28 +58,16 @@ class Presenter:
         backend: Any,
         *,
         escape: bool,
-        strip_think: str,
         max_response_tokens: int | None,
         room: int,
     ) -> None:
-        self.fmt, self.backend, self.escape, self.strip_think = fmt, backend, escape, strip_think
+        self.fmt, self.backend, self.escape = fmt, backend, escape
         self.max_response_tokens, self.room = max_response_tokens, room
 
     def show(self, matches: Sequence[Match]) -> list[Shown]:
-        clean = self._cleaner()
-        shown = []
-        for match in matches:
-            query = render_text(match.prompt, clean=clean)
-            responses = tuple(render_text(r, drop_think=self.strip_think, clean=clean) for r in match.responses)
-            principle = clean(match.principle) if (clean and match.principle) else match.principle
-            shown.append(Shown(query, responses, principle))
+        tokens = self.backend.control_tokens() if self.escape else None
+        shown = [Shown(*self.fmt.shown_texts(m.prompt, m.responses, m.principle, tokens)) for m in matches]
         return self._fit(shown)
-
-    def _cleaner(self) -> Callable[[str], str] | None:
-        if not self.escape:
-            return None
-        tokens = self.backend.control_tokens()
-        return lambda text: self.fmt.neutralize(text, tokens)
 
     def _fit(self, shown: list[Shown]) -> list[Shown]:
         """Cuts responses to their budget; marks matches that cannot fit."""
