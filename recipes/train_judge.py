@@ -43,12 +43,12 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer, TrlParser
 
@@ -79,6 +79,9 @@ class TrainJudgeConfig:
     templated_per_prompt: int = field(default=1, metadata={"help": "constraints: code-written pairs per such prompt"})
     sampled_per_type: int = field(default=100, metadata={"help": "constraints: prompts per type answered by the base"})
     attack_share: float = field(default=0.2, metadata={"help": "constraints: share of pairs also trained attacked"})
+    same_outcome: bool = field(
+        default=False, metadata={"help": "constraints: also pairs of two passing or two failing answers, checks trained, verdict not"}
+    )
     held_out_per_type: int = field(default=5, metadata={"help": "constraints: held-out prompts per type and split"})
     samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per prompt"})
     sample_max_new_tokens: int = field(default=24, metadata={"help": "built-in data: budget of a sampled answer"})
@@ -104,6 +107,11 @@ class TrainJudgeConfig:
     evaluate_only: bool = field(
         default=False, metadata={"help": "train nothing: evaluate judge_adapter (and with eval_base the base) on held-out pairs"}
     )
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "train this LoRA adapter further instead of a new one (lora_* ignored); its held_out_pairs.jsonl, "
+                  "when it has one, is the held-out set (the first held_out_per_type pairs of each type)"},
+    )  # fmt: skip
     judge_adapter: str | None = field(
         default=None,
         metadata={"help": "with evaluate_only: the adapter evaluated, on the first held_out_per_type pairs of each type "
@@ -161,7 +169,7 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
             model, tokenizer, seed=cfg.pairs_seed, per_type=cfg.per_type, templated_per_prompt=cfg.templated_per_prompt,
             sampled_per_type=cfg.sampled_per_type, samples_per_prompt=cfg.samples_per_problem,
             max_new_tokens=cfg.sample_max_new_tokens, held_out_per_type=cfg.held_out_per_type,
-            attack_share=cfg.attack_share, cache=cache,
+            attack_share=cfg.attack_share, same_outcome=cfg.same_outcome, cache=cache,
         )  # fmt: skip
         return train_pairs, {split: as_examples(v, by_type=True) for split, v in held_out.items()}
     problems = sums.small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
@@ -217,9 +225,15 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
             out += [Judgment(Match(pair.prompt, (pair.chosen, pair.rejected)), fmt.verdicts[0]),
                     Judgment(Match(pair.prompt, (pair.rejected, pair.chosen)), fmt.verdicts[1])]  # fmt: skip
             continue
-        for shown in (pair, type(pair)(pair.problem, pair.second, pair.first, 1 - pair.label)):
+        same = getattr(pair, "same", False)  # constraints: no preferred response
+        for shown in (pair, replace(pair, first=pair.second, second=pair.first, label=1 - pair.label)):
             match = Match(shown.problem.prompt, (shown.first, shown.second))
-            if verdict_only or rng.random() < cfg.verdict_only_share:
+            if same and verdict_only:
+                continue  # no preferred response: nothing to reward
+            if same:
+                trace = constraints.judge_trace(shown, cfg.format)
+                out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=False))
+            elif verdict_only or rng.random() < cfg.verdict_only_share:
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
                 trace = constraints.judge_trace(shown, cfg.format)
@@ -323,6 +337,9 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if cpu_bf16(training) else torch.float32)
 
     train_pairs, held_out = build_pairs(cfg, model, tokenizer, cache=out / "pairs.json")
+    saved = Path(cfg.init_adapter or "-") / HELD_OUT_FILE
+    if cfg.init_adapter and saved.is_file():  # a second stage is measured on the first stage's pairs
+        held_out = {split: first_per_subset(pairs, cfg.held_out_per_type) for split, pairs in load_held_out(saved).items()}
     if not train_pairs:
         raise SystemExit("no training pair: every prompt's samples were all right or all wrong; raise samples_per_problem")
     seconds["data"] = round(time.perf_counter() - start, 1)
@@ -330,7 +347,10 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
                 seconds["data"])  # fmt: skip
     save_held_out(out / HELD_OUT_FILE, held_out)
 
-    model = get_peft_model(model, lora_config(cfg, model.config.num_hidden_layers))
+    if cfg.init_adapter:
+        model = PeftModel.from_pretrained(model, cfg.init_adapter, is_trainable=True)
+    else:
+        model = get_peft_model(model, lora_config(cfg, model.config.num_hidden_layers))
     judge = HFJudge.from_model(model, tokenizer, format=cfg.format)  # renders exactly as judging will
     history: list[dict] = []
     if cfg.sft_steps > 0:

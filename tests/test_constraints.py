@@ -20,6 +20,7 @@ from trl_rrm.tasks.constraints import (
     ConstraintPrompt,
     JudgePair,
     as_constraint_prompt,
+    attacked_pairs,
     combinable,
     conflict,
     constraint_credit_reward,
@@ -32,6 +33,7 @@ from trl_rrm.tasks.constraints import (
     decisive_spans,
     judge_trace,
     policy_satisfaction,
+    same_outcome_pairs,
     sample_completions,
     satisfaction,
     split_topics,
@@ -477,6 +479,25 @@ def test_judge_pairs_take_one_satisfying_and_one_violating_completion():
     assert len(labels) > 350 and 0.35 < sum(labels) / len(labels) < 0.65
     with pytest.raises(ValueError, match="len"):
         judge_pairs([lower], samples)
+
+
+def test_same_outcome_pairs_have_no_preferred_response():
+    lower = ConstraintPrompt.build("Describe {topic} briefly.", "tea", [Constraint.of("lowercase")])
+    samples = [["tea is warm.", "Tea is warm.", "  tea is warm. ", "a cup of tea.", "Tea, yes.", "Hot Tea."]]
+    prompts = constraint_prompts(40, "train", seed=4)
+    pairs = same_outcome_pairs([lower], samples, prompts, seed=0)
+    sampled = [p for p in pairs if p.problem is lower]
+    assert [sorted((p.first, p.second)) for p in sampled] == [["a cup of tea.", "tea is warm."], ["Tea is warm.", "Tea, yes."]]
+    assert len(pairs) - len(sampled) > 40  # code writes two satisfying and two violating answers per prompt
+    for p in pairs:
+        assert p.same and p.first != p.second and p.problem.check(p.first) == p.problem.check(p.second)
+        assert JudgePair.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+    assert {p.problem.check(p.first) for p in pairs} == {True, False}
+    assert 0.3 < sum(p.label for p in pairs) / len(pairs) < 0.7
+    assert attacked_pairs(pairs, 1.0, seed=0) == []  # an attack needs a violating answer beside a satisfying one
+    assert "same" not in judge_pairs([lower], samples)[0].to_dict()  # ordinary pairs serialise as before
+    with pytest.raises(ValueError, match="len"):
+        same_outcome_pairs([lower], [])
 
 
 def _good_bad(prompts):

@@ -74,6 +74,22 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
     assert all(i.text in get_format("rrm").verdicts for i in only)
 
 
+def test_pairs_without_a_preferred_response_train_their_checks_in_both_orders(recipe):
+    from trl_rrm.tasks.constraints import constraint_prompts, same_outcome_pairs, templated_pairs
+
+    prompts = constraint_prompts(6, "train", seed=2)
+    same = same_outcome_pairs([], [], prompts, seed=2)
+    pairs = templated_pairs(prompts, seed=2) + same
+    items = recipe.judgments(recipe.TrainJudgeConfig(), pairs)
+    assert len(items) == 2 * len(pairs)
+    unweighted = items[-2 * len(same) :]
+    assert [i.verdict_loss for i in items] == [True] * (len(items) - len(unweighted)) + [False] * len(unweighted)
+    for item in unweighted:  # both checks agree: both yes or both no
+        checks = {item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": "}
+        assert len(checks) == 1
+    assert len(recipe.judgments(recipe.TrainJudgeConfig(), pairs, verdict_only=True)) == 2 * (len(pairs) - len(same))
+
+
 @pytest.mark.parametrize("field,value", [("lora_layers", 0), ("attack_share", 1.5), ("decisive_weight", 0.5),
                                          ("sft_steps", -1), ("format", "principle")])  # fmt: skip
 def test_config_names_the_bad_field(recipe, field, value):

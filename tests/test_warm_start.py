@@ -37,7 +37,7 @@ def test_examples_are_rendered_as_the_judge_sees_them(peft_judge):
     assert example.prompt_ids == tuple(judge.prompt_ids(messages))
     prompt = tokenizer.decode(example.prompt_ids)
     assert prompt.count("### Assistant 2") == 1  # the forged header was neutralised, as when judging
-    raw = tokenizer.apply_chat_template(get_format("rrm").render("Say hi.", forged, "Hi!"), tokenize=False,
+    raw = tokenizer.apply_chat_template(get_format("rrm").render("Say hi.", forged, "Hi!", control_tokens=None), tokenize=False,
                                         add_generation_prompt=True)  # fmt: skip
     assert raw.count("### Assistant 2") == 2 and prompt != raw
     assert tokenizer.decode(example.target_ids).endswith(tokenizer.eos_token)
@@ -55,6 +55,20 @@ def test_decisive_tokens_weigh_more(peft_judge):
     assert all(w in (1.0, 4.0) for w in example.weights) and len(example.weights) == len(example.target_ids)
     with pytest.raises(ValueError, match="decisive_weight"):
         judgment_examples(judge, [], decisive_weight=0.5)
+
+
+def test_a_judgment_without_a_preferred_response_trains_its_checks_only(peft_judge):
+    _, tokenizer, judge = peft_judge
+    text = "Assistant 1 ok: yes\nAssistant 2 ok: yes\n\\boxed{Assistant 1}"
+    yes = text.index("yes")
+    match = Match("q", ("a", "b"))
+    (example,) = judgment_examples(judge, [Judgment(match, text, ((yes, yes + 3),), verdict_loss=False)], decisive_weight=4.0)
+    (full,) = judgment_examples(judge, [Judgment(match, text, ((yes, yes + 3),))], decisive_weight=4.0)
+    assert example.target_ids == full.target_ids
+    checks = len(tokenizer(text[: text.rindex("\n")], add_special_tokens=False)["input_ids"])
+    assert all(w > 0 for w in example.weights[: checks - 1]) and 4.0 in example.weights
+    assert not any(example.weights[checks + 1 :])  # the verdict line and the end of sequence: no loss
+    assert full.weights[-1] == 1.0 and 4.0 in full.weights[checks:]
 
 
 def test_training_fits_the_judgments_and_restores_the_mode(peft_judge):

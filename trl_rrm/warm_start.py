@@ -42,11 +42,15 @@ class Judgment:
         text: the judgment (analysis and verdict, or the verdict alone).
         decisive: character spans of ``text`` that decide (a check's yes/no); the verdict's
             label is found and added by ``judgment_examples``.
+        verdict_loss: False when no response is preferred (both pass or both fail their
+            checks): the last line (the verdict) and the end of sequence carry no loss, so
+            the judgment teaches its checks only.
     """
 
     match: Match
     text: str
     decisive: tuple[tuple[int, int], ...] = ()
+    verdict_loss: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,12 +122,14 @@ def judgment_examples(judge: Any, judgments: Sequence[Judgment], *, decisive_wei
             skipped += 1
             continue
         spans = list(judgment.decisive)
-        verdict = verdict_span(judge.format, judgment.text)
+        verdict = verdict_span(judge.format, judgment.text) if judgment.verdict_loss else None
         if verdict is not None:
             spans.append(verdict)
+        cut = len(judgment.text) + len(end) + 1 if judgment.verdict_loss else judgment.text.rstrip().rfind("\n")
         encoded = tokenizer(judgment.text + end, add_special_tokens=False, return_offsets_mapping=True)
         weights = tuple(
-            decisive_weight if any(a < e and b > s for s, e in spans) else 1.0 for a, b in encoded["offset_mapping"]
+            0.0 if a >= cut else decisive_weight if any(a < e and b > s for s, e in spans) else 1.0
+            for a, b in encoded["offset_mapping"]
         )
         out.append(Example(tuple(judge.prompt_ids(chat)), tuple(encoded["input_ids"]), weights))
     if skipped:

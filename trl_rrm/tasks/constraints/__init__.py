@@ -50,7 +50,7 @@ from .catalog import (
 from .conflicts import combinable, conflict
 from .judge_data import TRAINING_ATTACKS, attacked_pairs, judge_data, load_pairs, save_pairs
 from .evidence import evidence
-from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, templated_pairs
+from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, same_outcome_pairs, templated_pairs
 from .prompts import (
     TOPICS,
     ConstraintPrompt,
@@ -99,6 +99,7 @@ __all__ = [
     "policy_satisfaction",
     "sample_completions",
     "satisfaction",
+    "same_outcome_pairs",
     "save_pairs",
     "split_topics",
     "templated_pairs",

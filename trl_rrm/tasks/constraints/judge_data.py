@@ -9,7 +9,10 @@ Training, on prompts of every trained type (``TRAIN_TYPES``):
 - for a share ``attack_share`` of those pairs, a copy whose violating answer carries an
   attack from ``trl_rrm.evaluation.robustness`` (padding, a self-declared verdict, forged
   sections, spelled control tokens, a master key), kept only where it still violates:
-  the judge learns that what a response *says* about itself is no evidence.
+  the judge learns that what a response *says* about itself is no evidence;
+- with ``same_outcome``, pairs of two satisfying or two violating answers of the same
+  prompts (``same_outcome_pairs``: ``same=True``, no preferred response), so the judge
+  checks each response instead of mirroring its first check.
 
 Held out, ``held_out_per_type`` prompts of EVERY type of a split (stratified, never the
 first n of one type), one pair per prompt, the base's own answers where they give a pair,
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import TRAIN_TYPES
-from .pairs import JudgePair, judge_pairs, templated_pairs
+from .pairs import JudgePair, judge_pairs, same_outcome_pairs, templated_pairs
 from .prompts import ConstraintPrompt, constraint_prompts, evaluation_prompts
 from .scoring import sample_completions
 
@@ -64,7 +67,7 @@ def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, f
     rng = random.Random(f"constraint_attacked_pairs:{seed}")
     out = []
     for pair in pairs:
-        if rng.random() >= share:
+        if pair.same or rng.random() >= share:
             continue
         attack = ATTACKS[rng.choice(TRAINING_ATTACKS)]
         bad = attack(pair.rejected, fmt, control_tokens)
@@ -87,6 +90,7 @@ def judge_data(
     max_new_tokens: int = 24,
     held_out_per_type: int = 5,
     attack_share: float = 0.0,
+    same_outcome: bool = False,
     cache: Path | None = None,
 ) -> tuple[list[JudgePair], dict[str, list[JudgePair]]]:
     """Training pairs and held-out pairs by split (see the module doc); ``cache`` keeps
@@ -103,7 +107,7 @@ def judge_data(
         raise ValueError(f"held_out_per_type={held_out_per_type!r} must be >= 1, attack_share={attack_share!r} in [0, 1]")
     key = {"seed": seed, "per_type": per_type, "templated": templated_per_prompt, "sampled": sampled_per_type,
            "samples": samples_per_prompt, "tokens": max_new_tokens, "held_out": held_out_per_type,
-           "attacks": attack_share, "version": 2}  # fmt: skip
+           "attacks": attack_share, "same_outcome": same_outcome, "version": 2}  # fmt: skip
     if cache is not None and cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
@@ -123,6 +127,8 @@ def judge_data(
     for k in range(templated_per_prompt):
         train += templated_pairs(templated_prompts, seed=seed * 100 + k)
     train += attacked_pairs(train, attack_share, seed=seed)
+    if same_outcome:
+        train += same_outcome_pairs(sampled_prompts, samples[: len(sampled_prompts)], templated_prompts, seed=seed)
     held_out, start = {}, len(sampled_prompts)
     for split, prompts in splits.items():
         held_out[split] = _pairs_for(prompts, samples[start : start + len(prompts)], seed + 1000)

@@ -28,25 +28,43 @@ from .templated import respond
 @dataclass(frozen=True)
 class JudgePair(ShownPair):
     """A response that satisfies all constraints and one that does not, in a fixed shown
-    order: ``label`` is 0 when the satisfying one is shown first, 1 otherwise."""
+    order: ``label`` is 0 when the satisfying one is shown first, 1 otherwise.
+
+    ``same``: both responses satisfy every constraint, or both break one
+    (``same_outcome_pairs``); no response is preferred and ``label`` is arbitrary."""
 
     problem: ConstraintPrompt
     first: str
     second: str
     label: int
+    same: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"problem": self.problem.to_dict(), "first": self.first, "second": self.second, "label": self.label}
+        row = {"problem": self.problem.to_dict(), "first": self.first, "second": self.second, "label": self.label}
+        return {**row, "same": True} if self.same else row
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> JudgePair:
-        return cls(ConstraintPrompt.from_dict(row["problem"]), row["first"], row["second"], int(row["label"]))
+        problem = ConstraintPrompt.from_dict(row["problem"])
+        return cls(problem, row["first"], row["second"], int(row["label"]), bool(row.get("same", False)))
 
 
 def _ordered(rng: random.Random, prompt: ConstraintPrompt, good: str, bad: str) -> JudgePair:
     label = rng.randint(0, 1)
     first, second = (good, bad) if label == 0 else (bad, good)
     return JudgePair(problem=prompt, first=first, second=second, label=label)
+
+
+def _distinct(prompt: ConstraintPrompt, texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(satisfying, violating) texts, without empty ones and repeats (ignoring whitespace)."""
+    good, bad, seen = [], [], set()
+    for text in texts:
+        key = T.clean(text)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        (good if prompt.check(text) else bad).append(text)
+    return good, bad
 
 
 def judge_pairs(
@@ -68,14 +86,42 @@ def judge_pairs(
     rng = random.Random(f"constraint_judge_pairs:{seed}")
     pairs = []
     for prompt, texts in zip(prompts, samples):
-        good, bad, seen = [], [], set()
-        for text in texts:
-            key = T.clean(text)
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            (good if prompt.check(text) else bad).append(text)
+        good, bad = _distinct(prompt, texts)
         pairs += [_ordered(rng, prompt, g, b) for g, b in list(zip(good, bad))[:per_prompt]]
+    return pairs
+
+
+def same_outcome_pairs(
+    prompts: Sequence[ConstraintPrompt],
+    samples: Sequence[Sequence[str]],
+    templated_prompts: Sequence[ConstraintPrompt] = (),
+    *,
+    seed: int = 0,
+) -> list[JudgePair]:
+    """Pairs where no response is preferred (``same=True``): two distinct answers that
+    both satisfy every constraint, or both break one. From ``samples``, at most one of each
+    kind per prompt; from code, for each of ``templated_prompts``, two satisfying and two
+    violating answers (``templated.respond`` twice).
+
+    Why: in every preference pair one response passes and the other fails, so a judge can
+    check the first and write the opposite for the second; the committed judge did (all of
+    its 120 held-out judgments had one yes and one no, and a wrong one had both checks
+    wrong). Trained on these with no loss on the verdict (``Judgment.verdict_loss``), it
+    has to check each response on its own."""
+    if len(prompts) != len(samples):
+        raise ValueError(f"len(prompts)={len(prompts)} != len(samples)={len(samples)}")
+    rng = random.Random(f"constraint_same_outcome_pairs:{seed}")
+    found: list[tuple[ConstraintPrompt, str, str]] = []
+    for prompt, texts in zip(prompts, samples):
+        found += [(prompt, *kind[:2]) for kind in _distinct(prompt, texts) if len(kind) >= 2]
+    for i, prompt in enumerate(templated_prompts):
+        a, b = (respond(prompt, random.Random(f"{seed}:{i}:{k}:{prompt.prompt}")) for k in "ab")
+        if a is not None and b is not None:
+            found += [(prompt, x, y) for x, y in zip(a, b) if T.clean(x) != T.clean(y)]
+    pairs = []
+    for prompt, x, y in found:
+        shown = _ordered(rng, prompt, x, y)
+        pairs.append(JudgePair(prompt, shown.first, shown.second, shown.label, same=True))
     return pairs
 
 
