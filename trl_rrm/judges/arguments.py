@@ -4,7 +4,8 @@ The recipes read them with TRL's parser (``TrlParser((RecipeConfig, JudgeArgumen
 GRPOConfig))``: YAML keys and ``--judge_<name>`` flags) and ``trl-rrm label`` / ``eval``
 with the same parser class (``--judge-<name>`` works too). Nothing is declared twice:
 every field below is a field of ``HFJudgeConfig`` or ``ServerConfig`` with ``judge_`` in
-front, with its default and help; ``--judge`` is short for ``--judge_model``.
+front, with its default and help; ``--judge`` is short for ``--judge_model``, and the
+server's ``model`` is ``--judge_server_model``.
 
 ``JudgeArguments.build(policy, tokenizer)`` makes the judge they describe:
 ``judge_base_url`` -> ``OpenAIJudge`` (checked now); ``judge_model`` -> ``HFJudge``
@@ -19,18 +20,12 @@ from typing import Any
 
 from .config import JudgingConfig, SpeedConfig
 from .hf_config import HFLoadConfig, HFSpeedConfig
+from .openai import ServerConfig
 
 PREFIX = "judge_"
-# The served judge's fields worth a flag (the rest stay Python-only: OpenAIJudgeConfig).
-_SERVER_FIELDS = {
-    "base_url": (list[str] | None, "OpenAI-compatible judge server(s): the judge runs there"),
-    "server_model": (str | None, "the model name the judge servers serve"),
-    "api_key": (str | None, "sent as Authorization: Bearer <api_key>"),
-    "max_concurrency": (int, "requests in flight to the judge servers"),
-    "timeout": (float, "seconds per judge request before a retry"),
-    "retries": (int, "further attempts after a timeout, connection error or 408/429/5xx"),
-}
-_SERVER_DEFAULTS = {"base_url": None, "server_model": None, "api_key": None, "max_concurrency": 32, "timeout": 600.0, "retries": 3}
+# ServerConfig's fields worth a flag, by flag name (the rest stay Python-only: OpenAIJudgeConfig).
+_SERVER_FLAGS = {"base_url": "base_url", "server_model": "model", "api_key": "api_key",
+                 "max_concurrency": "max_concurrency", "timeout": "timeout", "retries": "retries"}  # fmt: skip
 # Fields whose type a flag cannot carry: the flag takes a string.
 _AS_STRING = {"device_map"}
 
@@ -46,8 +41,11 @@ def _fields() -> list[tuple[str, Any, dataclasses.Field]]:
             kind = str | None if f.name in _AS_STRING else f.type
             default = f.default if f.default is not dataclasses.MISSING else None
             out.append((PREFIX + f.name, kind, dataclasses.field(default=default, metadata=metadata)))
-    for name, (kind, help_text) in _SERVER_FIELDS.items():
-        out.append((PREFIX + name, kind, dataclasses.field(default=_SERVER_DEFAULTS[name], metadata={"help": help_text})))
+    server = {f.name: f for f in dataclasses.fields(ServerConfig)}
+    for flag, name in _SERVER_FLAGS.items():
+        f = server[name]
+        kind = list[str] | None if name == "base_url" else f.type  # one URL or several: a list on the command line
+        out.append((PREFIX + flag, kind, dataclasses.field(default=f.default, metadata=dict(f.metadata))))
     return out
 
 
@@ -66,7 +64,7 @@ def build(self: Any, policy: Any = None, tokenizer: Any = None) -> Any:
     if self.judge_base_url:
         from .openai import OpenAIJudge
 
-        server = {name: getattr(self, PREFIX + name) for name in _SERVER_FIELDS if name not in ("base_url", "server_model")}
+        server = {name: getattr(self, PREFIX + flag) for flag, name in _SERVER_FLAGS.items() if name not in ("base_url", "model")}
         judge = OpenAIJudge(self.judge_base_url, model=self.judge_server_model, **server, **judging)
         judge.check()  # unreachable server, unknown model, a 4xx: fail now, before any work
         return judge
