@@ -14,7 +14,7 @@ from a seeded RNG (the same ``(n, seed)`` gives the same rows on every machine):
   the reference ranking, by absolute error).
 
 ``builtin_rows("builtin:pairs")`` (also ``builtin:best_of_n`` and ``builtin:listwise``)
-gives them by name, as the CLI's ``--data`` does.
+gives them by name, as the CLI's ``--input builtin:<set>`` does.
 """
 
 from __future__ import annotations
