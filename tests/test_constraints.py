@@ -530,10 +530,12 @@ def test_traces_end_in_the_right_parseable_verdict(fmt):
         assert parse_verdict(trace, fmt) == pair.label, trace
         assert all(c.instruction() in trace for c in pair.problem.constraints)
         spans = decisive_spans(trace)
-        checks = [trace[a:b] == "yes" for a, b in spans if trace[a - 2 : a] == ": "]  # not the copied first words
+        checks = [trace[a:b] == "yes" for a, b in spans if trace[a - 2 : a] == ": " and trace[b : b + 1] != " "]  # yes/no
         want = [c.check(r) for r in (pair.first, pair.second) for c in pair.problem.constraints]
         assert checks == want, trace  # one yes/no per response and constraint, the checker's
-        assert len(spans) == len(checks) + 2  # and the first copied word of each response
+        evidence = [trace[a:b] for a, b in spans if trace[b : b + 4] == " -> "]
+        assert len(evidence) == len(checks) and all(e.strip() for e in evidence)  # what each check found
+        assert len(spans) == 2 * len(checks) + 2  # and the first copied word of each response
         if len(pair.problem.constraints) == 1 and fmt == "rrm":
             assert len(trace.split()) <= 200, trace  # copies and counted evidence stay short
     with pytest.raises(ValueError, match="fmt_name"):

@@ -67,9 +67,9 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
     for item, pair in zip(items, [p for p in pairs for _ in range(2)]):
         winner = parse_verdict(item.text, "rrm")
         assert item.match.responses[winner] == pair.chosen  # both orders, each with its own verdict
-        checks = [item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": "]
+        checks = [item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": " and item.text[b : b + 1] != " "]
         assert set(checks) <= {"yes", "no"}
-        assert len(checks) == 2 * len(pair.problem.constraints) and len(item.decisive) == len(checks) + 2
+        assert len(checks) == 2 * len(pair.problem.constraints) and len(item.decisive) == 2 * len(checks) + 2
     only = recipe.judgments(cfg, pairs, verdict_only=True)
     assert all(i.text in get_format("rrm").verdicts for i in only)
 
@@ -85,7 +85,7 @@ def test_pairs_without_a_preferred_response_train_their_checks_in_both_orders(re
     unweighted = items[-2 * len(same) :]
     assert [i.verdict_loss for i in items] == [True] * (len(items) - len(unweighted)) + [False] * len(unweighted)
     for item in unweighted:  # both checks agree: both yes or both no
-        checks = {item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": "}
+        checks = {item.text[a:b] for a, b in item.decisive if item.text[a - 2 : a] == ": " and item.text[b : b + 1] != " "}
         assert len(checks) == 1
     assert len(recipe.judgments(recipe.TrainJudgeConfig(), pairs, verdict_only=True)) == 2 * (len(pairs) - len(same))
 

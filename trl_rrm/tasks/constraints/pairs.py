@@ -141,14 +141,18 @@ def templated_pairs(prompts: Sequence[ConstraintPrompt], *, seed: int = 0) -> li
 
 _DECISION = re.compile(r": (yes|no)$", re.M)
 _COPY = re.compile(r"^[^\n]*?: '(\S+)", re.M)
+_EVIDENCE = re.compile(r"^- [^\n]*?: (.+?) -> ", re.M)
 
 
 def decisive_spans(trace: str) -> tuple[tuple[int, int], ...]:
-    """The character spans that decide in a ``judge_trace``: every check's yes/no, and the
-    first word of every copied response (which response the analysis reads).
-    ``trl_rrm.warm_start`` weighs them more."""
+    """The character spans that decide in a ``judge_trace``: the evidence of every check
+    (what it found: ``none`` or ``after 'tea'``, the counted words; the check is made
+    there, and its yes/no follows from it), every check's yes/no, and the first word of
+    every copied response (which response the analysis reads). ``trl_rrm.warm_start``
+    weighs them more, and its ``decisive_accuracy`` is measured on them."""
     copies = [m.span(1) for m in _COPY.finditer(trace) if not trace[m.start() : m.start(1)].startswith("-")]
-    return tuple(sorted([*copies, *(m.span(1) for m in _DECISION.finditer(trace))]))
+    found = [m.span(1) for m in _EVIDENCE.finditer(trace)]
+    return tuple(sorted([*copies, *found, *(m.span(1) for m in _DECISION.finditer(trace))]))
 
 
 def quote(response: str, limit: int = 60) -> str:
