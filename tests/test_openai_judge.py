@@ -314,3 +314,25 @@ def test_smollm2_served_matches_hfjudge(tmp_path):
         assert all(v.tokens > 0 for v in over_http)
     finally:
         srv.stop()
+
+
+def test_the_served_context_is_read_from_the_model_list():
+    """vLLM lists ``max_model_len`` on the base's card; a LoRA adapter's card names the
+    base as ``parent``. A server that does not say gives None (nothing cut to fit)."""
+    import asyncio
+
+    from trl_rrm.judges.http import served_context
+
+    cards = [{"id": "base", "max_model_len": 2048}, {"id": "judge", "parent": "base"}, {"id": "odd", "max_model_len": True}]
+
+    def answer(request):
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": cards})
+        return httpx.Response(404)
+
+    async def read(model, handler=answer):
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await served_context(client, "http://judge:8000/v1", model)
+
+    assert [asyncio.run(read(m)) for m in ("base", "judge", "odd", "other")] == [2048, 2048, None, None]
+    assert asyncio.run(read("base", lambda request: httpx.Response(500, text="down"))) is None

@@ -173,6 +173,19 @@ class ServerPool:
         raise JudgeServerError(f"base_url={url!r} is {problem}")
 
 
+async def served_context(client: Any, url: str, model: str | None) -> int | None:
+    """The context in tokens ``url`` serves ``model`` with: its ``/models`` card's
+    ``max_model_len`` (vLLM), or that of the card it names as ``parent`` (a LoRA adapter
+    served beside its base); None when the server does not say (``transformers serve``)."""
+    try:
+        cards = {card.get("id"): card for card in (await client.get(f"{url}/models")).json().get("data", [])}
+    except Exception:  # a server without a model list: nothing is cut to fit
+        return None
+    card = cards.get(model) or {}
+    value = card.get("max_model_len") or (cards.get(card.get("parent")) or {}).get("max_model_len")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 async def _served_models(client: Any, url: str) -> str:
     try:
         data = (await client.get(f"{url}/models")).json()

@@ -50,7 +50,7 @@ from ..formats.untrusted import COMMON_CONTROL_TOKENS, control_token_pattern
 from ..types import Match, Ranking, Verdict
 from .config import GenerativeJudgeConfig, positive_int, post_init_chain
 from .engine import GenerativeJudge
-from .http import JudgeServerError, Pacer, ServerPool, generations, run_sync
+from .http import JudgeServerError, Pacer, ServerPool, generations, run_sync, served_context
 from .requests import Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -191,11 +191,24 @@ class OpenAIJudge(GenerativeJudge):
         self.server_requests = self.pool.server_requests  # attempts sent to each server
         self._checked = False
         self._honours_n: dict[str, bool] = {}
+        self._context: dict[str, int | None] = {}
         extra = control_token_pattern(config.control_tokens or ())
         self._control = COMMON_CONTROL_TOKENS if extra is None else re.compile(f"{COMMON_CONTROL_TOKENS.pattern}|{extra.pattern}")
 
     def control_tokens(self) -> re.Pattern:
         return self._control
+
+    def context_length(self) -> int | None:
+        """The smallest context the servers serve ``model`` with (``max_model_len`` in
+        vLLM's model list; learnt by the startup check, which runs now if it has not): a
+        match whose prompt cannot fit is over-context, not sent. None when a server does
+        not say (``transformers serve``): nothing is cut, and a server that refuses a long
+        prompt fails that judgment. Prompt lengths are estimated (about 4 characters a
+        token), as the server tokenizes."""
+        if not self._checked:
+            self.check()
+        known = list(self._context.values())
+        return None if not known or None in known else min(known)  # type: ignore[type-var]
 
     # ---- sync and async entry points -----------------------------------------
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
@@ -237,6 +250,7 @@ class OpenAIJudge(GenerativeJudge):
             body["n"] = 2
         data = await self.pool.probe(client, url, body, "a one-token chat request")
         self._honours_n[url] = len(data.get("choices") or []) >= 2
+        self._context[url] = await served_context(client, url, self.config.model)
         if self.config.verdict == "forced":
             body = {
                 "model": self.config.model,
@@ -253,7 +267,8 @@ class OpenAIJudge(GenerativeJudge):
                     f"verdict='forced' continues the judge's answer (continue_final_message), which the "
                     f"server at {url} does not accept (vLLM and SGLang do): {err}; use verdict='generate'"
                 ) from None
-        logger.info("judge server %s serves %r (n honoured: %s)", url, self.config.model, self._honours_n[url])
+        logger.info("judge server %s serves %r (n honoured: %s, context: %s)", url, self.config.model,
+                    self._honours_n[url], self._context[url])  # fmt: skip
 
     # ---- generation ----------------------------------------------------------
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
