@@ -2,6 +2,12 @@
 
     OMP_NUM_THREADS=2 python benchmarks/openai_vs_hf.py                 # embedded SmolLM2-135M-Instruct
     python benchmarks/openai_vs_hf.py --pairs 16 --max-new-tokens 64 --threads 2 --continuous-batching
+    python benchmarks/openai_vs_hf.py --vllm --pairs 16 --max-new-tokens 256   # the LoRA judge served by vLLM
+
+``--vllm``: vLLM's CPU build (``.venv-vllm``: ``bash .ci/vllm_env.sh``) serves the embedded
+model with the committed constraint judge as a LoRA adapter (``tests/vllm_server.py``,
+float32 and bfloat16 runs), against ``HFJudge`` with the same adapter, on the held-out
+constraint pairs the adapter was measured on; ``transformers serve`` (no LoRA) is skipped.
 
 Both judges judge the same arithmetic pairs in both orders, greedy, with the same
 budget. The server is ``transformers serve`` on 127.0.0.1 with the same thread count,
@@ -35,7 +41,9 @@ parser.add_argument("--max-concurrency", type=int, default=16, help="OpenAIJudge
 parser.add_argument(
     "--continuous-batching", action="store_true", help="also time `transformers serve --continuous-batching`"
 )
+parser.add_argument("--vllm", action="store_true", help="vLLM serving the committed LoRA judge instead (see above)")
 args = parser.parse_args()
+ADAPTER = Path(__file__).resolve().parent.parent / "recipes" / "adapters" / "smollm2-constraint-judge"
 
 if args.model is None:
     from trl_rrm.embedded import smollm2_path
@@ -43,7 +51,11 @@ if args.model is None:
     args.model = str(smollm2_path())
 torch.set_num_threads(args.threads)
 settings = {"both_orders": True, "temperature": 0.0, "max_new_tokens": args.max_new_tokens}
-matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(args.pairs, seed=0)]
+if args.vllm:
+    rows = [json.loads(line) for line in (ADAPTER / "held_out_pairs.jsonl").read_text().splitlines()]
+    matches = [Match(r["prompt"], (r["chosen"], r["rejected"])) for r in rows if r["split"] == "test"][: args.pairs]
+else:
+    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(args.pairs, seed=0)]
 
 
 def serve(extra: list[str]) -> tuple[subprocess.Popen, str]:
@@ -86,24 +98,50 @@ results: dict = {
     "cpu": platform.processor() or platform.machine(),
     "torch": torch.__version__,
 }
-seconds, reference = timed(HFJudge(args.model, batch_size=args.batch_size, device="cpu", **settings))
-results["hf_in_process"] = {
-    "matches_per_second": len(matches) / seconds,
-    "seconds": seconds,
-    "batch_size": args.batch_size,
-}
+adapter = {"adapter": str(ADAPTER)} if args.vllm else {}
+references = {}
+for dtype in ("float32", "bfloat16") if args.vllm else ("float32",):
+    seconds, references[dtype] = timed(HFJudge(args.model, batch_size=args.batch_size, device="cpu", dtype=dtype,
+                                               **adapter, **settings))  # fmt: skip
+    results[f"hf_in_process_{dtype}" if args.vllm else "hf_in_process"] = {
+        "matches_per_second": len(matches) / seconds,
+        "seconds": seconds,
+        "batch_size": args.batch_size,
+        **adapter,
+    }
+reference = references["float32"]
 
-runs = [("openai_transformers_serve", [])]
-if args.continuous_batching:
+
+def served_vllm(dtype: str):
+    """vLLM serving the embedded model and the adapter as the model "judge"."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from vllm_server import VLLMServer
+
+    server = VLLMServer(args.model, dtype=dtype, log=Path(f"/tmp/trl_rrm_bench_vllm_{dtype}.log"),
+                       env={"OMP_NUM_THREADS": str(args.threads)})  # fmt: skip
+    server.start()
+    return server, server.url
+
+
+runs = [(f"openai_vllm_lora_{d}", d) for d in ("float32", "bfloat16")] if args.vllm else [("openai_transformers_serve", [])]
+if args.continuous_batching and not args.vllm:
     runs.append(("openai_transformers_serve_cb", ["--continuous-batching"]))
 for name, extra in runs:
-    proc, url = serve(extra)
+    if args.vllm:
+        server, url = served_vllm(extra)
+        reference = references[extra]
+    else:
+        proc, url = serve(extra)
     try:
-        judge = OpenAIJudge(url, model=args.model, max_concurrency=args.max_concurrency, timeout=600, **settings)
+        model = "judge" if args.vllm else args.model
+        judge = OpenAIJudge(url, model=model, max_concurrency=args.max_concurrency, timeout=600, **settings)
         seconds, verdicts = timed(judge)
     finally:
-        proc.kill()
-        proc.wait()
+        if args.vllm:
+            server.stop()
+        else:
+            proc.kill()
+            proc.wait()
     same = sum(a == b for v, r in zip(verdicts, reference) for a, b in zip(v.raw, r.raw))
     results[name] = {
         "matches_per_second": len(matches) / seconds,

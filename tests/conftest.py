@@ -16,10 +16,16 @@ def pytest_addoption(parser):
         action="store_true",
         help="also run the slow tier: tiny models end to end (recipes, CLI subprocesses, several processes)",
     )
+    parser.addoption(
+        "--run-server",
+        action="store_true",
+        help="also run the served-judge tier: OpenAIJudge against a vLLM server (SmolLM2 + the committed LoRA "
+        "judge) started from .venv-vllm (bash .ci/vllm_env.sh builds it)",
+    )
 
 
 # The tiers beyond the default run, and the flag that opts into each.
-_TIERS = {"model": "--run-model", "slow": "--run-slow", "multiprocess": "--run-slow"}
+_TIERS = {"model": "--run-model", "slow": "--run-slow", "multiprocess": "--run-slow", "server": "--run-server"}
 
 
 def pytest_collection_modifyitems(config, items):
