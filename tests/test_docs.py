@@ -52,3 +52,25 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     namespace: dict = {"__name__": f"docs.{page.stem}"}
     for line, code in blocks:
         exec(compiled(page, line, code), namespace)
+
+
+def test_the_vllm_command_in_serving_md_is_the_one_the_server_tier_runs(monkeypatch):
+    """docs/serving.md's CPU command (its flags and environment) is what
+    ``tests/vllm_server.py`` starts for the ``--run-server`` tier."""
+    import shlex
+
+    from vllm_server import VLLMServer
+
+    text = (DOCS / "serving.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M) if ".venv-vllm/bin/vllm serve" in b)
+    words = shlex.split(block.replace("\\\n", " "))
+    env = dict(w.split("=", 1) for w in words[: words.index(".venv-vllm/bin/vllm")])
+    flags = words[words.index("serve") + 2 :]  # after the model folder
+    for name in env:  # the defaults, not what this shell sets
+        monkeypatch.delenv(name, raising=False)
+    server = VLLMServer("MODEL", port=8000)
+    command = server.command()
+    expected = command[command.index("serve") + 2 :]
+    documented = [w.replace("$PWD/", str(DOCS.parent) + "/") for w in flags]
+    assert documented == expected
+    assert {k: v for k, v in server.environment().items() if k in env} == env
