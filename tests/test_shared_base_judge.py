@@ -107,6 +107,33 @@ def test_loads_a_judge_adapter_from_disk_without_touching_modes(tiny_model_and_t
     judge.compare([Match("q", ("a", "b"))])
 
 
+def test_an_adapter_of_another_base_is_named_in_a_warning(tiny_dir, tiny_adapter, tmp_path, caplog):
+    """Both ways of loading an adapter check its base: on the policy's PeftModel
+    (``from_model``) as on a base loaded by name."""
+    import json
+    import logging
+    import shutil
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    other = tmp_path / "other-base-adapter"
+    shutil.copytree(tiny_adapter, other)
+    config = json.loads((other / "adapter_config.json").read_text())
+    (other / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "org/another-model"}))
+    for adapter in (tiny_adapter, other):
+        policy = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_dir), LoraConfig(r=4, target_modules=["q_proj"]))
+        with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.adapters"):
+            HFJudge.from_model(policy, tokenizer, adapter=adapter)
+        if adapter == tiny_adapter:
+            assert not caplog.records  # its own base: no warning
+    assert "was trained on 'org/another-model'" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.adapters"):
+        HFJudge(str(tiny_dir), adapter=str(other)).load()
+    assert "was trained on 'org/another-model'" in caplog.text
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -11,10 +11,14 @@ back in a ``finally``, also when generation raises.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 from collections.abc import Iterator
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 
 def _is_peft_model(model: torch.nn.Module) -> bool:
@@ -76,6 +80,27 @@ def borrowed(model: torch.nn.Module, adapter_name: str | None = None, disable_ad
                     module.training = model.training
 
 
+def same_base(expected: str | None, base_name: str) -> bool:
+    """Whether ``base_name`` is the model an adapter was trained on: the same name, or a
+    local copy whose folder records it (``trl_rrm.embedded`` writes ``trl_rrm_source.json``)."""
+    if not expected:
+        return True
+    names = {os.path.basename(os.path.normpath(base_name))}
+    try:
+        source = json.loads(open(os.path.join(base_name, "trl_rrm_source.json")).read())
+        names.update(str(v) for v in source.values() if isinstance(v, str))
+    except (OSError, ValueError):
+        pass
+    return os.path.basename(os.path.normpath(expected)) in {os.path.basename(os.path.normpath(n)) for n in names} or expected in names
+
+
+def warn_if_other_base(adapter: str | os.PathLike, expected: str | None, base_name: str) -> None:
+    """Logs a warning when ``adapter`` was trained on another base than ``base_name``
+    (nothing when the model does not know its name)."""
+    if base_name and not same_base(expected, base_name):
+        logger.warning("adapter %r was trained on %r, loading it on %r", os.fspath(adapter), expected, base_name)
+
+
 def attach_adapter(model: torch.nn.Module, *, adapter_name: str | None, adapter: str | os.PathLike | None,
                    disable_adapters: bool) -> str | None:  # fmt: skip
     """Checks the judge's adapter choice on ``model`` and loads ``adapter`` (frozen, the
@@ -97,6 +122,13 @@ def attach_adapter(model: torch.nn.Module, *, adapter_name: str | None, adapter:
         adapter_name = adapter_name or "judge"
         if adapter_name in adapter_names(model):
             raise ValueError(f"adapter_name={adapter_name!r} is already loaded in the model")
+        try:
+            from peft import PeftConfig
+
+            expected = getattr(PeftConfig.from_pretrained(os.fspath(adapter)), "base_model_name_or_path", None)
+        except Exception:  # load_adapter below names what is wrong with it
+            expected = None
+        warn_if_other_base(adapter, expected, str(getattr(model.get_base_model().config, "_name_or_path", "") or ""))
         with borrowed(model):  # load_adapter(is_trainable=False) would leave the model in eval()
             try:
                 model.load_adapter(os.fspath(adapter), adapter_name=adapter_name, is_trainable=False)

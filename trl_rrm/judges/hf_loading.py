@@ -6,7 +6,6 @@ when 4/8-bit is asked for, so the package imports without it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import torch
 
 from ..precision import auto_dtype
+from .adapters import warn_if_other_base
 from .hf_config import HFLoadConfig
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def load_judge(config: HFLoadConfig) -> tuple[Any, Any]:
         kwargs["attn_implementation"] = config.attn_implementation
     model = AutoModelForCausalLM.from_pretrained(config.model, **kwargs)
     if config.adapter:
-        model = attach_adapter(model, config.adapter, config.model)
+        model = wrap_with_adapter(model, config.adapter, config.model)
     if device_map is None:
         model.to(default_device(config))
     model.eval()
@@ -103,22 +103,10 @@ def _quantization_config(config: HFLoadConfig, dtype: Any) -> Any:
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute)
 
 
-def same_base(expected: str | None, base_name: str) -> bool:
-    """Whether ``base_name`` is the model an adapter was trained on: the same name, or a
-    local copy whose folder records it (``trl_rrm.embedded`` writes ``trl_rrm_source.json``)."""
-    if not expected:
-        return True
-    names = {os.path.basename(os.path.normpath(base_name))}
-    try:
-        source = json.loads(open(os.path.join(base_name, "trl_rrm_source.json")).read())
-        names.update(str(v) for v in source.values() if isinstance(v, str))
-    except (OSError, ValueError):
-        pass
-    return os.path.basename(os.path.normpath(expected)) in {os.path.basename(os.path.normpath(n)) for n in names} or expected in names
-
-
-def attach_adapter(model: Any, adapter: str, base_name: str) -> Any:
-    """``model`` with the LoRA ``adapter`` loaded, frozen.
+def wrap_with_adapter(model: Any, adapter: str, base_name: str) -> Any:
+    """``model`` (a plain transformers model) wrapped in a PeftModel with the LoRA
+    ``adapter`` loaded, frozen; a warning when the adapter names another base.
+    (``adapters.attach_adapter`` loads one into a model that is a PeftModel already.)
 
     Raises:
         ValueError: not a loadable PEFT adapter, or it does not fit the base.
@@ -129,9 +117,7 @@ def attach_adapter(model: Any, adapter: str, base_name: str) -> Any:
         peft_config = PeftConfig.from_pretrained(adapter)
     except Exception as err:
         raise ValueError(f"adapter={adapter!r} is not a loadable PEFT adapter: {err}") from err
-    expected = getattr(peft_config, "base_model_name_or_path", None)
-    if not same_base(expected, base_name):
-        logger.warning("adapter %r was trained on %r, loading it on %r", adapter, expected, base_name)
+    warn_if_other_base(adapter, getattr(peft_config, "base_model_name_or_path", None), base_name)
     try:
         return PeftModel.from_pretrained(model, adapter, is_trainable=False)
     except (RuntimeError, ValueError, KeyError) as err:
