@@ -91,3 +91,15 @@ def test_one_default_tournament_for_the_reward():
     assert all(name in help_text for name in TOURNAMENTS)
     table = (repo / "docs" / "tournaments.md").read_text()
     assert f"`{DEFAULT_TOURNAMENT}` (the reward's default)" in table and "(default)" not in table
+
+
+def test_the_judge_flags_file_is_generated_from_the_configs():
+    """``trl_rrm/judges/judge_flags.py`` is what ``python -m trl_rrm.judges.arguments``
+    writes from the configs: a config option added or changed without regenerating fails."""
+    from pathlib import Path
+
+    from trl_rrm.judges import arguments, judge_flags
+
+    assert Path(judge_flags.__file__).read_text() == arguments.flags_source(), "run: python -m trl_rrm.judges.arguments"
+    fields = [f.name for f in __import__("dataclasses").fields(arguments.JudgeArguments)]
+    assert fields == [name for name, _, _ in arguments._fields()] and "judge_model" in fields

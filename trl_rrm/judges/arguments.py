@@ -1,5 +1,9 @@
 """``JudgeArguments``: the judge options as ``judge_*`` flags, generated from the configs.
 
+The fields are in ``judge_flags.py`` (``JudgeFlags``), a file generated from the configs
+by ``python -m trl_rrm.judges.arguments`` (a test fails when it is stale); this module
+adds what the arguments do.
+
 The recipes read them with TRL's parser (``TrlParser((RecipeConfig, JudgeArguments,
 GRPOConfig))``: YAML keys and ``--judge_<name>`` flags) and ``trl-rrm label`` / ``eval``
 with the same parser class (``--judge-<name>`` works too). Nothing is declared twice:
@@ -16,10 +20,12 @@ weights, with ``judge_adapter`` loaded as the adapter ``judge`` (or the bare bas
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from .config import JudgingConfig, SpeedConfig
 from .hf_config import HFLoadConfig, HFSpeedConfig
+from .judge_flags import JudgeFlags
 from .openai import ServerConfig
 
 PREFIX = "judge_"
@@ -54,56 +60,87 @@ def _values(self: Any, *groups: type) -> dict[str, Any]:
     return {name: getattr(self, PREFIX + name) for name in names}
 
 
-def build(self: Any, policy: Any = None, tokenizer: Any = None) -> Any:
-    """The judge these arguments describe (see the module doc).
-
-    Raises:
-        ValueError: neither a judge model, a server nor a policy to share; or a bad option.
-    """
-    judging = _values(self, JudgingConfig, SpeedConfig)
-    if self.judge_base_url:
-        from .openai import OpenAIJudge
-
-        server = {name: getattr(self, PREFIX + flag) for flag, name in _SERVER_FLAGS.items() if name not in ("base_url", "model")}
-        judge = OpenAIJudge(self.judge_base_url, model=self.judge_server_model, **server, **judging)
-        judge.check()  # unreachable server, unknown model, a 4xx: fail now, before any work
-        return judge
-    from .hf import HFJudge
-
-    hf_speed = {**judging, **_values(self, HFSpeedConfig)}
-    if self.judge_model:
-        load = _values(self, HFLoadConfig)
-        if load["model"] == "embedded":
-            from ..embedded import smollm2_path
-
-            load["model"] = str(smollm2_path())
-        return HFJudge(**load, **hf_speed)
-    if policy is None:
-        raise ValueError("judge_model is not set and there is no policy to share: give --judge MODEL (or 'embedded')")
-    adapter = self.judge_adapter
-    batch = {"batch_size": self.judge_batch_size}
-    if adapter:
-        return HFJudge.from_model(policy, tokenizer, adapter=adapter, adapter_name="judge", **batch, **hf_speed)
-    from peft import PeftModel
-
-    if isinstance(policy, PeftModel):
-        return HFJudge.from_model(policy, tokenizer, disable_adapters=True, **batch, **hf_speed)
-    return HFJudge.from_model(policy, tokenizer, **batch, **hf_speed)
+def flags_source() -> str:
+    """The source of ``judge_flags.py``: one field per option of the configs, with its
+    type, default and help (``_fields``)."""
+    lines = [
+        '"""The judge options as ``judge_*`` fields. GENERATED from HFLoadConfig, JudgingConfig,',
+        "HFSpeedConfig and ServerConfig by ``python -m trl_rrm.judges.arguments``: do not edit;",
+        'change the configs and regenerate. ``JudgeArguments`` (``arguments.py``) adds what they do."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from dataclasses import dataclass, field",
+        "",
+        "",
+        "@dataclass",
+        "class JudgeFlags:",
+        '    """The fields of ``JudgeArguments``."""',
+        "",
+    ]
+    for name, kind, f in _fields():
+        kind = kind if isinstance(kind, str) else str(kind).replace("typing.", "")
+        lines.append(f"    {name}: {kind} = field(")
+        lines.append(f"        default={f.default!r},")
+        lines.append(f"        metadata={dict(f.metadata)!r},")
+        lines.append("    )  # fmt: skip")
+    return "\n".join(lines) + "\n"
 
 
-def _post_init(self: Any) -> None:
-    if isinstance(self.judge_base_url, str):
-        self.judge_base_url = [self.judge_base_url]
-    for name in ("judge_model", "judge_adapter", "judge_server_model", "judge_max_response_tokens"):
-        value = getattr(self, name)
-        if isinstance(value, str) and value.lower() in ("", "null", "none"):
-            setattr(self, name, None)  # "--judge_adapter null" on the command line means None, as in YAML
-    if self.judge_base_url and (self.judge_model or self.judge_adapter):
-        raise ValueError("judge_base_url is set: the served judge is used, so judge_model/judge_adapter must be unset")
+@dataclass
+class JudgeArguments(JudgeFlags):
+    """The judge options as ``judge_*`` flags (see the module doc); ``build`` makes the judge."""
+
+    def build(self, policy: Any = None, tokenizer: Any = None) -> Any:
+        """The judge these arguments describe (see the module doc).
+
+        Raises:
+            ValueError: neither a judge model, a server nor a policy to share; or a bad option.
+        """
+        judging = _values(self, JudgingConfig, SpeedConfig)
+        if self.judge_base_url:
+            from .openai import OpenAIJudge
+
+            server = {name: getattr(self, PREFIX + flag) for flag, name in _SERVER_FLAGS.items() if name not in ("base_url", "model")}
+            judge = OpenAIJudge(self.judge_base_url, model=self.judge_server_model, **server, **judging)
+            judge.check()  # unreachable server, unknown model, a 4xx: fail now, before any work
+            return judge
+        from .hf import HFJudge
+
+        hf_speed = {**judging, **_values(self, HFSpeedConfig)}
+        if self.judge_model:
+            load = _values(self, HFLoadConfig)
+            if load["model"] == "embedded":
+                from ..embedded import smollm2_path
+
+                load["model"] = str(smollm2_path())
+            return HFJudge(**load, **hf_speed)
+        if policy is None:
+            raise ValueError("judge_model is not set and there is no policy to share: give --judge MODEL (or 'embedded')")
+        adapter = self.judge_adapter
+        batch = {"batch_size": self.judge_batch_size}
+        if adapter:
+            return HFJudge.from_model(policy, tokenizer, adapter=adapter, adapter_name="judge", **batch, **hf_speed)
+        from peft import PeftModel
+
+        if isinstance(policy, PeftModel):
+            return HFJudge.from_model(policy, tokenizer, disable_adapters=True, **batch, **hf_speed)
+        return HFJudge.from_model(policy, tokenizer, **batch, **hf_speed)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.judge_base_url, str):
+            self.judge_base_url = [self.judge_base_url]
+        for name in ("judge_model", "judge_adapter", "judge_server_model", "judge_max_response_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value.lower() in ("", "null", "none"):
+                setattr(self, name, None)  # "--judge_adapter null" on the command line means None, as in YAML
+        if self.judge_base_url and (self.judge_model or self.judge_adapter):
+            raise ValueError("judge_base_url is set: the served judge is used, so judge_model/judge_adapter must be unset")
 
 
-JudgeArguments = dataclasses.make_dataclass(
-    "JudgeArguments",
-    _fields(),
-    namespace={"build": build, "__post_init__": _post_init, "__doc__": __doc__, "__module__": __name__},
-)
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).with_name("judge_flags.py")
+    target.write_text(flags_source())
+    print(f"wrote {target}")
