@@ -11,18 +11,16 @@ Data: preference pairs, every one shown in BOTH orders (position has nothing to 
   optional ``subset`` column groups the held-out accuracy), trained on the verdict alone.
 
 1. Warm start (``trl_rrm.warm_start``): the judge writes, for each response, the evidence
-   its check reads (quoted or counted), the check's yes/no, then the verdict; the yes/no
-   and the verdict weigh ``decisive_weight`` times more than the copied text. Prompts are
-   rendered by the judge itself (``HFJudge.shown_messages``): what it learns on is what it
-   sees. A share ``verdict_only_share`` of the targets is the verdict alone.
+   its check reads, the check's yes/no, then the verdict; those weigh ``decisive_weight``
+   times the copied text. Prompts are rendered by the judge itself (what it learns on is
+   what it sees). ``verdict_only_share``: targets that are the verdict alone;
+   ``same_outcome``: pairs with no preferred response (checks only); ``init_adapter``.
 2. GRPO on the verdicts (``max_steps`` > 0): +1 right, -1 wrong, ``unparsed_reward`` when
    none parses.
 
-Output (``output_dir``): the adapter (``HFJudge(base, adapter=output_dir)``), the held-out
-pairs (``held_out_pairs.jsonl``) and ``results.json``: for the base and the trained judge,
-per held-out split and verdict mode, ``trl_rrm.evaluation.evaluate_pairwise``'s metrics
-(both orders: accuracy, both-order accuracy, order agreement, ties, failures, by type),
-the warm start's loss curve and the time of every stage.
+Output (``output_dir``): the adapter, ``held_out_pairs.jsonl`` and ``results.json``: per
+held-out split and verdict mode, ``evaluate_pairwise``'s metrics in both orders (base and
+trained judge), the warm start's loss curve and the time of every stage.
 
 One process (CPU, the embedded SmolLM2-135M-Instruct; bf16 where the CPU computes it):
 
@@ -79,9 +77,8 @@ class TrainJudgeConfig:
     templated_per_prompt: int = field(default=1, metadata={"help": "constraints: code-written pairs per such prompt"})
     sampled_per_type: int = field(default=100, metadata={"help": "constraints: prompts per type answered by the base"})
     attack_share: float = field(default=0.2, metadata={"help": "constraints: share of pairs also trained attacked"})
-    same_outcome: bool = field(
-        default=False, metadata={"help": "constraints: also pairs of two passing or two failing answers, checks trained, verdict not"}
-    )
+    same_outcome: bool = field(default=False, metadata={"help": "constraints: also pairs of two passing or two failing "
+                                                        "answers (checks trained, verdict not)"})  # fmt: skip
     held_out_per_type: int = field(default=5, metadata={"help": "constraints: held-out prompts per type and split"})
     samples_per_problem: int = field(default=4, metadata={"help": "built-in data: answers sampled per prompt"})
     sample_max_new_tokens: int = field(default=24, metadata={"help": "built-in data: budget of a sampled answer"})
@@ -107,11 +104,8 @@ class TrainJudgeConfig:
     evaluate_only: bool = field(
         default=False, metadata={"help": "train nothing: evaluate judge_adapter (and with eval_base the base) on held-out pairs"}
     )
-    init_adapter: str | None = field(
-        default=None,
-        metadata={"help": "train this LoRA adapter further instead of a new one (lora_* ignored); its held_out_pairs.jsonl, "
-                  "when it has one, is the held-out set (the first held_out_per_type pairs of each type)"},
-    )  # fmt: skip
+    init_adapter: str | None = field(default=None, metadata={"help": "train this LoRA adapter further (lora_* ignored; "
+                                     "held out: its held_out_pairs.jsonl when it has one)"})  # fmt: skip
     judge_adapter: str | None = field(
         default=None,
         metadata={"help": "with evaluate_only: the adapter evaluated, on the first held_out_per_type pairs of each type "
@@ -213,10 +207,9 @@ def first_per_subset(pairs: list[PairExample], limit: int) -> list[PairExample]:
 
 
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
-    """Both orders of every pair, each with its target: the task's code-written judgment
-    (evidence, checks, verdict), or the verdict alone (``verdict_only``, a share
-    ``verdict_only_share``, and always for ``train_file`` pairs, which come with no way
-    to check them)."""
+    """Both orders of every pair, each with its target: the task's code-written judgment, or
+    the verdict alone (``verdict_only``, a share ``verdict_only_share``, and ``train_file``
+    pairs, which nothing can check); pairs with no preferred response: checks only."""
     fmt = get_format(cfg.format)
     rng = random.Random(f"verdict-only:{cfg.pairs_seed}")
     out = []
@@ -261,9 +254,8 @@ def verdict_reward_function(fmt, unparsed_reward: float):
 
 def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_out: dict[str, list[PairExample]],
              seed: int) -> dict:  # fmt: skip
-    """Per verdict mode and split, ``evaluate_pairwise`` with both orders: ``accuracy`` (of
-    judgments), ``both_order_accuracy`` (pairs right in both orders), ``order_agreement``,
-    ``tie_rate``, ``failed_rate`` and the accuracy by constraint type."""
+    """Per verdict mode and split, ``evaluate_pairwise``'s metrics with both orders (see
+    ``keys``) and the accuracy by constraint type."""
     out: dict = {}
     keys = ("accuracy", "both_order_accuracy", "order_agreement", "tie_rate", "failed_rate", "first_pick_rate")
     for verdict in cfg.eval_verdicts:
