@@ -195,6 +195,14 @@ def load_held_out(path: Path) -> dict[str, list[PairExample]]:
     return held_out
 
 
+def adapter_held_out(adapter: str | None, limit: int) -> dict[str, list[PairExample]] | None:
+    """The first ``limit`` pairs of each type in ``adapter``'s held-out file, by split (None: no such file)."""
+    saved = Path(adapter or "-") / HELD_OUT_FILE
+    if not adapter or not saved.is_file():
+        return None
+    return {split: first_per_subset(pairs, limit) for split, pairs in load_held_out(saved).items()}
+
+
 def first_per_subset(pairs: list[PairExample], limit: int) -> list[PairExample]:
     """The first ``limit`` pairs of every subset (constraint type), in file order."""
     seen: dict[str | None, int] = {}
@@ -218,19 +226,16 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
             out += [Judgment(Match(pair.prompt, (pair.chosen, pair.rejected)), fmt.verdicts[0]),
                     Judgment(Match(pair.prompt, (pair.rejected, pair.chosen)), fmt.verdicts[1])]  # fmt: skip
             continue
-        same = getattr(pair, "same", False)  # constraints: no preferred response
+        same = getattr(pair, "same", False)  # constraints: no preferred response, so no verdict to teach
+        if same and verdict_only:
+            continue
         for shown in (pair, replace(pair, first=pair.second, second=pair.first, label=1 - pair.label)):
             match = Match(shown.problem.prompt, (shown.first, shown.second))
-            if same and verdict_only:
-                continue  # no preferred response: nothing to reward
-            if same:
-                trace = constraints.judge_trace(shown, cfg.format)
-                out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=False))
-            elif verdict_only or rng.random() < cfg.verdict_only_share:
+            if not same and (verdict_only or rng.random() < cfg.verdict_only_share):
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
                 trace = constraints.judge_trace(shown, cfg.format)
-                out.append(Judgment(match, trace, constraints.decisive_spans(trace)))
+                out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=not same))
             else:
                 out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
     return out
@@ -295,10 +300,8 @@ def evaluate_only(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    saved = Path(cfg.judge_adapter or "-") / HELD_OUT_FILE
-    if cfg.judge_adapter and saved.is_file():
-        held_out = {split: first_per_subset(pairs, cfg.held_out_per_type) for split, pairs in load_held_out(saved).items()}
-    else:
+    held_out = adapter_held_out(cfg.judge_adapter, cfg.held_out_per_type)
+    if held_out is None:
         cfg.per_type = cfg.sampled_per_type = 0  # the held-out pairs only
         model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if cpu_bf16(training) else torch.float32)
         _, held_out = build_pairs(cfg, model, AutoTokenizer.from_pretrained(base_path), cache=out / "pairs.json")
@@ -329,9 +332,8 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.bfloat16 if cpu_bf16(training) else torch.float32)
 
     train_pairs, held_out = build_pairs(cfg, model, tokenizer, cache=out / "pairs.json")
-    saved = Path(cfg.init_adapter or "-") / HELD_OUT_FILE
-    if cfg.init_adapter and saved.is_file():  # a second stage is measured on the first stage's pairs
-        held_out = {split: first_per_subset(pairs, cfg.held_out_per_type) for split, pairs in load_held_out(saved).items()}
+    if (first_stage := adapter_held_out(cfg.init_adapter, cfg.held_out_per_type)) is not None:
+        held_out = first_stage  # a second stage is measured on the first stage's pairs
     if not train_pairs:
         raise SystemExit("no training pair: every prompt's samples were all right or all wrong; raise samples_per_problem")
     seconds["data"] = round(time.perf_counter() - start, 1)

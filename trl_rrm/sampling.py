@@ -113,8 +113,8 @@ def generate_completions(
             for start in range(0, len(rows), batch_size):
                 batch = rows[start : start + batch_size]
                 ids = [tokenizer(texts[p], add_special_tokens=False)["input_ids"] for p, _ in batch]
-                width = max(map(len, ids))
                 input_ids, mask = left_padded(ids, pad_id, device)
+                width = input_ids.shape[1]
                 processors = []
                 if temperature > 0:
                     seeds = [stable_seed(seed, texts[p], j) for p, j in batch]

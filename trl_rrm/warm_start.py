@@ -125,7 +125,7 @@ def judgment_examples(judge: Any, judgments: Sequence[Judgment], *, decisive_wei
         verdict = verdict_span(judge.format, judgment.text) if judgment.verdict_loss else None
         if verdict is not None:
             spans.append(verdict)
-        cut = len(judgment.text) + len(end) + 1 if judgment.verdict_loss else judgment.text.rstrip().rfind("\n")
+        cut = math.inf if judgment.verdict_loss else judgment.text.rstrip().rfind("\n")  # no loss from here on
         encoded = tokenizer(judgment.text + end, add_special_tokens=False, return_offsets_mapping=True)
         weights = tuple(
             0.0 if a >= cut else decisive_weight if any(a < e and b > s for s, e in spans) else 1.0

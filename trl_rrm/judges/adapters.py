@@ -87,7 +87,8 @@ def same_base(expected: str | None, base_name: str) -> bool:
         return True
     names = {os.path.basename(os.path.normpath(base_name))}
     try:
-        source = json.loads(open(os.path.join(base_name, "trl_rrm_source.json")).read())
+        with open(os.path.join(base_name, "trl_rrm_source.json")) as f:
+            source = json.load(f)
         names.update(str(v) for v in source.values() if isinstance(v, str))
     except (OSError, ValueError):
         pass

@@ -173,25 +173,28 @@ class ServerPool:
         raise JudgeServerError(f"base_url={url!r} is {problem}")
 
 
+async def _model_cards(client: Any, url: str) -> dict[Any, dict[str, Any]] | None:
+    """The server's ``GET /models`` list by model id; None when it does not answer with one."""
+    try:
+        return {card.get("id"): card for card in (await client.get(f"{url}/models")).json().get("data", [])}
+    except Exception:  # a server without a model list: callers use it for hints and limits only
+        return None
+
+
 async def served_context(client: Any, url: str, model: str | None) -> int | None:
     """The context in tokens ``url`` serves ``model`` with: its ``/models`` card's
     ``max_model_len`` (vLLM), or that of the card it names as ``parent`` (a LoRA adapter
     served beside its base); None when the server does not say (``transformers serve``)."""
-    try:
-        cards = {card.get("id"): card for card in (await client.get(f"{url}/models")).json().get("data", [])}
-    except Exception:  # a server without a model list: nothing is cut to fit
-        return None
+    cards = await _model_cards(client, url) or {}
     card = cards.get(model) or {}
     value = card.get("max_model_len") or (cards.get(card.get("parent")) or {}).get("max_model_len")
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 async def _served_models(client: Any, url: str) -> str:
-    try:
-        data = (await client.get(f"{url}/models")).json()
-        return f" (it serves {[m.get('id') for m in data.get('data', [])]})"
-    except Exception:  # only a hint for the message
-        return ""
+    """A hint for an error message: the models ``url`` serves ("" when it does not say)."""
+    cards = await _model_cards(client, url)
+    return "" if cards is None else f" (it serves {list(cards)})"
 
 
 def _retry_after(response: Any) -> float:

@@ -44,7 +44,7 @@ class Presenter:
     """Prepares matches for one judge (see the module doc).
 
     Args:
-        fmt: the judge's format (its ``neutralize`` and ``messages``).
+        fmt: the judge's format (its ``shown_texts`` and ``messages``).
         backend: the judge: ``control_tokens()``, ``context_length()``,
             ``prompt_lengths(messages)``, ``count_tokens(texts)``, ``cut_text(text, n)``.
         escape: neutralise untrusted text (with the backend's control tokens).
