@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trl_rrm import HFJudge, Match, get_format
-from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train, verdict_span
+from trl_rrm.warm_start import Judgment, WarmStartConfig, batch_tensors, judgment_examples, train, verdict_span
 
 
 @pytest.fixture()
@@ -89,6 +89,25 @@ def test_training_fits_the_judgments_and_restores_the_mode(peft_judge):
         train(model, [], WarmStartConfig(steps=1), pad_id=0)
 
 
+def test_widths_padded_to_a_multiple_give_the_same_loss(peft_judge):
+    import torch
+
+    model, tokenizer, judge = peft_judge
+    judgments = [Judgment(Match("Say a colour.", (w, "no")), "\\boxed{Assistant 1}") for w in ("red", "dark blue")]
+    examples = judgment_examples(judge, judgments)
+    losses = []
+    for multiple in (1, 64):
+        ids, attention, labels, weights = batch_tensors(examples, [0, 1], tokenizer.pad_token_id, multiple)
+        assert ids.shape[1] % multiple == 0 and ids.shape[1] - max(map(len, examples)) < multiple
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=attention).logits
+        at = labels != -100
+        token_loss = torch.nn.functional.cross_entropy(logits[at], labels[at], reduction="none")
+        losses.append((token_loss * weights[at]).sum() / weights[at].sum())
+    assert int(attention.sum()) == sum(map(len, examples))
+    torch.testing.assert_close(losses[0], losses[1])
+
+
 def test_training_needs_trainable_parameters(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
     judge = HFJudge.from_model(model, tokenizer)
@@ -99,7 +118,7 @@ def test_training_needs_trainable_parameters(tiny_model_and_tokenizer):
         train(model, examples, WarmStartConfig(steps=1), pad_id=0)
 
 
-@pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", 0), ("learning_rate", 0.0), ("warmup_steps", -1)])
+@pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", 0), ("learning_rate", 0.0), ("warmup_steps", -1), ("pad_multiple", 0)])
 def test_config_names_the_bad_field(field, value):
     with pytest.raises(ValueError, match=field):
         WarmStartConfig(**{field: value})
