@@ -474,8 +474,8 @@ def test_resume_refuses_a_judge_that_loads_other_weights(tmp_path, tiny_dir):
     """Issue 24 point 2: resuming a float32 run in bfloat16 from another revision once wrote
     rows of two judges into one file; the fingerprint held the model but not how it loads."""
     from trl_rrm import HFJudge
+    from trl_rrm.judges.describe import settings as judge_description
     from trl_rrm.judges.hf_config import HFJudgeConfig
-    from trl_rrm.labeling.run import judge_description
     from trl_rrm.precision import auto_dtype
 
     class Loaded(_Crash):  # a deterministic judge that says how its weights load

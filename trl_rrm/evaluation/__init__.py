@@ -17,8 +17,8 @@
 Plain Python apart from the judge: any object with ``compare`` (and ``rank``) works.
 """
 
-from .best_of_n import BestOfNResult, evaluate_best_of_n
 from ..inputs import load_rows
+from .best_of_n import BestOfNResult, evaluate_best_of_n
 from .data import CandidateList, EvaluationInputError, PairExample
 from .learning_curves import plot_learning_curves
 from .listwise import ListwiseResult, evaluate_listwise

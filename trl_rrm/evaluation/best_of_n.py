@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..judges import describe
 from ..seeds import seeded_rng
 from ..tournaments import Tournament, get_tournament
-from .common import describe_judge, play_tournaments
+from .common import play_tournaments
 from .data import CandidateList, best_of_n_examples, candidate_lists
 from .metrics import mean
 from .report import format_judge, markdown_table
@@ -138,7 +139,7 @@ def evaluate_best_of_n(
     examples, source = candidate_lists(data, best_of_n_examples, split=split, columns=columns, limit=limit, seed=seed)
     result = BestOfNResult(
         source=source,
-        judge=describe_judge(judge),
+        judge=describe.summary(judge),
         prompts=len(examples),
         candidates=sum(len(x.candidates) for x in examples),
         random_accuracy=mean([sum(x.labels) / len(x.labels) for x in examples]),

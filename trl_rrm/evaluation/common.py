@@ -53,17 +53,6 @@ def configured(judge: Judge, **changes: Any) -> Iterator[Any]:
         judge.config = config
 
 
-def describe_judge(judge: Judge) -> dict[str, Any]:
-    """The judge's class and its main judging settings (those it has), for reports."""
-    out: dict[str, Any] = {"type": type(judge).__name__}
-    config = getattr(judge, "config", None)
-    for key in ("model", "adapter", "format", "verdict", "both_orders", "num_votes", "max_new_tokens",
-                "temperature", "seed"):
-        if config is not None and hasattr(config, key):
-            out[key] = getattr(config, key)
-    return out
-
-
 def judged_in_chunks(
     call: Callable[[list[T]], Sequence[R]],
     items: Sequence[T],

@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..judges import describe
 from ..seeds import seeded_rng
 from ..tournaments import get_tournament
-from .common import describe_judge, play_tournaments
+from .common import play_tournaments
 from .data import candidate_lists, listwise_examples
 from .metrics import kendall_tau, mean, ndcg, top1_correct
 from .report import format_judge, markdown_table
@@ -156,7 +157,7 @@ def evaluate_listwise(
     return ListwiseResult(
         source=source,
         method=method,
-        judge=describe_judge(judge),
+        judge=describe.summary(judge),
         lists=len(examples),
         kendall_tau=mean(taus),
         ndcg=mean(ndcgs),

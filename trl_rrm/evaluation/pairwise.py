@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..inputs import load_rows
+from ..judges import describe
 from ..seeds import stable_seed
 from ..types import Match, Verdict
-from .common import CurvesUnsupported, configured, describe_judge, judged_in_chunks
+from .common import CurvesUnsupported, configured, judged_in_chunks
 from .data import PairExample, pairwise_examples
 from .metrics import mean, rewardbench_sections
 from .report import format_judge, markdown_table
@@ -348,7 +349,7 @@ def _evaluate(
     plan = _plan(pairs, orders, seed)
     judged, tokens, seconds = _run(judge, pairs, plan, chunk_size, progress, "pairwise")
     metrics = score_pairs(pairs, judged, orders, rewardbench)
-    result = PairwiseResult(source, orders, describe_judge(judge), metrics, tokens, seconds, skipped)
+    result = PairwiseResult(source, orders, describe.summary(judge), metrics, tokens, seconds, skipped)
     logger.info("pairwise accuracy %.3f on %d pairs", metrics["accuracy"] or 0.0, len(pairs))
 
     curves = [("num_votes", votes), ("max_new_tokens", budgets)]

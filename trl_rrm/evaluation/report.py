@@ -61,7 +61,7 @@ def format_value(value: Any) -> str:
 
 
 def format_judge(judge: Mapping[str, Any]) -> str:
-    """``HFJudge (model=..., verdict=direct, ...)`` from ``common.describe_judge``'s dict."""
+    """``HFJudge (model=..., verdict=direct, ...)`` from ``judges.describe.summary``'s dict."""
     settings = ", ".join(f"{k}={v}" for k, v in judge.items() if k != "type" and v is not None)
     return f"{judge.get('type', 'judge')}" + (f" ({settings})" if settings else "")
 

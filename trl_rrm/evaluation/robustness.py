@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..formats import FORMATS, PairwiseFormat, render_text
-from .common import describe_judge
+from ..judges import describe
 from .data import pairwise_examples
 from .pairwise import _plan, _run, score_pairs
 from .report import format_judge, markdown_table
@@ -135,7 +135,7 @@ def evaluate_robustness(
     attacked = [replace(p, rejected=ATTACKS[name](render_text(p.rejected), fmt, tokens)) for name in names for p in pairs]
     plan = _plan(attacked, "both", 0)
     judged, _, seconds = _run(judge, attacked, plan, chunk_size, progress, "robustness")
-    result = RobustnessResult(rows.source, describe_judge(judge), len(pairs), {}, seconds)
+    result = RobustnessResult(rows.source, describe.summary(judge), len(pairs), {}, seconds)
     n = len(pairs)
     for k, name in enumerate(names):
         metrics = score_pairs(attacked[k * n : (k + 1) * n], judged[k * n : (k + 1) * n], "both")

@@ -26,6 +26,7 @@ from ..driver import Group, JudgeStats, TournamentOutcome, run_tournament
 from ..files import write_durably
 from ..floor import resolve_min_margin, uses_probabilities
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
+from ..judges import describe
 from ..judges.protocol import Judge, check_judge
 from . import output as out_files
 from .config import DROP_REASONS, LabelingConfig, LabelingSummary
@@ -55,31 +56,6 @@ def validate_rows(rows: Rows) -> None:
             raise InputError(f"{where}: field 'completions' must be a list of candidate responses, got {type(completions).__name__}")
         for c, completion in enumerate(completions):
             check_text(completion, where, f"completions[{c}]")
-
-
-# Settings outside JudgingConfig that change what a judge's weights compute (placement,
-# batch size and speed switches do not: they are left out, so a resume may change them).
-VERDICT_LOAD_FIELDS = ("model", "adapter", "revision", "dtype", "load_in_4bit", "load_in_8bit", "trust_remote_code",
-                       "attn_implementation", "extra_body", "control_tokens")  # fmt: skip
-
-
-def judge_description(judge: Any) -> dict[str, Any]:
-    """What in a judge decides its verdicts (for the resume fingerprint): its class, its
-    judging settings, which weights it loads and how (``VERDICT_LOAD_FIELDS``), and the
-    dtype its weights run in (``"auto"`` resolved, as it differs between machines)."""
-    from dataclasses import asdict, is_dataclass
-
-    from ..judges.config import JudgingConfig
-
-    description: dict[str, Any] = {"class": type(judge).__qualname__}
-    config = getattr(judge, "config", None)
-    if is_dataclass(config):
-        judging = {f for f in JudgingConfig.__dataclass_fields__}
-        description.update({k: v for k, v in asdict(config).items() if k in judging or k in VERDICT_LOAD_FIELDS})
-    weights_dtype = getattr(judge, "weights_dtype", None)
-    if callable(weights_dtype):
-        description["dtype"] = weights_dtype()
-    return description
 
 
 def label_preferences(
@@ -177,7 +153,7 @@ def _open_output(path, rows, judge, config, seed, policy, resume, overwrite, chu
     """Lock, check and prepare the output on every rank (errors reach every rank)."""
     rank, size = world()
     digest = out_files.fingerprint({
-        "rows": rows.rows, "labeling": config.fingerprint_fields(), "judge": judge_description(judge), "seed": seed,
+        "rows": rows.rows, "labeling": config.fingerprint_fields(), "judge": describe.settings(judge), "seed": seed,
         "policy": policy if isinstance(policy, str) else type(policy).__name__, "processes": size, "version": 1,
     })  # fmt: skip
     lock, problem = None, None
