@@ -583,7 +583,12 @@ def test_generation_helpers_on_the_tiny_model(tiny_model_and_tokenizer):
     assert len(texts) == 3 and all(len(t) == 2 for t in texts)
     assert texts == sample_completions(model, tokenizer, prompts, num_samples=2, max_new_tokens=4)
     result = policy_satisfaction(model, tokenizer, prompts, max_new_tokens=4)
-    assert result["n"] == 3 and 0.0 <= result["rate"] <= 1.0 and len(result["examples"]) == 3
+    assert result["n"] == 3 and len(result["examples"]) == 3
+    # the greedy completions are the first of no other draw: checked by the prompts' own checkers
+    assert [e["completion"] for e in result["examples"]] == [t[0] for t in sample_completions(
+        model, tokenizer, prompts, num_samples=1, max_new_tokens=4, temperature=0.0)]  # fmt: skip
+    assert result["rate"] == sum(p.check(e["completion"]) for p, e in zip(prompts, result["examples"])) / 3
+    assert [e["satisfied"] for e in result["examples"]] == [p.check(e["completion"]) for p, e in zip(prompts, result["examples"])]
     assert set(result["per_type"]) == {c.name for p in prompts for c in p.constraints}
 
 
@@ -613,3 +618,16 @@ def test_evidence_quotes_what_the_check_reads():
     assert evidence(Constraint.of("include_word", word="purple"), "A purple sky.") == "'purple' found: 'A purple'"
     assert evidence(Constraint.of("include_number"), "no digits here") == "digits in: none"
     assert evidence(Constraint.of("no_commas"), "...") == "no words"
+
+
+def test_policy_satisfaction_counts_what_the_checkers_accept(monkeypatch):
+    import trl_rrm.sampling
+
+    prompts = [p for p in evaluation_prompts("test", per_type=1) if p.constraints[0].name == "end_question"][:1]
+    prompts += [p for p in evaluation_prompts("test", per_type=1) if p.constraints[0].name == "no_commas"][:1]
+    answers = ["Do you like rain?", "Rain, and more rain."]  # the first satisfies its rule, the second breaks it
+    monkeypatch.setattr(trl_rrm.sampling, "generate_completions", lambda model, tok, texts, **_: [[a] for a in answers])
+    result = policy_satisfaction(None, None, prompts)
+    assert (result["satisfied"], result["rate"]) == (1, 0.5)
+    assert [e["satisfied"] for e in result["examples"]] == [True, False]
+    assert result["per_type"]["end_question"]["rate"] == 1.0 and result["per_type"]["no_commas"]["rate"] == 0.0

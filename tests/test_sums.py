@@ -121,6 +121,20 @@ def test_generation_helpers_on_the_tiny_model(tiny_model_and_tokenizer):
     assert texts == sample_completions(model, tokenizer, problems, max_new_tokens=4, num_samples=2, temperature=1.0)
     assert model.training  # the mode is restored
     result = policy_accuracy(model, tokenizer, problems, max_new_tokens=4)
-    assert result["n"] == 3 and 0.0 <= result["accuracy"] <= 1.0 and len(result["examples"]) == 3
+    assert result["n"] == 3 and len(result["examples"]) == 3
+    assert [e["completion"] for e in result["examples"]] == [t[0] for t in sample_completions(
+        model, tokenizer, problems, max_new_tokens=4, num_samples=1, temperature=0.0)]  # fmt: skip
+    assert result["accuracy"] == sum(is_correct(e["completion"], p.answer) for p, e in zip(problems, result["examples"])) / 3
     with pytest.raises(ValueError, match="num_samples"):
         sample_completions(model, tokenizer, problems, num_samples=2, temperature=0.0)
+
+
+def test_policy_accuracy_counts_the_right_answers(monkeypatch):
+    import trl_rrm.tasks.sums as sums_module
+
+    problems = small_sums(3, seed=0)
+    answers = [f"It is {problems[0].answer}.", "no idea", f"{problems[2].answer}"]
+    monkeypatch.setattr(sums_module, "generate_completions", lambda model, tok, prompts, **_: [[a] for a in answers])
+    result = policy_accuracy(None, None, problems)
+    assert (result["correct"], result["accuracy"]) == (2, 2 / 3)
+    assert [e["correct"] for e in result["examples"]] == [True, False, True]
