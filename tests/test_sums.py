@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from trl_rrm.parsing import parse_verdict
-from trl_rrm.types import Verdict
 from trl_rrm.tasks.sums import (
     JudgePair,
     Problem,
@@ -13,7 +12,6 @@ from trl_rrm.tasks.sums import (
     correctness_reward,
     final_number,
     is_correct,
-    judge_accuracy,
     judge_pairs,
     judge_trace,
     policy_accuracy,
@@ -88,28 +86,6 @@ def test_judge_trace_ends_in_the_right_parseable_verdict(fmt, label):
     assert "12" in trace and "13" in trace
     with pytest.raises(ValueError, match="fmt_name"):
         judge_trace(JudgePair(problem, first, second, label), "principle")
-
-
-class _FixedJudge:
-    def __init__(self, verdicts):
-        self.verdicts = verdicts
-
-    def compare(self, matches):
-        assert len(matches) == len(self.verdicts)
-        return self.verdicts
-
-
-def test_judge_accuracy_counts_failures_and_ties_as_wrong():
-    problem = Problem("What is 1 + 1?", 2, "1 + 1")
-    pairs = [JudgePair(problem, "2", "3", 0), JudgePair(problem, "3", "2", 1), JudgePair(problem, "2", "3", 0), JudgePair(problem, "2", "3", 0)]
-    verdicts = [
-        Verdict(winner=0, order_agreement=1.0),
-        Verdict(winner=0, order_agreement=1.0),  # wrong
-        Verdict(winner=None, tie=True, order_agreement=0.0),  # tie
-        Verdict(winner=None),  # failure
-    ]
-    result = judge_accuracy(_FixedJudge(verdicts), pairs)
-    assert result == {"accuracy": 0.25, "right": 1, "ties": 1, "failures": 1, "order_agreement": 2 / 3, "n": 4}
 
 
 def test_generation_helpers_on_the_tiny_model(tiny_model_and_tokenizer):

@@ -187,39 +187,6 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
     return fmt.written_judgment(f"{p.expression} = {p.answer}.", checks, pair.label, kind="reasoning")
 
 
-def judge_accuracy(judge: Any, pairs: Sequence[Any], key: Any = None) -> dict[str, Any]:
-    """Pairwise accuracy of ``judge`` on ``pairs`` (one ``compare`` call).
-
-    A failed verdict counts as wrong and is reported on its own (``failures``); a tie
-    (both orders disagree) counts as wrong too and is reported as ``ties``. With ``key``
-    (a function of a pair), ``per_group`` gives the accuracy of each key's pairs.
-    """
-    from collections import Counter
-
-    from ..types import Match
-
-    verdicts = judge.compare([Match(p.problem.prompt, (p.first, p.second)) for p in pairs])
-    right = sum(v.winner == p.label for v, p in zip(verdicts, pairs))
-    ties = sum(bool(v.tie) for v in verdicts)
-    failures = sum(v.winner is None and not v.tie for v in verdicts)
-    agreement = [v.order_agreement for v in verdicts if v.order_agreement is not None]
-    result = {
-        "accuracy": right / max(1, len(pairs)),
-        "right": right,
-        "ties": ties,
-        "failures": failures,
-        "order_agreement": sum(agreement) / len(agreement) if agreement else None,
-        "n": len(pairs),
-    }
-    if key is not None:
-        hits, totals = Counter(), Counter()
-        for v, p in zip(verdicts, pairs):
-            totals[key(p)] += 1
-            hits[key(p)] += v.winner == p.label
-        result["per_group"] = {k: round(hits[k] / totals[k], 3) for k in sorted(totals)}
-    return result
-
-
 _WORDINGS = ("{e} = {n}", "The answer is {n}.", "{e} is {n}.", "{n}")
 
 

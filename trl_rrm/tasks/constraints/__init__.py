@@ -39,7 +39,6 @@ through ``templated_pairs``.
     judge_trace(pairs[0], "rrm")                     # evidence, then each check, then the verdict
 """
 
-from ..sums import judge_accuracy
 from .catalog import (
     HELD_OUT_TYPES,
     TRAIN_TYPES,
@@ -91,7 +90,6 @@ __all__ = [
     "evaluation_prompts",
     "evidence",
     "held_out_topic",
-    "judge_accuracy",
     "judge_data",
     "judge_pairs",
     "judge_trace",

@@ -2,7 +2,7 @@
 
 ``JudgePair`` has the shape of ``trl_rrm.tasks.sums.JudgePair`` (``problem``, ``first``,
 ``second``, ``label``, ``chosen``, ``rejected``; ``problem.prompt`` is the text the judge
-sees), so ``sums.judge_accuracy`` and the judge-training code read either.
+sees), so the judge-training code reads either.
 
     samples = sample_completions(model, tokenizer, prompts, num_samples=4)
     pairs = judge_pairs(prompts, samples, seed=0)        # the policy's own answers
