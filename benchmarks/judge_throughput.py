@@ -15,6 +15,8 @@ of ``--repeats`` kept:
   (static key/value cache, two-level shared-prefix reuse, length-sorted batches,
   identical-request cache);
 - ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
+- ``hfjudge_compact`` / ``hfjudge_stop_compact``: those two with ``compact_decoding=True``
+  (a row leaves the batch as soon as it ends);
 - ``no_static_cache`` / ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off
   one after another (each row keeps the previous ones off);
 - ``bound``: the same model's batched generation at the same batch size with no padding
@@ -26,7 +28,7 @@ forces float32). ``--rows`` picks configurations (``naive`` alone takes minutes 
 tokens). The issue-26 target: ``hfjudge`` >= 1.5x ``plain_batched`` at 256 thinking tokens::
 
     python benchmarks/judge_throughput.py --max-new-tokens 256 --matches 32 --repeats 1 \\
-        --rows plain_batched hfjudge hfjudge_stop
+        --rows plain_batched hfjudge hfjudge_stop hfjudge_compact hfjudge_stop_compact
 
 The same in ``direct`` mode (no analysis, one forward pass per match): a one-forward-per
 -match loop against ``HFJudge(verdict="direct")`` with and without prefix reuse.
@@ -127,6 +129,8 @@ def main() -> None:
     judges = {
         "hfjudge": judge(),
         "hfjudge_stop": judge(stop_at_verdict=True),
+        "hfjudge_compact": judge(compact_decoding=True),
+        "hfjudge_stop_compact": judge(stop_at_verdict=True, compact_decoding=True),
         "no_static_cache": judge(static_cache=False),
         "no_prefix_reuse": judge(static_cache=False, prefix_reuse=False),
         "no_bucketing": judge(static_cache=False, prefix_reuse=False, length_bucketing=False),
@@ -156,7 +160,8 @@ def main() -> None:
         s["of_bound_tokens"] = s["tokens_per_s"] / summary["bound"]["tokens_per_s"]
         rows.append([key, s["matches_per_s"], s["tokens_per_s"], s["x_naive"] or "-", s["x_plain_batched"] or "-",
                      s["of_bound_matches"], s["of_bound_tokens"]])  # fmt: skip
-    verdict_rows = [results[k][1] for k in ("naive", "plain_batched", "hfjudge", "no_bucketing") if k in results]
+    compared = ("naive", "plain_batched", "hfjudge", "hfjudge_compact", "no_bucketing")
+    verdict_rows = [results[k][1] for k in compared if k in results]
     same = all(v == verdict_rows[0] for v in verdict_rows) if len(verdict_rows) > 1 else None
     saved = judges["hfjudge"].prefix_tokens_saved // max(args.repeats, 1)
 

@@ -284,3 +284,52 @@ def test_static_cache_holds_the_prefilled_positions(tiny_model_and_tokenizer):
     assert static is not None and int(static.get_seq_length()) == 4
     for layer, source in zip(static.layers, dynamic.layers):
         assert torch.equal(layer.keys[:, :, :4], source.keys) and not layer.keys[:, :, 4:].any()
+
+
+def _texts(generations):
+    return [[(g.text, g.tokens, g.finished) for g in gens] for gens in generations]
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+@pytest.mark.parametrize("prefix_reuse", [False, True])
+def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, sampled, prefix_reuse):
+    from collections import Counter
+
+    model, tokenizer = tiny_model_and_tokenizer
+    kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "batch_size": 12, "prefix_reuse": prefix_reuse}
+    probe = HFJudge.from_model(model, tokenizer, **kwargs)
+    requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=1 + sampled) for m in MATCHES]
+    # a token the model writes inside some rows becomes end-of-sequence: rows end at different steps
+    written = Counter(t for gens in probe.generate(requests) for g in gens
+                      for t in tokenizer(g.text, add_special_tokens=False)["input_ids"][1:])  # fmt: skip
+    for token, _ in written.most_common(12):
+        model.generation_config.eos_token_id = token
+        plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
+        lengths = {g.tokens for gens in plain for g in gens}
+        if len(lengths) > 2 and max(lengths) == 12:  # rows end early, at different steps, and some run out
+            break
+    else:
+        pytest.fail(f"no token of {written.most_common(12)} ends rows at different steps")
+    from transformers import DynamicCache
+
+    dropped = []
+    select = DynamicCache.batch_select_indices
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamicCache, "batch_select_indices", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
+        compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
+    assert _texts(compact) == _texts(plain)
+    assert prefix_reuse or dropped  # rows left the batch (prefix reuse selects rows too)
+
+
+def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
+    model, tokenizer = tiny_model_and_tokenizer
+    kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12}
+    probe = HFJudge.from_model(model, tokenizer, **kwargs)
+    prompts = [probe.format.render(m.prompt, *m.responses) for m in MATCHES]
+    texts = [g.text for gens in probe.generate([GenerationRequest(p) for p in prompts]) for g in gens]
+    stop = (texts[0][len(texts[0]) // 2 :][:2],)  # a string some rows write, somewhere in the middle
+    requests = [GenerationRequest(p, stop=stop) for p in prompts]
+    plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
+    compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
+    assert _texts(compact) == _texts(plain)
+    assert any(g.finished and g.tokens < 12 for gens in plain for g in gens)  # the stop string ended rows early

@@ -48,6 +48,10 @@ def seeded_rows_processor(seeds: Sequence[int], temperature: float, top_p: float
             gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
             return scores + gumbel
 
+        def keep(self, rows: list[int]) -> None:
+            """Only ``rows`` (positions among the current rows) sample on: decoding dropped the others."""
+            self.generators = [self.generators[i] for i in rows]
+
     return SeededRows()
 
 

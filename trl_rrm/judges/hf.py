@@ -34,6 +34,7 @@ from ..special_tokens import left_padded, special_ids
 from ..thinking import THINK_OPEN, opens_thinking
 from ..types import Message
 from .adapters import attach_adapter, borrowed
+from .compact_decode import decode
 from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
@@ -225,24 +226,32 @@ class HFJudge(GenerativeJudge):
 
         model, tokenizer = self._model, self._tokenizer
         pad_id, eos_ids = special_ids(model, tokenizer)
-        input_ids, attention_mask, kwargs, _ = self._inputs([ids for _, ids, _, _ in batch])
+        input_ids, attention_mask, kwargs, cached = self._inputs([ids for _, ids, _, _ in batch])
         width = input_ids.shape[1]
         stopper = StopAtStrings(tokenizer, stop, width, [opened for _, _, opened, _ in batch]) if stop else None
-        if stopper is not None:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
-        if self.config.static_cache:
-            name = cache_argument(model)
-            static = static_cache(model, width + budget, kwargs.get(name))
-            if static is not None:
-                kwargs[name] = static
+        processor = None
         if not greedy and self.config.temperature > 0:
             seeds = [seed for _, _, _, seed in batch]
-            kwargs["logits_processor"] = [seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(model))]
-        generation_config = GenerationConfig(
-            max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
-            disable_compile=True,  # batch shapes change from call to call: compiling would recompile
-        )  # fmt: skip
-        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config, **kwargs)
+            processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(model))
+        if self.config.compact_decoding:
+            output = decode(model, input_ids, attention_mask, kwargs.get(cache_argument(model)), cached, budget=budget,
+                            pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper)  # fmt: skip
+        else:
+            if stopper is not None:
+                kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
+            if processor is not None:
+                kwargs["logits_processor"] = [processor]
+            if self.config.static_cache:
+                name = cache_argument(model)
+                static = static_cache(model, width + budget, kwargs.get(name))
+                if static is not None:
+                    kwargs[name] = static
+            generation_config = GenerationConfig(
+                max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
+                disable_compile=True,  # batch shapes change from call to call: compiling would recompile
+            )  # fmt: skip
+            output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
+                                    **kwargs)  # fmt: skip
         generations = []
         for i, row in enumerate(output[:, width:].tolist()):
             stopped = stopper.stopped[i] if stopper is not None else None

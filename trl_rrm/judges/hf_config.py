@@ -69,6 +69,12 @@ class HFSpeedConfig(SpeedConfig):
         default=True, metadata={"help": "decode into a key/value cache allocated once per batch (same texts)"}
     )
 
+    compact_decoding: bool = field(
+        default=False,
+        metadata={"help": "drop each row from the batch and its cache as soon as it ends, so a step computes only the "
+                  "rows still writing (same texts; replaces static_cache)"},
+    )  # fmt: skip
+
     def __post_init__(self) -> None:
         post_init_chain(self, HFSpeedConfig)
 

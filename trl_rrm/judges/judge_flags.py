@@ -139,6 +139,10 @@ class JudgeFlags:
         default=True,
         metadata={'help': 'decode into a key/value cache allocated once per batch (same texts)'},
     )  # fmt: skip
+    judge_compact_decoding: bool = field(
+        default=False,
+        metadata={'help': 'drop each row from the batch and its cache as soon as it ends, so a step computes only the rows still writing (same texts; replaces static_cache)'},
+    )  # fmt: skip
     judge_base_url: list[str] | None = field(
         default=None,
         metadata={'help': 'OpenAI API root(s) of the judge server(s), e.g. http://host:8000/v1'},
