@@ -510,7 +510,18 @@ def test_smollm2_on_the_shipped_sets(tmp_path):
     pairs = evaluate_pairwise(direct, "builtin:pairs", limit=8)
     m = pairs.metrics
     assert m["judgments"] == 16 and m["counts"]["failed"] == 0  # direct always reads a probability
-    assert 0.0 <= m["accuracy"] <= 1.0 and m["mean_p_chosen"] is not None
+    # the evaluator's accuracy is the judge's own verdicts on the pairs in both orders, counted by hand
+    from trl_rrm import Match
+    from trl_rrm.tasks.eval_sets import builtin_rows
+
+    rows = builtin_rows("builtin:pairs", 8)
+    shown = [(Match(r["prompt"], (r["chosen"], r["rejected"])), 0) for r in rows]
+    shown += [(Match(r["prompt"], (r["rejected"], r["chosen"])), 1) for r in rows]
+    fixed = HFJudge.from_model(loaded.model, loaded.tokenizer, verdict="direct", order="fixed", batch_size=16)
+    verdicts = fixed.compare([match for match, _ in shown])  # the evaluator shows each order as given
+    assert m["accuracy"] == sum(v.winner == right for v, (_, right) in zip(verdicts, shown)) / 16
+    p_chosen = [v.p_first if right == 0 else 1 - v.p_first for v, (_, right) in zip(verdicts, shown)]
+    assert m["mean_p_chosen"] == pytest.approx(sum(p_chosen) / 16, abs=1e-6)
     bon = evaluate_best_of_n(direct, "builtin:best_of_n", limit=4, tournaments=["knockout"])
     assert bon.tournaments[0]["matches"] == 4 * 3
     ranks = evaluate_listwise(direct, "builtin:listwise", limit=3, method="round_robin")
