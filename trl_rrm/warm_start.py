@@ -78,8 +78,8 @@ class WarmStartConfig:
     log_every: int = 10
     seed: int = 0
     # Batch widths rounded up to a multiple of this (masked, so the loss is the same): a
-    # handful of tensor shapes instead of one per batch, which bounds the per-shape caches
-    # that made a 400-step CPU run grow to 16.5 GB and slow from 4 to 6-8 s a step.
+    # handful of tensor shapes instead of one per batch, which bounds the CPU's per-shape
+    # caches (60 steps: 5.1 GB instead of 6.8 GB; docs/results/judge_training.md).
     pad_multiple: int = 64
 
     def __post_init__(self) -> None:

@@ -222,8 +222,6 @@ class HFJudge(GenerativeJudge):
         return results
 
     def _generate_batch(self, batch: list[tuple], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
-        from transformers import GenerationConfig, StoppingCriteriaList
-
         model, tokenizer = self._model, self._tokenizer
         pad_id, eos_ids = special_ids(model, tokenizer)
         input_ids, attention_mask, kwargs, cached = self._inputs([ids for _, ids, _, _ in batch])
@@ -237,21 +235,7 @@ class HFJudge(GenerativeJudge):
             output = decode(model, input_ids, attention_mask, kwargs.get(cache_argument(model)), cached, budget=budget,
                             pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper)  # fmt: skip
         else:
-            if stopper is not None:
-                kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
-            if processor is not None:
-                kwargs["logits_processor"] = [processor]
-            if self.config.static_cache:
-                name = cache_argument(model)
-                static = static_cache(model, width + budget, kwargs.get(name))
-                if static is not None:
-                    kwargs[name] = static
-            generation_config = GenerationConfig(
-                max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
-                disable_compile=True,  # batch shapes change from call to call: compiling would recompile
-            )  # fmt: skip
-            output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
-                                    **kwargs)  # fmt: skip
+            output = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids, processor, stopper)
         generations = []
         for i, row in enumerate(output[:, width:].tolist()):
             stopped = stopper.stopped[i] if stopper is not None else None
@@ -263,6 +247,28 @@ class HFJudge(GenerativeJudge):
                 tokens, finished = len(kept) + (end is not None), end is not None
             generations.append(Generation(tokenizer.decode(kept, skip_special_tokens=True), tokens, finished))
         return generations
+
+    def _generate_all_rows(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, kwargs: dict, budget: int,
+                           pad_id: int, eos_ids: list[int], processor: Any, stopper: Any) -> torch.Tensor:
+        """``model.generate`` on the batch: every row decodes until the last one ends."""
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        model = self._model
+        if stopper is not None:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
+        if processor is not None:
+            kwargs["logits_processor"] = [processor]
+        if self.config.static_cache:
+            name = cache_argument(model)
+            static = static_cache(model, input_ids.shape[1] + budget, kwargs.get(name))
+            if static is not None:
+                kwargs[name] = static
+        generation_config = GenerationConfig(
+            max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
+            disable_compile=True,  # batch shapes change from call to call: compiling would recompile
+        )  # fmt: skip
+        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
+                              **kwargs)  # fmt: skip
 
     # ---- label probabilities --------------------------------------------------
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
