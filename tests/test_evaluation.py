@@ -512,7 +512,7 @@ def test_smollm2_on_the_shipped_sets(tmp_path):
     assert m["judgments"] == 16 and m["counts"]["failed"] == 0  # direct always reads a probability
     # the evaluator's accuracy is the judge's own verdicts on the pairs in both orders, counted by hand
     from trl_rrm import Match
-    from trl_rrm.tasks.eval_sets import builtin_rows
+    from trl_rrm.inputs import builtin_rows
 
     rows = builtin_rows("builtin:pairs", 8)
     shown = [(Match(r["prompt"], (r["chosen"], r["rejected"])), 0) for r in rows]

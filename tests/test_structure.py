@@ -67,6 +67,33 @@ def test_every_relative_import_resolves():
     assert not missing
 
 
+def test_nothing_in_the_core_imports_the_toy_tasks():
+    """Issue 25 item 3: ``trl_rrm.tasks`` (toy tasks for recipes, tests and built-in sets)
+    is optional; the built-in sets reach the core through entry points. Only the CLI's
+    ``demo`` command (an application of them) imports it."""
+    import ast
+
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[1] == "tasks" or parts == ("trl_rrm", "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                package = list(parts[:-1])[: len(parts) - node.level] if node.level else []
+                name = ".".join(package + ([node.module] if node.module else []))
+                names = [name] + [f"{name}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found += [f"{path.name}:{node.lineno}" for n in names if n == "trl_rrm.tasks" or n.startswith("trl_rrm.tasks.")]
+    assert not found
+    code = "import sys, trl_rrm.inputs as i; rows = i.builtin_rows('builtin:pairs', 2); assert len(rows) == 2; print(sorted(i.builtin_sets()))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['best_of_n', 'constraints', 'listwise', 'pairs']"
+
+
 def test_one_default_tournament_for_the_reward():
     """Issue 25 item 5: the reward's tournament default was circular in RRMReward and
     round robin in grpo_rrm's config; the docs called knockout the default."""

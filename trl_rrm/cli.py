@@ -220,13 +220,14 @@ def _eval(namespace: argparse.Namespace) -> int:
     from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, evaluate_robustness, write_report
     from .evaluation.report import prepare_report_dir
     from .inputs import InputError, parse_columns
-    from .tasks.eval_sets import BUILTIN_TASKS
 
     run, judge_args = _split(namespace, EvalRun, JudgeArguments)
-    data = run.input or {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise",
-                         "robustness": "builtin:constraints"}[run.task]  # fmt: skip
-    builtin_task = BUILTIN_TASKS.get(data.removeprefix("builtin:")) if data.startswith("builtin:") else None
-    if builtin_task is not None and builtin_task != {"robustness": "pairwise"}.get(run.task, run.task):
+    defaults = {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise",
+                "robustness": "builtin:constraints"}  # fmt: skip
+    data = run.input or defaults[run.task]
+    rows_of = {"robustness": "pairwise"}  # robustness attacks pairwise rows
+    builtin_task = next((rows_of.get(task, task) for task, name in defaults.items() if name == data), None)
+    if builtin_task is not None and builtin_task != rows_of.get(run.task, run.task):
         print(f"trl-rrm eval: error: --input {data} is a {builtin_task} set, but --task is {run.task}", file=sys.stderr)
         return 2
     if not judge_args.judge_model and not judge_args.judge_base_url:

@@ -104,7 +104,7 @@ def load_rows(
     seed: int = 0,
 ) -> Rows:
     """Rows of ``data``: a file, a list of dicts, a ``datasets.Dataset``, ``"builtin:<set>"``
-    (``trl_rrm.tasks.eval_sets``: ``limit`` rows, seeded) or a hub dataset name (``split``).
+    (``builtin_rows``: ``limit`` rows, seeded) or a hub dataset name (``split``).
     ``columns`` maps fields to the data's columns (``apply_columns``); ``limit`` keeps the
     first rows.
 
@@ -115,12 +115,7 @@ def load_rows(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InputError(f"limit={limit!r} must be a positive integer or None")
     if isinstance(data, str) and data.startswith("builtin:"):
-        from .tasks.eval_sets import builtin_rows
-
-        try:
-            rows = Rows(builtin_rows(data, limit, seed=seed), data)
-        except ValueError as err:
-            raise InputError(str(err)) from None
+        rows = Rows(builtin_rows(data, limit, seed=seed), data)
     elif isinstance(data, (str, os.PathLike)) and (os.path.exists(data) or Path(data).suffix.lower() in SUFFIXES):
         if not os.path.exists(data):
             raise InputError(f"{data}: no such file")
@@ -140,6 +135,37 @@ def load_rows(
     if not rows.rows:
         raise InputError(f"{rows.source}: has no rows")
     return apply_columns(rows, columns or {})
+
+
+SETS_GROUP = "trl_rrm.sets"
+
+
+def builtin_sets() -> dict[str, Any]:
+    """The sets ``"builtin:<name>"`` names: the ``trl_rrm.sets`` entry points of every
+    installed package (this one's in pyproject.toml: ``pairs``, ``constraints``,
+    ``best_of_n``, ``listwise``), each a function ``(n, seed=...) -> rows``. Nothing here
+    imports the package that defines them until a set is asked for."""
+    from importlib.metadata import entry_points
+
+    return {point.name: point for point in entry_points(group=SETS_GROUP)}
+
+
+def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """The rows of the set ``name`` (``"builtin:pairs"`` or ``"pairs"``): ``n`` of them (the
+    set's default if None), seeded.
+
+    Raises:
+        InputError: an unknown name or a bad ``n``.
+    """
+    sets = builtin_sets()
+    key = name.removeprefix("builtin:")
+    if key not in sets:
+        raise InputError(f"data={name!r} is not a built-in set; choose one of {['builtin:' + k for k in sorted(sets)]}")
+    make = sets[key].load()
+    try:
+        return make(seed=seed) if n is None else make(n, seed=seed)
+    except ValueError as err:
+        raise InputError(str(err)) from None
 
 
 def _load_hub(name: str, split: str | None) -> list[dict[str, Any]]:

@@ -13,8 +13,10 @@ from a seeded RNG (the same ``(n, seed)`` gives the same rows on every machine):
   true one by graded amounts (0, 1, 10, 100, ...) and ``relevance`` (higher is better:
   the reference ranking, by absolute error).
 
-``builtin_rows("builtin:pairs")`` (also ``builtin:best_of_n`` and ``builtin:listwise``)
-gives them by name, as the CLI's ``--input builtin:<set>`` does.
+``trl_rrm.inputs.builtin_rows("builtin:pairs")`` (also ``builtin:constraints``,
+``builtin:best_of_n`` and ``builtin:listwise``) gives them by name, as the CLI's
+``--input builtin:<set>`` does: they are this package's ``trl_rrm.sets`` entry points
+(pyproject.toml), so nothing in the core imports this module.
 """
 
 from __future__ import annotations
@@ -188,25 +190,3 @@ def constraint_set(n: int = 384, seed: int = 0) -> list[dict[str, Any]]:
         rows.append({"prompt": pair.problem.prompt, "chosen": pair.chosen, "rejected": pair.rejected,
                      "subset": "+".join(c.name for c in pair.problem.constraints)})  # fmt: skip
     return rows
-
-
-BUILTIN_SETS: dict[str, Callable[..., list[dict[str, Any]]]] = {
-    "pairs": pairwise_set,
-    "constraints": constraint_set,
-    "best_of_n": best_of_n_set,
-    "listwise": listwise_set,
-}
-
-BUILTIN_TASKS = {"pairs": "pairwise", "best_of_n": "best-of-n", "listwise": "listwise", "constraints": "pairwise"}
-
-
-def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """The built-in set ``name`` (``"builtin:pairs"`` or ``"pairs"``), ``n`` rows (its default if None).
-
-    Raises:
-        ValueError: an unknown name or a bad ``n``.
-    """
-    key = name.removeprefix("builtin:")
-    if key not in BUILTIN_SETS:
-        raise ValueError(f"data={name!r} is not a built-in set; choose one of {['builtin:' + k for k in BUILTIN_SETS]}")
-    return BUILTIN_SETS[key](seed=seed) if n is None else BUILTIN_SETS[key](n, seed=seed)
