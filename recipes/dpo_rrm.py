@@ -41,6 +41,7 @@ from trl_rrm.embedded import smollm2_path
 from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.labeling import LabelingConfig, label_preferences
 from trl_rrm.precision import default_bf16
+from trl_rrm.recipe_results import write_results
 from trl_rrm.tasks.arithmetic import arithmetic_pairs
 from trl_rrm.tasks.proof import TASKS, get_task
 
@@ -114,7 +115,7 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     if task is not None:
         results["after"] = score(trainer.model)
     results["adapter"] = training.output_dir
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    write_results(out, results)
     print(json.dumps({k: v for k, v in results.items() if k != "labeling"}, indent=2, default=str))
 
 

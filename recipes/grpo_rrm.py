@@ -58,6 +58,7 @@ from trl_rrm.embedded import smollm2_path
 from trl_rrm.hacking import audit_agreement
 from trl_rrm.judges.arguments import JudgeArguments
 from trl_rrm.precision import default_bf16
+from trl_rrm.recipe_results import write_results
 from trl_rrm.sampling import generate_completions
 from trl_rrm.tasks.proof import TASKS, get_task
 from trl_rrm.tournaments.registry import DEFAULT_TOURNAMENT, TOURNAMENTS
@@ -272,9 +273,7 @@ def main(cfg: RRMGRPOConfig, judge_args: JudgeArguments, training: GRPOConfig) -
         if "reward" in entry
     ]
     results.update(step_summary(results["train_log"]))
-    out = Path(training.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(training.output_dir, results)
     print(json.dumps({k: v for k, v in results.items() if k != "train_log"}, indent=2))
     return results
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from trl import TrlParser
 
+from trl_rrm.recipe_results import RESULTS_FILE, JudgeResults, PolicyResults, read_results, write_results
+
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("proof")
 
@@ -78,10 +80,10 @@ class ProofConfig:
 
 def _run(name: str, command: list[str], folder: Path) -> dict:
     """Run one recipe unless its ``results.json`` exists; return the results."""
-    results = folder / "results.json"
-    if results.is_file():
+    results = folder / RESULTS_FILE
+    if results.is_file():  # written atomically (write_results): a file here is a finished stage
         logger.info("%s: done before, reusing %s", name, results)
-        return json.loads(results.read_text())
+        return read_results(folder)
     folder.mkdir(parents=True, exist_ok=True)
     logger.info("%s: %s", name, " ".join(command))
     start = time.perf_counter()
@@ -95,9 +97,9 @@ def _run(name: str, command: list[str], folder: Path) -> dict:
     if code != 0 or not results.is_file():
         tail = (folder / "log.txt").read_text()[-3000:]
         raise SystemExit(f"{name} failed (exit {code}); log: {folder / 'log.txt'}\n{tail}")
-    data = json.loads(results.read_text())
+    data = read_results(folder)
     data["seconds"] = round(time.perf_counter() - start, 1)
-    results.write_text(json.dumps(data, indent=2))
+    write_results(folder, data)
     logger.info("%s: %.0f s", name, data["seconds"])
     return data
 
@@ -159,80 +161,97 @@ PLOT_FILE = "learning_curves.png"
 ARMS = (("grpo_ground_truth", "GRPO + ground truth"), ("grpo_rrm", "GRPO + RRMReward (no labels)"))
 
 
+@dataclass
+class SeedResults:
+    """One seed's stages, read through the package's result types (``trl_rrm.recipe_results``)."""
+
+    judge: JudgeResults | None = None
+    grpo_rrm: PolicyResults | None = None
+    grpo_ground_truth: PolicyResults | None = None
+    dpo: PolicyResults | None = None
+
+    @classmethod
+    def from_stages(cls, stages: dict) -> SeedResults:
+        policies = {k: PolicyResults.from_dict(v) for k, v in stages.items() if k in ("grpo_rrm", "grpo_ground_truth", "dpo")}
+        return cls(JudgeResults.from_dict(stages["judge"]) if "judge" in stages else None, **policies)
+
+
 def plot(rows: dict[int, dict], path: Path) -> Path | None:
     """Held-out satisfaction against GRPO step, per arm and seed (None without matplotlib
     or without a curve)."""
     from trl_rrm.evaluation import plot_learning_curves
 
-    series = {label: [[(p["step"], p["rate"]) for p in row[arm].get("curve", [])] for row in rows.values() if arm in row]
-              for arm, label in ARMS}  # fmt: skip
+    seeds = [SeedResults.from_stages(row) for row in rows.values()]
+    series = {label: [list(getattr(r, arm).curve) for r in seeds if getattr(r, arm) is not None] for arm, label in ARMS}
     starts = [c[0][1] for curves in series.values() for c in curves if c and c[0][0] == 0]
-    seeds = len(rows)
     try:
         return plot_learning_curves(
             series, path, baseline=statistics.fmean(starts) if starts else None, baseline_label="untrained policy",
-            ylabel="held-out satisfaction", title=f"constraints task, {seeds} seed{'s' * (seeds > 1)}",
+            ylabel="held-out satisfaction", title=f"constraints task, {len(seeds)} seed{'s' * (len(seeds) > 1)}",
         )  # fmt: skip
     except (ImportError, ValueError) as error:
         logger.warning("no learning-curve plot: %s", error)
         return None
 
 
-def _get(data: dict, *path: str):
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
+def _rate(policy: PolicyResults | None, when: str = "after") -> float | None:
+    score = getattr(policy, when) if policy is not None else None
+    return score.rate if score is not None else None
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
+
+
+def _untrained(r: SeedResults) -> float | None:
+    return _first(*(_rate(p, "before") for p in (r.grpo_ground_truth, r.grpo_rrm, r.dpo)))
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _judge(who: str, split: str, mode: str, name: str):
+    return lambda r: r.judge.metric(who, split, mode, name) if r.judge else None
 
 
 def table_rows(rows: dict[int, dict]) -> list[dict]:
-    """One line per measured quantity: its value for each seed (alternative sources in order)."""
-    untrained = [(stage, "before", "rate") for stage in ("grpo_ground_truth", "grpo_rrm", "dpo")]
-    lines = []
-    for split, what in (("test", "unseen topics"), ("test_types", "unseen constraint types")):
-        for who, key in (("base (untrained)", "before"), ("trained adapter", "after")):
-            for mode in ("generate", "direct"):
-                lines.append((f"judge both-order accuracy ({mode}), {who}, {what}",
-                              [("judge", key, split, mode, "both_order_accuracy")]))  # fmt: skip
+    """One line per measured quantity: its value for each seed."""
+    splits = (("test", "unseen topics"), ("test_types", "unseen constraint types"))
+    lines = [(f"judge both-order accuracy ({mode}), {who}, {what}", _judge(key, split, mode, "both_order_accuracy"))
+             for split, what in splits for who, key in (("base (untrained)", "before"), ("trained adapter", "after"))
+             for mode in ("generate", "direct")]  # fmt: skip
     lines += [(f"judge accuracy of single judgments (generate), trained adapter, {what}",
-               [("judge", "after", split, "generate", "accuracy")]) for split, what in
-              (("test", "unseen topics"), ("test_types", "unseen constraint types"))]  # fmt: skip
+               _judge("after", split, "generate", "accuracy")) for split, what in splits]  # fmt: skip
     lines += [
-        ("judge order agreement (generate), trained, unseen topics",
-         [("judge", "after", "test", "generate", "order_agreement")]),
-        ("judge held-out pairs, unseen topics", [("judge", "held_out_pairs", "test")]),
-        ("policy satisfaction, untrained", untrained),
-        ("policy satisfaction, GRPO + ground-truth reward", [("grpo_ground_truth", "after", "rate")]),
-        ("policy satisfaction, GRPO + RRMReward (no labels)", [("grpo_rrm", "after", "rate")]),
-        ("policy satisfaction, DPO on judge-labelled pairs", [("dpo", "after", "rate")]),
-        ("policy satisfaction, untrained, scored by the DPO recipe (float32 weights)", [("dpo", "before", "rate")]),
-        ("policy held-out prompts", [("grpo_ground_truth", "after", "n"), ("grpo_rrm", "after", "n")]),
-        ("DPO pairs kept by the labeler", [("dpo", "train_pairs")]),
+        ("judge order agreement (generate), trained, unseen topics", _judge("after", "test", "generate", "order_agreement")),
+        ("judge held-out pairs, unseen topics", lambda r: r.judge.held_out_pairs.get("test") if r.judge else None),
+        ("policy satisfaction, untrained", _untrained),
+        ("policy satisfaction, GRPO + ground-truth reward", lambda r: _rate(r.grpo_ground_truth)),
+        ("policy satisfaction, GRPO + RRMReward (no labels)", lambda r: _rate(r.grpo_rrm)),
+        ("policy satisfaction, DPO on judge-labelled pairs", lambda r: _rate(r.dpo)),
+        ("policy satisfaction, untrained, scored by the DPO recipe (float32 weights)", lambda r: _rate(r.dpo, "before")),
+        ("policy held-out prompts", lambda r: _first(*(p.after.n for p in (r.grpo_ground_truth, r.grpo_rrm) if p and p.after))),
+        ("DPO pairs kept by the labeler", lambda r: r.dpo and r.dpo.train_pairs),
         ("GRPO + RRMReward: judge-checker agreement on training groups (mean over steps)",
-         [("grpo_rrm", "audit_agreement")]),
+         lambda r: r.grpo_rrm and r.grpo_rrm.audit_agreement),
         ("GRPO + RRMReward: judge-checker agreement on the trained policy's held-out answers",
-         [("grpo_rrm", "final_audit", "agreement")]),
-        ("GRPO + RRMReward: judge share of a step", [("grpo_rrm", "judge_share")]),
-        ("GRPO + RRMReward: seconds a step", [("grpo_rrm", "step_seconds")]),
-        ("GRPO + ground truth: seconds a step", [("grpo_ground_truth", "step_seconds")]),
-        ("GRPO + RRMReward: training minutes", [("grpo_rrm", "train_seconds")]),
-        ("GRPO + ground truth: training minutes", [("grpo_ground_truth", "train_seconds")]),
-    ]
+         lambda r: r.grpo_rrm and r.grpo_rrm.final_audit_agreement),
+        ("GRPO + RRMReward: judge share of a step", lambda r: r.grpo_rrm and r.grpo_rrm.judge_share),
+        ("GRPO + RRMReward: seconds a step", lambda r: r.grpo_rrm and r.grpo_rrm.step_seconds),
+        ("GRPO + ground truth: seconds a step", lambda r: r.grpo_ground_truth and r.grpo_ground_truth.step_seconds),
+        ("GRPO + RRMReward: training minutes", lambda r: _minutes(r.grpo_rrm and r.grpo_rrm.train_seconds)),
+        ("GRPO + ground truth: training minutes", lambda r: _minutes(r.grpo_ground_truth and r.grpo_ground_truth.train_seconds)),
+    ]  # fmt: skip
+    seeds = {seed: SeedResults.from_stages(row) for seed, row in rows.items()}
     out = []
-    for label, paths in lines:
-        values = {}
-        for seed, row in rows.items():
-            found = [v for v in (_get(row, *path) for path in paths) if v is not None]
-            values[seed] = found[0] if found else None
-            if "minutes" in label and values[seed] is not None:
-                values[seed] = round(values[seed] / 60, 1)
+    for label, read in lines:
+        values = {seed: read(r) for seed, r in seeds.items()}
         if any(v is not None for v in values.values()):
             out.append({"quantity": label, "values": values})
     gains = {}
-    for seed, row in rows.items():
-        before = next((v for v in (_get(row, *path) for path in untrained) if v is not None), None)
-        truth, judged = _get(row, "grpo_ground_truth", "after", "rate"), _get(row, "grpo_rrm", "after", "rate")
+    for seed, r in seeds.items():
+        before, truth, judged = _untrained(r), _rate(r.grpo_ground_truth), _rate(r.grpo_rrm)
         if None not in (before, truth, judged) and truth != before:
             gains[seed] = (judged - before) / (truth - before)
     if gains:

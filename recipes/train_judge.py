@@ -57,6 +57,7 @@ from trl_rrm.evaluation.data import PairExample, pairwise_examples
 from trl_rrm.formats import PAIRWISE_FORMATS, get_format
 from trl_rrm.inputs import load_rows
 from trl_rrm.precision import default_bf16
+from trl_rrm.recipe_results import write_results
 from trl_rrm.special_tokens import special_ids
 from trl_rrm.tasks import constraints, sums
 from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train
@@ -309,13 +310,12 @@ def evaluate_only(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     save_held_out(out / HELD_OUT_FILE, held_out)
     logger.info("evaluating %s on held-out pairs %s", cfg.judge_adapter or "the base", {k: len(v) for k, v in held_out.items()})
     results = {
-        "adapter": cfg.judge_adapter,
-        "held_out_pairs": {k: len(v) for k, v in held_out.items()},
+        "adapter": cfg.judge_adapter, "held_out_pairs": {k: len(v) for k, v in held_out.items()},
         "before": evaluate(base_path, None, cfg, held_out, training.seed) if cfg.eval_base or not cfg.judge_adapter else None,
         "after": evaluate(base_path, cfg.judge_adapter, cfg, held_out, training.seed) if cfg.judge_adapter else None,
         "seconds": {"evaluation": round(time.perf_counter() - start, 1)},
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(out, results)
     print(json.dumps(results, indent=2))
     return results
 
@@ -388,7 +388,7 @@ def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
         results["after"] = evaluate(base_path, str(out), cfg, held_out, training.seed)
         seconds["evaluation"] = round(time.perf_counter() - start, 1)
     results["seconds"] = seconds
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(out, results)
     print(json.dumps({k: v for k, v in results.items() if k != "warm_start"}, indent=2))
     return results
 
