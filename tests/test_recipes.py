@@ -134,6 +134,9 @@ def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["before"]["n"] == results["after"]["n"] == 8
     (entry,) = [e for e in results["train_log"] if "rewards/rrm_reward/mean" in e]
+    # round robin over 2 groups of 4 (batch 8, 4 generations): 12 matches, each read by `direct`
+    assert entry["rrm_reward/matches"] == 12 and entry["rrm_reward/failed_match_rate"] == 0
+    assert entry["rrm_reward/none_reward_rate"] == 0 and entry["rrm_reward/judge_tokens"] == 0
     assert entry["rewards/rrm_reward/mean"] is not None  # the base judge gave verdicts
     audit = results["final_audit"]  # the judge against the checker on the trained policy's answers
     assert audit["prompts"] == 4 and audit["answers"] == 16 and 0 <= audit["checker_rate"] <= 1
