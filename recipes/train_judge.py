@@ -95,10 +95,9 @@ class TrainJudgeConfig:
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     lora_layers: int | None = field(default=16, metadata={"help": "LoRA on the top k layers only (None: all)"})
-    lora_target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        metadata={"help": "modules that get LoRA"},
-    )
+    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                           "up_proj", "down_proj"], metadata={"help": "modules that get LoRA"})  # fmt: skip
+    walk_evidence: bool = field(default=False, metadata={"help": "constraints: traces check while copying (E7)"})
     eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
     eval_max_new_tokens: int = field(default=256, metadata={"help": "judge budget in the evaluation (writing modes)"})
     eval_base: bool = field(default=True, metadata={"help": "evaluate the untrained base too"})
@@ -235,7 +234,7 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
             if not same and (verdict_only or rng.random() < cfg.verdict_only_share):
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
-                trace = constraints.judge_trace(shown, cfg.format)
+                trace = constraints.judge_trace(shown, cfg.format, walk=cfg.walk_evidence)
                 out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=not same))
             else:
                 out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
