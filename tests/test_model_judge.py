@@ -82,6 +82,18 @@ def test_demo_cli_prints_a_report():
 THRESHOLD_ACCURACY = 0.55
 
 
+def _first_of_each_type(adapter) -> dict:
+    """The first held-out unseen-topic pair of each trained type in ``adapter``'s held_out_pairs.jsonl."""
+    from trl_rrm.evaluation.data import PairExample
+
+    first_of_type: dict[str, PairExample] = {}
+    for line in (adapter / "held_out_pairs.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row.pop("split") == "test":
+            first_of_type.setdefault(row["subset"], PairExample(**row))
+    return first_of_type
+
+
 def test_committed_constraint_judge_verifies_held_out_pairs():
     """The committed constraint judge (recipes/adapters/smollm2-constraint-judge) on one
     held-out unseen-topic pair of every trained type, both orders, as trained: it writes
@@ -90,14 +102,9 @@ def test_committed_constraint_judge_verifies_held_out_pairs():
 
     from trl_rrm.embedded import smollm2_path
     from trl_rrm.evaluation import evaluate_pairwise
-    from trl_rrm.evaluation.data import PairExample
 
     adapter = Path(__file__).resolve().parent.parent / "recipes" / "adapters" / "smollm2-constraint-judge"
-    rows = [json.loads(line) for line in (adapter / "held_out_pairs.jsonl").read_text().splitlines()]
-    first_of_type: dict[str, PairExample] = {}
-    for row in rows:
-        if row.pop("split") == "test":
-            first_of_type.setdefault(row["subset"], PairExample(**row))
+    first_of_type = _first_of_each_type(adapter)
     pairs = list(first_of_type.values())
     assert len(pairs) == 12
     metrics = {}
@@ -123,14 +130,9 @@ def test_walk_judge_verifies_held_out_pairs():
 
     from trl_rrm.embedded import smollm2_path
     from trl_rrm.evaluation import evaluate_pairwise
-    from trl_rrm.evaluation.data import PairExample
 
     adapter = Path(__file__).resolve().parent.parent / "recipes" / "adapters" / "smollm2-constraint-judge-walk"
-    rows = [json.loads(line) for line in (adapter / "held_out_pairs.jsonl").read_text().splitlines()]
-    first_of_type: dict[str, PairExample] = {}
-    for row in rows:
-        if row.pop("split") == "test":
-            first_of_type.setdefault(row["subset"], PairExample(**row))
+    first_of_type = _first_of_each_type(adapter)
     judge = HFJudge(smollm2_path(), adapter=str(adapter), verdict="generate", order="fixed", temperature=0.0,
                     max_new_tokens=256, batch_size=32)  # fmt: skip
     metrics = evaluate_pairwise(judge, list(first_of_type.values()), orders="both").metrics
