@@ -154,25 +154,34 @@ VIEWS: dict[str, View] = {
 # a decision about the word just written. The evidence is then the last count
 # ("capital letters: 1"), and the yes/no follows from it.
 
-Mark = Callable[[str, Mapping[str, Any]], int]  # how many times a word counts
+Mark = Callable[[str, bool, Mapping[str, Any]], int]  # how many times a word counts (word, ends a sentence, params)
 WALK_LIMIT = 60  # words copied; the count covers the whole response
 
 
 def _has(test: Callable[[str], bool]) -> Mark:
-    return lambda word, _: int(any(test(c) for c in word))
+    return lambda word, _, __: int(any(test(c) for c in word))
+
+
+def _found(word: str, _: bool, p: Mapping[str, Any]) -> int:
+    return T.occurrences(word, p["word"])
+
+
+def _counted(word: str, _: bool, __: Mapping[str, Any]) -> int:
+    return int(T.has_alnum(word))
 
 
 # type -> (the mark's tag, "" for a plain count; the evidence's noun; what a word counts)
 WALKS: dict[str, tuple[str, str, Mark]] = {
     "lowercase": ("capital", "capital letters", _has(lambda c: c.isupper() or c.istitle())),
     "capitals": ("lowercase", "lowercase letters", _has(str.islower)),
-    "no_commas": ("comma", "commas", lambda word, _: sum(word.count(c) for c in T.COMMAS)),
-    "include_number": ("digit", "digits", _has(str.isdecimal)),
-    "no_digits": ("digit", "digits", _has(str.isdecimal)),
-    "include_word": ("found", "found", lambda word, p: T.occurrences(word, p["word"])),
-    "avoid_word": ("found", "found", lambda word, p: T.occurrences(word, p["word"])),
-    "max_words": ("", "words", lambda word, _: int(T.has_alnum(word))),
-    "min_words": ("", "words", lambda word, _: int(T.has_alnum(word))),
+    "no_commas": ("comma", "commas", lambda word, _, __: T.commas(word)),
+    "include_number": ("digit", "digits", lambda word, _, __: int(bool(T.digits(word)))),
+    "no_digits": ("digit", "digits", lambda word, _, __: int(bool(T.digits(word)))),
+    "include_word": ("found", "found", _found),
+    "avoid_word": ("found", "found", _found),
+    "max_words": ("", "words", _counted),
+    "min_words": ("", "words", _counted),
+    "sentences": ("end", "sentences", lambda _, ends, __: int(ends)),
 }
 
 
@@ -189,7 +198,7 @@ def _tokens(body: str, sentences: bool) -> list[tuple[str, bool]]:
 
 
 def _evidence_noun(constraint: Constraint) -> str:
-    noun = WALKS[constraint.name][1] if constraint.name in WALKS else "sentences"
+    noun = WALKS[constraint.name][1]
     return f"'{constraint.kwargs['word']}' {noun}" if noun == "found" else noun
 
 
@@ -198,7 +207,7 @@ def walked_copy(constraints: list[Constraint], response: Any) -> tuple[str, dict
     each one's total count (over the whole response, also past ``WALK_LIMIT`` words);
     None when no constraint is walked or the marks disagree with the checker's count (a
     word the checker counts across tokens)."""
-    walked = [c for c in constraints if c.name in WALKS or c.name == "sentences"]
+    walked = [c for c in constraints if c.name in WALKS]
     body = T.clean(response)
     if not walked or not T.has_alnum(body):
         return None
@@ -208,16 +217,14 @@ def walked_copy(constraints: list[Constraint], response: Any) -> tuple[str, dict
     for i, (token, ends) in enumerate(tokens):
         marks = []
         for c in walked:
-            hits = int(ends) if c.name == "sentences" else WALKS[c.name][2](token, c.kwargs)
+            tag, _, mark = WALKS[c.name]
             noun = _evidence_noun(c)
-            for _ in range(hits):
+            for _ in range(mark(token, ends, c.kwargs)):
                 counts[noun] += 1
-                tag = "end" if c.name == "sentences" else WALKS[c.name][0]
                 marks.append(f"({tag} {counts[noun]})" if tag else f"({counts[noun]})")
         if i < WALK_LIMIT:
             shown.append(T.snip(token, 40) + "".join(marks))
-    expected = {_evidence_noun(c): _truth(c, body) for c in walked}
-    if counts != expected:
+    if counts != {_evidence_noun(c): _truth(c, body) for c in walked}:
         return None
     return " ".join(w for w in shown if w) + (" ..." if len(tokens) > WALK_LIMIT else ""), counts
 
@@ -231,7 +238,7 @@ def _truth(constraint: Constraint, body: str) -> int:
         return T.occurrences(body, p["word"])
     if name in ("max_words", "min_words"):
         return len(T.words(body))
-    return sum(WALKS[name][2](token, p) for token in body.split())
+    return sum(WALKS[name][2](token, False, p) for token in body.split())
 
 
 def evidence(constraint: Constraint, response: Any, walk: bool = False) -> str:

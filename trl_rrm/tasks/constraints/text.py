@@ -34,7 +34,7 @@ import re
 import unicodedata
 from typing import Any
 
-COMMAS = ",，、،"
+_COMMAS = ",，、،"
 _OPENERS = "\"'“‘«([*_`#> \t\r\n\u00a0"
 _CLOSERS = "\"'”’»)]*_` \t\r\n\u00a0"
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*(?=\s|$)")
@@ -137,7 +137,7 @@ def last_char(text: Any) -> str:
 
 def commas(text: Any) -> int:
     """How many commas (ASCII, full-width, ideographic or Arabic) ``text`` holds."""
-    return sum(clean(text).count(c) for c in COMMAS)
+    return sum(clean(text).count(c) for c in _COMMAS)
 
 
 def digits(text: Any) -> list[str]:
