@@ -50,20 +50,26 @@ def test_recipe_configs_use_current_transformers_names(path):
     assert not [k for k in keys if k.startswith("gradient_checkpointing")]
 
 
+def _from_imports(path: Path):
+    """(node, absolute module) of every ``from ... import`` in ``path``, relative ones resolved."""
+    import ast
+
+    package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]  # the module's package
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = list(package)[: len(package) - node.level + 1] if node.level else []
+            yield node, ".".join(base + ([node.module] if node.module else []))
+
+
 def test_every_relative_import_resolves():
     # lazy imports inside functions break silently when a module moves (tasks/demo.py did)
-    import ast
     import importlib.util
 
     missing = []
     for path in PACKAGE.rglob("*.py"):
-        package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]  # the module's package
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = list(package)[: len(package) - node.level + 1]
-                name = ".".join(base + ([node.module] if node.module else []))
-                if importlib.util.find_spec(name) is None:
-                    missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}")
+        for node, name in _from_imports(path):
+            if node.level and importlib.util.find_spec(name) is None:
+                missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}")
     assert not missing
 
 
@@ -78,15 +84,10 @@ def test_nothing_in_the_core_imports_the_toy_tasks():
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         if parts[1] == "tasks" or parts == ("trl_rrm", "cli"):
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                package = list(parts[:-1])[: len(parts) - node.level] if node.level else []
-                name = ".".join(package + ([node.module] if node.module else []))
-                names = [name] + [f"{name}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
+        imports = [(node, [name] + [f"{name}.{a.name}" for a in node.names]) for node, name in _from_imports(path)]
+        imports += [(node, [a.name for a in node.names]) for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.Import)]  # fmt: skip
+        for node, names in imports:
             found += [f"{path.name}:{node.lineno}" for n in names if n == "trl_rrm.tasks" or n.startswith("trl_rrm.tasks.")]
     assert not found
     code = "import sys, trl_rrm.inputs as i; rows = i.builtin_rows('builtin:pairs', 2); assert len(rows) == 2; print(sorted(i.builtin_sets()))"
