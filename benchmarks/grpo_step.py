@@ -11,9 +11,11 @@ Per step: wall time, time in policy generation (``GRPOTrainer._generate``), in t
 (the rest of the step). The first step is warm-up and left out.
 
 Inside the same reward call the judge also runs with every speedup switched off
-(``static_cache``, ``prefix_reuse``, ``cache_identical``, ``length_bucketing`` off) on the very same
-completions, order alternating between steps, so the judging speedup is measured on
-identical work; only the default judge's rewards reach the trainer.
+(``static_cache``, ``prefix_reuse``, ``cache_identical``, ``length_bucketing``,
+``reuse_analysis_cache`` off), and with only ``reuse_analysis_cache`` off (the labels
+scored by a second prefill of prompt + analysis), on the very same completions, the order
+rotating between steps, so each speedup is measured on identical work; only the default
+judge's rewards reach the trainer, and the step's time leaves the other two out.
 """
 
 from __future__ import annotations
@@ -47,17 +49,23 @@ def main() -> None:
                    batch_size=32)
     fast = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **judging), "knockout",
                      num_generations=args.num_generations)
-    slow = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, prefix_reuse=False,
-                                        static_cache=False, cache_identical=False, length_bucketing=False, **judging), "knockout",
-                     num_generations=args.num_generations)
-    timing = {"generation": 0.0, "judging": 0.0, "judging_no_speedups": 0.0, "prepare": 0.0}
+    off = dict(prefix_reuse=False, static_cache=False, cache_identical=False, length_bucketing=False,
+               reuse_analysis_cache=False)
+    references = {  # judged on the same completions, left out of the step's time
+        "judging_no_speedups": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **off, **judging),
+                                         "knockout", num_generations=args.num_generations),
+        "judging_second_prefill": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True,
+                                                               reuse_analysis_cache=False, **judging),
+                                            "knockout", num_generations=args.num_generations),
+    }  # fmt: skip
+    timing = {"generation": 0.0, "judging": 0.0, "prepare": 0.0, **dict.fromkeys(references, 0.0)}
     calls = [0]
 
     def reward(prompts, completions, **kwargs):
         quiet = {k: v for k, v in kwargs.items() if k not in ("log_metric", "log_extra")}
-        order = [("judging", fast, kwargs), ("judging_no_speedups", slow, quiet)]
-        if calls[0] % 2:
-            order.reverse()
+        order = [("judging", fast, kwargs)] + [(key, fn, quiet) for key, fn in references.items()]
+        turn = calls[0] % len(order)
+        order = order[turn:] + order[:turn]
         calls[0] += 1
         out = None
         for key, fn, kw in order:
@@ -78,11 +86,12 @@ def main() -> None:
 
         def on_step_end(self, *a, **k):
             d = {key: timing[key] - self.before[key] for key in timing}
-            # the judging measurement with speedups off is not part of the step
-            total = time.perf_counter() - self.start - d["judging_no_speedups"]
+            # the reference judgings are not part of the step
+            extra = sum(d[key] for key in references)
+            total = time.perf_counter() - self.start - extra
             d["step"] = total
-            d["loss_backward_update"] = total - (d["prepare"] - d["judging_no_speedups"])
-            d["prepare_other"] = d["prepare"] - d["generation"] - d["judging"] - d["judging_no_speedups"]
+            d["loss_backward_update"] = total - (d["prepare"] - extra)
+            d["prepare_other"] = d["prepare"] - d["generation"] - d["judging"] - extra
             steps.append(d)
 
     config = GRPOConfig(
@@ -121,8 +130,12 @@ def main() -> None:
         "mean_seconds": mean,
         "share_of_step": {k: mean[k] / mean["step"] for k in parts},
         "judging_speedup_same_completions": mean["judging_no_speedups"] / mean["judging"],
+        "reuse_analysis_cache_speedup": mean["judging_second_prefill"] / mean["judging"],
+        "judge_share_with_second_prefill": (mean["judging_second_prefill"])
+        / (mean["step"] - mean["judging"] + mean["judging_second_prefill"]),
         "last_step": {"matches": stats.matches, "judge_tokens": stats.tokens,
-                      "prefix_tokens_saved_total": fast.judge.prefix_tokens_saved},
+                      "prefix_tokens_saved_total": fast.judge.prefix_tokens_saved,
+                      "analysis_tokens_reused_total": fast.judge.analysis_tokens_reused},
     }
     md = "\n".join([
         f"### GRPO step split ({args.model} as policy and judge, {args.prompts_per_step} prompts x "
@@ -130,7 +143,10 @@ def main() -> None:
         f"mean of {len(kept)} steps after warm-up)", "",
         table(["part", "share of step"], rows), "",
         f"Judging with every speedup off, on the same completions: "
-        f"{payload['judging_speedup_same_completions']:.2f}x the time of the default judge.",
+        f"{payload['judging_speedup_same_completions']:.2f}x the time of the default judge; with the labels "
+        f"scored by a second prefill (reuse_analysis_cache off): {payload['reuse_analysis_cache_speedup']:.2f}x, "
+        f"a judge share of {payload['judge_share_with_second_prefill']:.0%} instead of "
+        f"{payload['share_of_step']['judging']:.0%}.",
     ])
     write("grpo_step", args, payload, md)
 

@@ -17,7 +17,7 @@ from ..seeds import stable_seed
 from .config import VERDICT_MODES, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .engine import GenerativeJudge
 from .protocol import Judge, ListwiseJudge, PairwiseJudge, check_judge
-from .requests import Generation, GenerationRequest, ScoreRequest
+from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest
 from .votes import combine_votes
 
 _LAZY = {
@@ -52,6 +52,7 @@ __all__ = [
     "Judge",
     "JudgeServerError",
     "JudgingConfig",
+    "LabelScoring",
     "ListwiseJudge",
     "OpenAIJudge",
     "OpenAIJudgeConfig",

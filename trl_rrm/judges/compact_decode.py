@@ -36,6 +36,7 @@ def decode(
     eos_ids: list[int],
     processor: Any = None,
     stopper: Any = None,
+    on_leave: Any = None,
 ) -> torch.Tensor:
     """Generates up to ``budget`` tokens for every row of a left-padded batch whose first
     ``cached`` positions are in ``cache`` (a ``DynamicCache``, or None for none).
@@ -43,6 +44,9 @@ def decode(
     Returns ``generate``'s output layout: ``[rows, width + steps]``, each row's tokens
     after the prompt, ``pad_id`` after the row ended; ``stopper.stopped`` is filled as by
     ``generate``.
+    ``on_leave(cache_rows, batch_rows, cache, mask)`` is called as rows end, before their
+    cache slices are dropped (the rows still writing at the end included): ``cache_rows``
+    index the cache's batch, ``batch_rows`` the input's, ``mask`` covers the cached positions.
     """
     from transformers import DynamicCache
 
@@ -70,10 +74,12 @@ def decode(
         ended = torch.isin(chosen, eos)
         if stopper is not None:  # the whole batch, as generate shows it; finished rows are padded
             ended |= stopper(out[:, : width + steps])[active]
-        if t + 1 == budget:
-            break
         keep = (~ended).nonzero().flatten()
-        if keep.numel() == 0:
+        if on_leave is not None:
+            leaving = torch.arange(active.numel(), device=device) if t + 1 == budget else ended.nonzero().flatten()
+            if leaving.numel():
+                on_leave(leaving, active[leaving], cache, mask)
+        if t + 1 == budget or keep.numel() == 0:
             break
         if keep.numel() < active.numel():
             cache.batch_select_indices(keep)

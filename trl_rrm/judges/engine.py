@@ -6,7 +6,8 @@
     requests = one per (match, order)      # rendered in the format, one batch
     texts    = write(requests)             # the analyses (identical requests once; votes)
     texts    = force(requests, texts)      # verdict="forced": close, append the prefix
-    probs    = label_probabilities(...)    # verdict="likelihood" / "direct"
+    probs    = label_probabilities(...)    # verdict="likelihood" / "direct" (a backend may
+                                           # score them while writing: then_score)
     verdicts = combine orders and votes    # votes.combine_votes
 
 A backend (``HFJudge``, ``OpenAIJudge``, a test double) implements ``generate`` (and
@@ -31,7 +32,7 @@ from ..thinking import close_thinking
 from ..types import Match, Message, Ranking, Verdict
 from .config import MODE_STEPS, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .presenting import Presenter, Shown
-from .requests import Generation, GenerationRequest, ScoreRequest, expand, free_copy, unique
+from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest, expand, free_copy, unique
 from .votes import combine_votes, merge_rankings, unanimous
 
 logger = logging.getLogger(__name__)
@@ -97,16 +98,18 @@ class GenerativeJudge:
         shown = self._presenter().show(matches)
         plan = [(i, swapped) for i, (m, s) in enumerate(zip(matches, shown)) if s.fits for swapped in self._orders(m)]
         stop = fmt.verdicts if self.speed.stop_at_verdict else ()
+        then = LabelScoring(self._score_context, fmt.labels) if writes and scores else None
         requests = [
-            GenerationRequest(self._pairwise_messages(shown[i], swapped), self.config.num_votes, stop=stop)
+            GenerationRequest(self._pairwise_messages(shown[i], swapped), self.config.num_votes, stop=stop,
+                              then_score=then)  # fmt: skip
             for i, swapped in plan
         ]
         if writes:
-            texts, tokens = self._write(requests)
+            texts, tokens, known = self._write(requests)
         else:  # direct: the labels are scored right after the prompt
-            texts, tokens = [[""] for _ in requests], [0] * len(requests)
+            texts, tokens, known = [[""] for _ in requests], [0] * len(requests), [[None] for _ in requests]
         forced = self._force(requests, texts, tokens) if forces else [0] * len(requests)
-        probabilities = self._label_probabilities(requests, texts) if scores else None
+        probabilities = self._label_probabilities(requests, texts, known) if scores else None
 
         votes: list[list[list[int | None]]] = [[] for _ in matches]
         raws: list[list[list[str]]] = [[] for _ in matches]
@@ -159,10 +162,13 @@ class GenerativeJudge:
         )  # fmt: skip
 
     # ---- the steps ------------------------------------------------------------
-    def _write(self, requests: list[GenerationRequest]) -> tuple[list[list[str]], list[int]]:
-        """Every request's sampled texts and the tokens they took."""
+    def _write(self, requests: list[GenerationRequest]) -> tuple[list[list[str]], list[int], list[list[tuple | None]]]:
+        """Every request's sampled texts, the tokens they took, and the label log-probs
+        the backend scored in the same pass (None where it did not)."""
         samples = self._sample(requests, adaptive=self.speed.adaptive_votes and isinstance(self.format, PairwiseFormat))
-        return [[g.text for g in gens] for gens in samples], [sum(g.tokens for g in gens) for gens in samples]
+        texts = [[g.text for g in gens] for gens in samples]
+        tokens = [sum(g.tokens for g in gens) for gens in samples]
+        return texts, tokens, [[g.label_logps for g in gens] for gens in samples]
 
     def _sample(self, requests: list[GenerationRequest], adaptive: bool = False) -> list[list[Generation]]:
         """``generate`` with the identical-request cache and adaptive voting (see SpeedConfig)."""
@@ -206,28 +212,30 @@ class GenerativeJudge:
             forced[r] += 1
         return forced
 
-    def _label_probabilities(self, requests: list[GenerationRequest], texts: list[list[str]]) -> list[list[float]]:
-        """p(first-shown response is better) for every sample, from the verdict labels.
-
-        The context is the sample's analysis, cut before its own last verdict if it wrote
-        one, thinking closed, then the format's scoring prefix; the two labels' summed
-        token log-probabilities give p = 1 / (1 + exp(logp_second - logp_first)).
-        """
+    def _score_context(self, text: str) -> str:
+        """The answer text the verdict labels are scored after: the sample's analysis, cut
+        before its own last verdict if it wrote one, thinking closed, the scoring prefix."""
         fmt = self.format
-        score_requests = []
-        for request, request_texts in zip(requests, texts):
-            for text in request_texts:
-                context = ""
-                if text:
-                    if fmt.parse(text) is not None:
-                        text = text[: text.rfind(fmt.verdict_open)]
-                    context = close_thinking(text)
-                score_requests.append(ScoreRequest(request.messages, context + fmt.score_prefix, fmt.labels))
-        logps = iter(self._score_unique(score_requests))
-        return [
-            [1.0 / (1.0 + math.exp(min(second - first, 700.0))) for first, second in (next(logps) for _ in request_texts)]
-            for request_texts in texts
-        ]
+        context = ""
+        if text:
+            if fmt.parse(text) is not None:
+                text = text[: text.rfind(fmt.verdict_open)]
+            context = close_thinking(text)
+        return context + fmt.score_prefix
+
+    def _label_probabilities(
+        self, requests: list[GenerationRequest], texts: list[list[str]], known: list[list[tuple | None]]
+    ) -> list[list[float]]:
+        """p(first-shown response is better) for every sample, from the verdict labels after
+        ``_score_context``: p = 1 / (1 + exp(logp_second - logp_first)). ``known``: the
+        labels' log-probs a backend scored while writing; the rest are scored now."""
+        todo = [(r, s) for r, row in enumerate(known) for s, logps in enumerate(row) if logps is None]
+        labels = self.format.labels
+        score_requests = [ScoreRequest(requests[r].messages, self._score_context(texts[r][s]), labels) for r, s in todo]
+        logps = [list(row) for row in known]
+        for (r, s), scored in zip(todo, self._score_unique(score_requests)):
+            logps[r][s] = scored
+        return [[1.0 / (1.0 + math.exp(min(second - first, 700.0))) for first, second in row] for row in logps]
 
     def _score_unique(self, requests: list[ScoreRequest]) -> list[list[float]]:
         """``score`` with the identical-request cache."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -39,7 +40,8 @@ from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
 from .hf_loading import check_chat_template, load_dtype, load_judge
-from .kv_cache import accepts, cache_argument, device_of, prefilled, static_cache
+from .kv_cache import accepts, cache_argument, device_of, prefilled, row_states, stacked, static_cache
+from .label_scores import LabelRow, kept_positions, label_rows, label_values, reusable
 from .prefix_plan import plan_prefix
 from .requests import Generation, GenerationRequest, ScoreRequest
 
@@ -77,6 +79,7 @@ class HFJudge(GenerativeJudge):
         self._adapter_name: str | None = None
         self._disable_adapters = False
         self.prefix_tokens_saved = 0  # prompt tokens not recomputed (a running total, for benchmarks)
+        self.analysis_tokens_reused = 0  # prompt + analysis tokens labels were scored after without a prefill
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, tokenizer: Any, *, adapter_name: str | None = None,
@@ -199,43 +202,55 @@ class HFJudge(GenerativeJudge):
     # ---- generation -----------------------------------------------------------
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """Generates every request's samples, batched; see the module doc."""
-        rows = []  # (request index, prompt ids, template opened <think>, seed)
+        rows = []  # (request index, prompt ids, template opened <think>, seed, request)
         for index, request in enumerate(requests):
             ids, opened = self._prompt_ids(request.messages, request.assistant_prefix)
-            rows.extend((index, ids, opened, seed) for seed in request.seeds(self.config.seed))
+            rows.extend((index, ids, opened, seed, request) for seed in request.seeds(self.config.seed))
         outputs: dict[int, Generation] = {}
         groups: dict[tuple[int, bool, tuple[str, ...]], list[int]] = {}
-        for r, (index, _, _, _) in enumerate(rows):
+        for r, (index, *_) in enumerate(rows):
             request = requests[index]
             groups.setdefault((request.max_new_tokens or self.config.max_new_tokens, request.greedy, request.stop), []).append(r)
         with self._judge_mode(), torch.no_grad():
             for (budget, greedy, stop), members in groups.items():
-                self._order_rows(members, [ids for _, ids, _, _ in rows])
+                self._order_rows(members, [row[1] for row in rows])
                 for start in range(0, len(members), self.config.batch_size):
                     batch = [rows[r] for r in members[start : start + self.config.batch_size]]
                     generated = self._generate_batch(batch, budget, greedy, stop)
                     outputs.update(zip(members[start : start + self.config.batch_size], generated))
         results: list[list[Generation]] = [[] for _ in requests]
-        for r, (index, _, opened, _) in enumerate(rows):
-            g = outputs[r]  # keep the tag the template wrote, so parsing sees the block
-            results[index].append(Generation(THINK_OPEN + g.text, g.tokens, g.finished) if opened else g)
+        for r, (index, *_) in enumerate(rows):
+            results[index].append(outputs[r])
         return results
 
     def _generate_batch(self, batch: list[tuple], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
         model, tokenizer = self._model, self._tokenizer
         pad_id, eos_ids = special_ids(model, tokenizer)
-        input_ids, attention_mask, kwargs, cached = self._inputs([ids for _, ids, _, _ in batch])
+        input_ids, attention_mask, kwargs, cached = self._inputs([row[1] for row in batch])
         width = input_ids.shape[1]
-        stopper = StopAtStrings(tokenizer, stop, width, [opened for _, _, opened, _ in batch]) if stop else None
+        stopper = StopAtStrings(tokenizer, stop, width, [row[2] for row in batch]) if stop else None
         processor = None
         if not greedy and self.config.temperature > 0:
-            seeds = [seed for _, _, _, seed in batch]
+            seeds = [row[3] for row in batch]
             processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(model))
+        states: dict[int, Any] | None = None  # batch row -> its key/values, to score labels after
+        if self.config.reuse_analysis_cache and any(row[4].then_score is not None for row in batch):
+            states = {}
         if self.config.compact_decoding:
+            def keep_states(cache_rows: torch.Tensor, batch_rows: torch.Tensor, cache: Any, mask: torch.Tensor) -> None:
+                copied = row_states(cache, mask, cache_rows)
+                states.update(zip(batch_rows.tolist(), copied or [None] * len(batch_rows)))
+
             output = decode(model, input_ids, attention_mask, kwargs.get(cache_argument(model)), cached, budget=budget,
-                            pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper)  # fmt: skip
+                            pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper,
+                            on_leave=None if states is None else keep_states)  # fmt: skip
         else:
-            output = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids, processor, stopper)
+            output, cache = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids,
+                                                    processor, stopper, keep_cache=states is not None)  # fmt: skip
+            if states is not None:
+                mask = torch.cat([attention_mask, attention_mask.new_ones(output.shape[0], output.shape[1] - width)], 1)
+                copied = row_states(cache, mask, torch.arange(len(batch)))
+                states.update(enumerate(copied or [None] * len(batch)))
         generations = []
         for i, row in enumerate(output[:, width:].tolist()):
             stopped = stopper.stopped[i] if stopper is not None else None
@@ -245,12 +260,38 @@ class HFJudge(GenerativeJudge):
             else:
                 kept = row if end is None else row[:end]
                 tokens, finished = len(kept) + (end is not None), end is not None
-            generations.append(Generation(tokenizer.decode(kept, skip_special_tokens=True), tokens, finished))
+            text = tokenizer.decode(kept, skip_special_tokens=True)  # keep a <think> the template wrote
+            generations.append(Generation(THINK_OPEN + text if batch[i][2] else text, tokens, finished))
+        if states:
+            generations = self._score_after(batch, generations, output[:, width:].tolist(), states)
         return generations
 
+    def _score_after(self, batch: list[tuple], generations: list[Generation], written: list[list[int]],
+                     states: dict[int, Any]) -> list[Generation]:  # fmt: skip
+        """Each sample's ``then_score`` labels, scored after its analysis from the key/values
+        decoding left (only what differs from the written tokens is computed)."""
+        label_batch, lengths, row_state = [], [], []
+        for i, (_, prompt, _, _, request) in enumerate(batch):
+            then, state = request.then_score, states.get(i)
+            if then is None or state is None:
+                continue
+            context, _ = self._prompt_ids(request.messages, then.context(generations[i].text))
+            cached = (prompt + written[i])[: state[0][0].shape[2]]
+            for row in label_rows(self._tokenizer, i, context, then.candidates):
+                label_batch.append(row)
+                lengths.append(reusable(row, cached))
+                row_state.append(state)
+        logps: dict[int, list[float]] = {}
+        for r, c, value in self._score_batch(label_batch, (row_state, lengths)):
+            logps.setdefault(r, [0.0] * len(batch[r][4].then_score.candidates))[c] = value
+        self.analysis_tokens_reused += sum(lengths)
+        return [replace(g, label_logps=tuple(logps[i])) if i in logps else g for i, g in enumerate(generations)]
+
     def _generate_all_rows(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, kwargs: dict, budget: int,
-                           pad_id: int, eos_ids: list[int], processor: Any, stopper: Any) -> torch.Tensor:
-        """``model.generate`` on the batch: every row decodes until the last one ends."""
+                           pad_id: int, eos_ids: list[int], processor: Any, stopper: Any,
+                           keep_cache: bool = False) -> tuple[torch.Tensor, Any]:  # fmt: skip
+        """``model.generate`` on the batch: every row decodes until the last one ends. Returns
+        the tokens and (``keep_cache``) the key/value cache decoding filled."""
         from transformers import GenerationConfig, StoppingCriteriaList
 
         model = self._model
@@ -266,9 +307,11 @@ class HFJudge(GenerativeJudge):
         generation_config = GenerationConfig(
             max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
             disable_compile=True,  # batch shapes change from call to call: compiling would recompile
+            return_dict_in_generate=keep_cache,
         )  # fmt: skip
-        return model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
-                              **kwargs)  # fmt: skip
+        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
+                                **kwargs)  # fmt: skip
+        return (output.sequences, output.past_key_values) if keep_cache else (output, None)
 
     # ---- label probabilities --------------------------------------------------
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
@@ -281,22 +324,10 @@ class HFJudge(GenerativeJudge):
         appended to its own copy of the context. Only the needed positions' logits are kept.
         """
         tokenizer = self.tokenizer
-        rows: list[tuple[int, list[int], list[tuple[int, list[int], int]]]] = []  # (request, ids, [(cand, targets, pos)])
+        rows: list[LabelRow] = []
         for r, request in enumerate(requests):
             context, _ = self._prompt_ids(request.messages, request.assistant_prefix)
-            labels = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in request.candidates]
-            if any(not ids for ids in labels):
-                raise ValueError(f"a verdict label of {request.candidates!r} tokenizes to nothing")
-            # Tokens shared by every label (" 1"/" 2" -> " ", "1"/"2") add the same log-prob
-            # to each: move them into the context, which often leaves one token per label.
-            shared = 0
-            while all(len(ids) > shared + 1 and ids[shared] == labels[0][shared] for ids in labels):
-                shared += 1
-            context, labels = context + labels[0][:shared], [ids[shared:] for ids in labels]
-            if all(len(ids) == 1 for ids in labels):
-                rows.append((r, context, [(c, ids, len(context) - 1) for c, ids in enumerate(labels)]))
-            else:
-                rows.extend((r, context + ids, [(c, ids, len(context) - 1)]) for c, ids in enumerate(labels))
+            rows.extend(label_rows(tokenizer, r, context, request.candidates))
         order = list(range(len(rows)))
         self._order_rows(order, [ids for _, ids, _ in rows])
         scores = [[0.0] * len(request.candidates) for request in requests]
@@ -306,22 +337,26 @@ class HFJudge(GenerativeJudge):
                     scores[r][c] = value
         return scores
 
-    def _score_batch(self, batch: list[tuple[int, list[int], list[tuple[int, list[int], int]]]]) -> list[tuple[int, int, float]]:
+    def _score_batch(self, batch: list[LabelRow], reuse: tuple[list, list[int]] | None = None,
+                     ) -> list[tuple[int, int, float]]:  # fmt: skip
+        """(request, label, log-prob) for a batch of label rows; ``reuse``: each row's key/values
+        (``row_states``) and how many of its leading tokens they hold, so only the rest is computed."""
         model = self._model
         # positions counted from the end are the same after left padding; every row keeps
         # the positions it scores, so shared prefixes stop before them
-        keep = max(len(ids) - first for _, ids, queries in batch for _, _, first in queries)
-        input_ids, mask, kwargs, cached = self._inputs([ids for _, ids, _ in batch], keep)
+        keep = kept_positions(batch)
+        if reuse is None:
+            input_ids, mask, kwargs, cached = self._inputs([ids for _, ids, _ in batch], keep)
+            input_ids = input_ids[:, cached:]
+        else:
+            states, lengths = reuse
+            cache, mask = stacked(states, lengths)
+            input_ids, new_mask = left_padded([ids[n:] for (_, ids, _), n in zip(batch, lengths)],
+                                              special_ids(model, self._tokenizer)[0], device_of(model))  # fmt: skip
+            mask, cached = torch.cat([mask, new_mask], 1), mask.shape[1]
+            kwargs = {} if cache is None else {cache_argument(model): cache}
         if accepts(model, "logits_to_keep"):
             kwargs["logits_to_keep"] = keep
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)[:, cached:]
-        logits = model(input_ids=input_ids[:, cached:], attention_mask=mask, position_ids=position_ids, **kwargs).logits
-        logprobs = torch.log_softmax(logits[:, -keep:].float(), dim=-1)
-        device = logprobs.device
-        values = []
-        for row, (r, ids, queries) in enumerate(batch):
-            for c, targets, first in queries:
-                at = keep - (len(ids) - first)  # kept index of the position predicting targets[0]
-                predicted = logprobs[row, at : at + len(targets)]
-                values.append((r, c, predicted.gather(-1, torch.tensor(targets, device=device)[:, None]).sum().item()))
-        return values
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, **kwargs).logits
+        return label_values(torch.log_softmax(logits[:, -keep:].float(), dim=-1), keep, batch)

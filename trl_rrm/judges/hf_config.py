@@ -69,6 +69,12 @@ class HFSpeedConfig(SpeedConfig):
         default=True, metadata={"help": "decode into a key/value cache allocated once per batch (same texts)"}
     )
 
+    reuse_analysis_cache: bool = field(
+        default=False,
+        metadata={"help": "score the verdict labels (verdict=likelihood) from the key/values the analysis was written "
+                  "into, in the same batch, instead of computing prompt and analysis again (probabilities within "
+                  "float rounding; holds a copy of a batch's cache meanwhile)"},
+    )  # fmt: skip
     compact_decoding: bool = field(
         default=False,
         metadata={"help": "drop each row from the batch and its cache as soon as it ends, so a step computes only the "

@@ -6,6 +6,9 @@
   writes in place instead of concatenating at every step.
 - ``cache_argument``: the name a model's ``forward`` gives its cache (``cache`` in
   transformers 5.2x and later, ``past_key_values`` before).
+- ``row_states`` / ``stacked``: rows' key/values copied out of a batch's cache (its real
+  positions only), and a new batch's cache built from them, each row cut to its own
+  length: a sample's answer is scored after its analysis without computing it again.
 """
 
 from __future__ import annotations
@@ -108,3 +111,49 @@ def static_cache(model: Any, length: int, filled: Any = None) -> Any:
             logger.debug("static cache unavailable (%s); using the dynamic one", err)
             return None
     return cache
+
+
+RowState = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer, [1, heads, positions, dim]
+
+
+def row_states(cache: Any, mask: torch.Tensor, rows: torch.Tensor) -> list[RowState] | None:
+    """The key/values of ``rows`` (indices into ``cache``'s batch) at their real positions
+    (``mask`` 1: no left or inner padding), copied out, in order; the positions a row's
+    keys were rotated at are its real positions' ranks, so the copy reads as a row of its
+    own. None when a layer is not a plain full-attention layer (sliding windows, linear
+    attention, nothing cached)."""
+    layers = getattr(cache, "layers", None)
+    plain = all(not getattr(layer, "is_sliding", False) and getattr(layer, "keys", None) is not None for layer in layers or ())
+    if not layers or not plain:
+        return None
+    length = int(cache.get_seq_length())
+    if length == 0 or mask.shape[1] < length:
+        return None
+    states = []
+    for row in rows.tolist():
+        real = mask[row, :length].nonzero().flatten()
+        states.append([(layer.keys[row : row + 1, :, real], layer.values[row : row + 1, :, real]) for layer in layers])
+    return states
+
+
+def stacked(states: list[RowState], lengths: list[int]) -> tuple[Any, torch.Tensor]:
+    """A batch cache of ``states``, row i cut to its first ``lengths[i]`` positions and
+    left-padded to the longest, and its attention mask ([rows, longest]); (None, an empty
+    mask) when every length is 0."""
+    from transformers import DynamicCache
+
+    width = max(lengths)
+    device = states[0][0][0].device
+    mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device, dtype=torch.long)
+    if width == 0:
+        return None, mask
+    layers = []
+    for layer in range(len(states[0])):
+        keys, values = [], []
+        for state, n in zip(states, lengths):
+            k, v = state[layer][0][:, :, :n], state[layer][1][:, :, :n]
+            pad = (0, 0, width - n, 0)  # left-pad the positions dimension
+            keys.append(torch.nn.functional.pad(k, pad))
+            values.append(torch.nn.functional.pad(v, pad))
+        layers.append((torch.cat(keys), torch.cat(values)))
+    return DynamicCache(ddp_cache_data=layers), mask

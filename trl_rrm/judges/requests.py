@@ -22,6 +22,21 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class LabelScoring:
+    """Verdict labels to score right after a sample, in the same pass (no second prefill).
+
+    Attributes:
+        context: the sample's text -> the answer text the labels follow (the engine cuts a
+            written verdict, closes thinking and appends the scoring prefix).
+        candidates: the labels; each gets the sum of its tokens' log-probabilities, as
+            ``ScoreRequest.candidates`` would.
+    """
+
+    context: Callable[[str], str]
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One prompt for the backend.
 
@@ -37,6 +52,9 @@ class GenerationRequest:
             a backend may ignore it.
         first_sample: index of the first sample (a second round of votes continues the
             first round's indices, so its samples differ).
+        then_score: score verdict labels after each sample, where it was written (its
+            ``Generation.label_logps``). Only a saving: a backend may ignore it, and the
+            engine then sends ``ScoreRequest``s.
     """
 
     messages: list[Message]
@@ -46,13 +64,15 @@ class GenerationRequest:
     greedy: bool = False
     stop: tuple[str, ...] = ()
     first_sample: int = 0
+    then_score: LabelScoring | None = None
 
     @property
     def key(self) -> str:
         """The request's content, as one string (identical requests share it)."""
+        then = None if self.then_score is None else self.then_score.candidates
         return json.dumps(
             [self.messages, self.num_samples, self.assistant_prefix, self.max_new_tokens, self.greedy, self.stop,
-             self.first_sample],
+             self.first_sample, then],
             sort_keys=True, ensure_ascii=False, default=str,
         )  # fmt: skip
 
@@ -64,11 +84,13 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class Generation:
     """One sample: its text, how many tokens it took, and whether it ended by itself
-    (end-of-sequence, or a stop string) rather than by running out of budget."""
+    (end-of-sequence, or a stop string) rather than by running out of budget;
+    ``label_logps``: its request's ``then_score`` labels, when the backend scored them."""
 
     text: str
     tokens: int
     finished: bool
+    label_logps: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,4 +143,4 @@ def expand(results: Sequence[Any], where: Sequence[tuple[int, bool]], copy: Call
 
 def free_copy(generations: list[Generation]) -> list[Generation]:
     """A cached judgment shared by a duplicate: the same texts, no tokens spent."""
-    return [Generation(g.text, 0, g.finished) for g in generations]
+    return [Generation(g.text, 0, g.finished, g.label_logps) for g in generations]
