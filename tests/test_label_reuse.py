@@ -108,3 +108,12 @@ def test_reusable_stops_at_the_first_difference_and_before_the_scored_positions(
     assert reusable(row, [1, 2, 9, 4]) == 2
     assert reusable(row, [1, 2, 3]) == 3
     assert reusable((0, [1, 2, 3, 7], [(0, [7], 2)]), [1, 2, 3, 7]) == 2  # a multi-token label's own row
+
+
+def test_a_cache_that_cannot_be_copied_falls_back_to_a_second_prefill(tiny_model_and_tokenizer, monkeypatch):
+    model, tokenizer = tiny_model_and_tokenizer
+    _, plain = _compare(model, tokenizer, reuse_analysis_cache=False)
+    monkeypatch.setattr("trl_rrm.judges.hf.row_states", lambda *a: None)  # e.g. sliding-window layers
+    judge, fallback = _compare(model, tokenizer, reuse_analysis_cache=True)
+    _assert_same(fallback, plain)
+    assert judge.analysis_tokens_reused == 0

@@ -281,6 +281,8 @@ class HFJudge(GenerativeJudge):
                 label_batch.append(row)
                 lengths.append(reusable(row, cached))
                 row_state.append(state)
+        if not label_batch:  # no cache to read (a layer kind row_states does not copy): the engine scores them
+            return generations
         logps: dict[int, list[float]] = {}
         for r, c, value in self._score_batch(label_batch, (row_state, lengths)):
             logps.setdefault(r, [0.0] * len(batch[r][4].then_score.candidates))[c] = value
