@@ -40,7 +40,7 @@ from .decoding import StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
 from .hf_loading import check_chat_template, load_dtype, load_judge
-from .kv_cache import accepts, cache_argument, device_of, prefilled, row_states, stacked, static_cache
+from .kv_cache import accepts, cache_argument, device_of, generated_cache, prefilled, row_states, stacked, static_cache
 from .label_scores import LabelRow, kept_positions, label_rows, label_values, reusable
 from .prefix_plan import plan_prefix
 from .requests import Generation, GenerationRequest, ScoreRequest
@@ -313,7 +313,7 @@ class HFJudge(GenerativeJudge):
         )  # fmt: skip
         output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
                                 **kwargs)  # fmt: skip
-        return (output.sequences, output.past_key_values) if keep_cache else (output, None)
+        return (output.sequences, generated_cache(output)) if keep_cache else (output, None)
 
     # ---- label probabilities --------------------------------------------------
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:

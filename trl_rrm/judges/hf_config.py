@@ -70,7 +70,7 @@ class HFSpeedConfig(SpeedConfig):
     )
 
     reuse_analysis_cache: bool = field(
-        default=False,
+        default=True,
         metadata={"help": "score the verdict labels (verdict=likelihood) from the key/values the analysis was written "
                   "into, in the same batch, instead of computing prompt and analysis again (probabilities within "
                   "float rounding; holds a copy of a batch's cache meanwhile)"},

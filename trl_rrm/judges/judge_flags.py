@@ -140,7 +140,7 @@ class JudgeFlags:
         metadata={'help': 'decode into a key/value cache allocated once per batch (same texts)'},
     )  # fmt: skip
     judge_reuse_analysis_cache: bool = field(
-        default=False,
+        default=True,
         metadata={'help': "score the verdict labels (verdict=likelihood) from the key/values the analysis was written into, in the same batch, instead of computing prompt and analysis again (probabilities within float rounding; holds a copy of a batch's cache meanwhile)"},
     )  # fmt: skip
     judge_compact_decoding: bool = field(

@@ -34,6 +34,13 @@ def accepts(model: Any, argument: str) -> bool:
     return argument in inspect.signature(base.forward).parameters
 
 
+def generated_cache(output: Any) -> Any:
+    """The key/value cache of a ``generate(return_dict_in_generate=True)`` output
+    (``cache`` in transformers 5.2x, ``past_key_values`` before)."""
+    fields = output.keys() if hasattr(output, "keys") else ()
+    return output["cache"] if "cache" in fields else getattr(output, "past_key_values", None)
+
+
 def cache_argument(model: Any) -> str:
     """The name the model's forward gives its key/value cache."""
     return "cache" if accepts(model, "cache") else "past_key_values"
