@@ -130,8 +130,9 @@ def row_states(cache: Any, mask: torch.Tensor, rows: torch.Tensor) -> list[RowSt
     own. None when a layer is not a plain full-attention layer (sliding windows, linear
     attention, nothing cached)."""
     layers = getattr(cache, "layers", None)
-    plain = all(not getattr(layer, "is_sliding", False) and getattr(layer, "keys", None) is not None for layer in layers or ())
-    if not layers or not plain:
+    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
+        return None
+    if any(getattr(layer, "keys", None) is None for layer in layers):
         return None
     length = int(cache.get_seq_length())
     if length == 0 or mask.shape[1] < length:
