@@ -353,7 +353,9 @@ def test_an_output_that_cannot_be_written_as_named_is_refused_before_anything_ru
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
     """Issue 24 point 12: Ctrl-C printed a traceback and did not say that --resume continues."""
-    src = _write_jsonl(tmp_path / "in.jsonl", _rows(24))
+    # 100 chunks of 0.3 s: the run cannot finish between the first progress line and the
+    # signal, even on a loaded machine (with 12 chunks it once did, and exited 0)
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(200))
     out = tmp_path / "pairs.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--no-progress",
