@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -44,6 +44,17 @@ from .kv_cache import accepts, cache_argument, device_of, generated_cache, prefi
 from .label_scores import LabelRow, kept_positions, label_rows, label_values, reusable
 from .prefix_plan import plan_prefix
 from .requests import Generation, GenerationRequest, ScoreRequest
+
+
+class _Row(NamedTuple):
+    """One sample to generate: its request, prompt ids, whether the template opened
+    ``<think>``, and its seed."""
+
+    index: int
+    ids: list[int]
+    opened: bool
+    seed: int
+    request: GenerationRequest
 
 
 class HFJudge(GenerativeJudge):
@@ -202,44 +213,43 @@ class HFJudge(GenerativeJudge):
     # ---- generation -----------------------------------------------------------
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
         """Generates every request's samples, batched; see the module doc."""
-        rows = []  # (request index, prompt ids, template opened <think>, seed, request)
+        rows: list[_Row] = []
         for index, request in enumerate(requests):
             ids, opened = self._prompt_ids(request.messages, request.assistant_prefix)
-            rows.extend((index, ids, opened, seed, request) for seed in request.seeds(self.config.seed))
+            rows.extend(_Row(index, ids, opened, seed, request) for seed in request.seeds(self.config.seed))
         outputs: dict[int, Generation] = {}
         groups: dict[tuple[int, bool, tuple[str, ...]], list[int]] = {}
-        for r, (index, *_) in enumerate(rows):
-            request = requests[index]
+        for r, row in enumerate(rows):
+            request = row.request
             groups.setdefault((request.max_new_tokens or self.config.max_new_tokens, request.greedy, request.stop), []).append(r)
         with self._judge_mode(), torch.no_grad():
             for (budget, greedy, stop), members in groups.items():
-                self._order_rows(members, [row[1] for row in rows])
+                self._order_rows(members, [row.ids for row in rows])
                 for start in range(0, len(members), self.config.batch_size):
                     batch = [rows[r] for r in members[start : start + self.config.batch_size]]
                     generated = self._generate_batch(batch, budget, greedy, stop)
                     outputs.update(zip(members[start : start + self.config.batch_size], generated))
         results: list[list[Generation]] = [[] for _ in requests]
-        for r, (index, *_) in enumerate(rows):
-            results[index].append(outputs[r])
+        for r, row in enumerate(rows):
+            results[row.index].append(outputs[r])
         return results
 
-    def _generate_batch(self, batch: list[tuple], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
+    def _generate_batch(self, batch: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
         model, tokenizer = self._model, self._tokenizer
         pad_id, eos_ids = special_ids(model, tokenizer)
-        input_ids, attention_mask, kwargs, cached = self._inputs([row[1] for row in batch])
+        input_ids, attention_mask, kwargs, cached = self._inputs([row.ids for row in batch])
         width = input_ids.shape[1]
-        stopper = StopAtStrings(tokenizer, stop, width, [row[2] for row in batch]) if stop else None
+        stopper = StopAtStrings(tokenizer, stop, width, [row.opened for row in batch]) if stop else None
         processor = None
         if not greedy and self.config.temperature > 0:
-            seeds = [row[3] for row in batch]
+            seeds = [row.seed for row in batch]
             processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(model))
         states: dict[int, Any] | None = None  # batch row -> its key/values, to score labels after
-        if self.config.reuse_analysis_cache and any(row[4].then_score is not None for row in batch):
+        if self.config.reuse_analysis_cache and any(row.request.then_score is not None for row in batch):
             states = {}
         if self.config.compact_decoding:
             def keep_states(cache_rows: torch.Tensor, batch_rows: torch.Tensor, cache: Any, mask: torch.Tensor) -> None:
-                copied = row_states(cache, mask, cache_rows)
-                states.update(zip(batch_rows.tolist(), copied or [None] * len(batch_rows)))
+                states.update(zip(batch_rows.tolist(), row_states(cache, mask, cache_rows) or [None] * len(batch_rows)))
 
             output = decode(model, input_ids, attention_mask, kwargs.get(cache_argument(model)), cached, budget=budget,
                             pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper,
@@ -249,8 +259,7 @@ class HFJudge(GenerativeJudge):
                                                     processor, stopper, keep_cache=states is not None)  # fmt: skip
             if states is not None:
                 mask = torch.cat([attention_mask, attention_mask.new_ones(output.shape[0], output.shape[1] - width)], 1)
-                copied = row_states(cache, mask, torch.arange(len(batch)))
-                states.update(enumerate(copied or [None] * len(batch)))
+                states.update(enumerate(row_states(cache, mask, torch.arange(len(batch))) or [None] * len(batch)))
         generations = []
         for i, row in enumerate(output[:, width:].tolist()):
             stopped = stopper.stopped[i] if stopper is not None else None
@@ -261,12 +270,12 @@ class HFJudge(GenerativeJudge):
                 kept = row if end is None else row[:end]
                 tokens, finished = len(kept) + (end is not None), end is not None
             text = tokenizer.decode(kept, skip_special_tokens=True)  # keep a <think> the template wrote
-            generations.append(Generation(THINK_OPEN + text if batch[i][2] else text, tokens, finished))
+            generations.append(Generation(THINK_OPEN + text if batch[i].opened else text, tokens, finished))
         if states:
             generations = self._score_after(batch, generations, output[:, width:].tolist(), states)
         return generations
 
-    def _score_after(self, batch: list[tuple], generations: list[Generation], written: list[list[int]],
+    def _score_after(self, batch: list[_Row], generations: list[Generation], written: list[list[int]],
                      states: dict[int, Any]) -> list[Generation]:  # fmt: skip
         """Each sample's ``then_score`` labels, scored after its analysis from the key/values
         decoding left (only what differs from the written tokens is computed)."""
@@ -285,7 +294,7 @@ class HFJudge(GenerativeJudge):
             return generations
         logps: dict[int, list[float]] = {}
         for r, c, value in self._score_batch(label_batch, (row_state, lengths)):
-            logps.setdefault(r, [0.0] * len(batch[r][4].then_score.candidates))[c] = value
+            logps.setdefault(r, [0.0] * len(batch[r].request.then_score.candidates))[c] = value
         self.analysis_tokens_reused += sum(lengths)
         return [replace(g, label_logps=tuple(logps[i])) if i in logps else g for i, g in enumerate(generations)]
 
