@@ -54,6 +54,7 @@ from trl_rrm import HFJudge, Match
 from trl_rrm.embedded import SMOLLM2_ID, smollm2_path
 from trl_rrm.evaluation import evaluate_pairwise
 from trl_rrm.evaluation.data import PairExample, pairwise_examples
+from trl_rrm.evaluation.held_out import HELD_OUT_FILE, adapter_held_out, save_held_out
 from trl_rrm.formats import PAIRWISE_FORMATS, get_format
 from trl_rrm.inputs import load_rows
 from trl_rrm.precision import default_bf16
@@ -98,9 +99,14 @@ class TrainJudgeConfig:
     lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                            "up_proj", "down_proj"], metadata={"help": "modules that get LoRA"})  # fmt: skip
     walk_evidence: bool = field(default=False, metadata={"help": "constraints: traces check while copying (E7)"})
+    copy_limit: int = field(default=constraints.WALK_LIMIT, metadata={"help": "constraints: words a trace copies"})
+    train_attacks: list[str] = field(default_factory=lambda: list(constraints.TRAINING_ATTACKS),
+                                     metadata={"help": "constraints: attacks drawn for the attacked pairs"})  # fmt: skip
     eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
     eval_max_new_tokens: int = field(default=256, metadata={"help": "judge budget in the evaluation (writing modes)"})
     eval_base: bool = field(default=True, metadata={"help": "evaluate the untrained base too"})
+    eval_num_votes: int = field(default=1, metadata={"help": "judgments per order in the evaluation (> 1: sampled)"})
+    eval_temperature: float = field(default=0.0, metadata={"help": "judge temperature in the evaluation (0: greedy)"})
     evaluate_only: bool = field(
         default=False, metadata={"help": "train nothing: evaluate judge_adapter (and with eval_base the base) on held-out pairs"}
     )
@@ -117,7 +123,12 @@ class TrainJudgeConfig:
             raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {PAIRWISE_FORMATS}")
         if self.task not in ("constraints", "small_sums"):
             raise ValueError(f"task={self.task!r}; expected 'constraints' or 'small_sums'")
-        for name in ("num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r", "held_out_per_type"):
+        try:
+            constraints.check_attacks(self.train_attacks)
+        except ValueError as error:
+            raise ValueError(f"train_{error}") from None
+        for name in ("num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r", "held_out_per_type",
+                     "copy_limit", "eval_num_votes"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
         for name in ("per_type", "templated_per_prompt", "sampled_per_type", "sft_steps"):
@@ -163,7 +174,7 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
             model, tokenizer, seed=cfg.pairs_seed, per_type=cfg.per_type, templated_per_prompt=cfg.templated_per_prompt,
             sampled_per_type=cfg.sampled_per_type, samples_per_prompt=cfg.samples_per_problem,
             max_new_tokens=cfg.sample_max_new_tokens, held_out_per_type=cfg.held_out_per_type,
-            attack_share=cfg.attack_share, same_outcome=cfg.same_outcome, cache=cache,
+            attack_share=cfg.attack_share, same_outcome=cfg.same_outcome, attacks=cfg.train_attacks, cache=cache,
         )  # fmt: skip
         return train_pairs, {split: as_examples(v, by_type=True) for split, v in held_out.items()}
     problems = sums.small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
@@ -172,46 +183,6 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
     held = sums.small_sums(cfg.num_eval_problems, seed=1000, split="test")
     held_samples = sums.sample_completions(model, tokenizer, held, num_samples=cfg.samples_per_problem, seed=1000)
     return train_pairs, {"test": as_examples(sums.judge_pairs(held, held_samples, seed=1000, per_problem=2), by_type=False)}
-
-
-HELD_OUT_FILE = "held_out_pairs.jsonl"
-
-
-def save_held_out(path: Path, held_out: dict[str, list[PairExample]]) -> None:
-    """One row per held-out pair: ``split``, ``prompt``, ``chosen``, ``rejected``, ``subset``."""
-    with open(path, "w") as f:
-        for split, pairs in held_out.items():
-            for p in pairs:
-                row = {"split": split, "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected, "subset": p.subset}
-                f.write(json.dumps(row) + "\n")
-
-
-def load_held_out(path: Path) -> dict[str, list[PairExample]]:
-    """What ``save_held_out`` wrote, by split."""
-    held_out: dict[str, list[PairExample]] = {}
-    for line in Path(path).read_text().splitlines():
-        row = json.loads(line)
-        held_out.setdefault(row.pop("split"), []).append(PairExample(**row))
-    return held_out
-
-
-def adapter_held_out(adapter: str | None, limit: int) -> dict[str, list[PairExample]] | None:
-    """The first ``limit`` pairs of each type in ``adapter``'s held-out file, by split (None: no such file)."""
-    saved = Path(adapter or "-") / HELD_OUT_FILE
-    if not adapter or not saved.is_file():
-        return None
-    return {split: first_per_subset(pairs, limit) for split, pairs in load_held_out(saved).items()}
-
-
-def first_per_subset(pairs: list[PairExample], limit: int) -> list[PairExample]:
-    """The first ``limit`` pairs of every subset (constraint type), in file order."""
-    seen: dict[str | None, int] = {}
-    kept = []
-    for pair in pairs:
-        seen[pair.subset] = seen.get(pair.subset, 0) + 1
-        if seen[pair.subset] <= limit:
-            kept.append(pair)
-    return kept
 
 
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
@@ -234,7 +205,7 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
             if not same and (verdict_only or rng.random() < cfg.verdict_only_share):
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
-                trace = constraints.judge_trace(shown, cfg.format, walk=cfg.walk_evidence)
+                trace = constraints.judge_trace(shown, cfg.format, walk=cfg.walk_evidence, copy_limit=cfg.copy_limit)
                 out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=not same))
             else:
                 out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
@@ -264,8 +235,9 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
     out: dict = {}
     keys = ("accuracy", "both_order_accuracy", "order_agreement", "tie_rate", "failed_rate", "first_pick_rate")
     for verdict in cfg.eval_verdicts:
-        judge = HFJudge(base_path, adapter=adapter, format=cfg.format, verdict=verdict, order="fixed", temperature=0.0,
-                        max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32, seed=seed)  # fmt: skip
+        judge = HFJudge(base_path, adapter=adapter, format=cfg.format, verdict=verdict, order="fixed", seed=seed,
+                        temperature=cfg.eval_temperature, num_votes=cfg.eval_num_votes,
+                        max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32)  # fmt: skip
         for split, pairs in held_out.items():
             start = time.perf_counter()
             result = evaluate_pairwise(judge, pairs, orders="both", chunk_size=16, progress=True)

@@ -91,19 +91,21 @@ def test_pairs_without_a_preferred_response_train_their_checks_in_both_orders(re
 
 
 @pytest.mark.parametrize("field,value", [("lora_layers", 0), ("attack_share", 1.5), ("decisive_weight", 0.5),
-                                         ("sft_steps", -1), ("format", "principle")])  # fmt: skip
+                                         ("sft_steps", -1), ("format", "principle"), ("copy_limit", 0),
+                                         ("eval_num_votes", 0), ("train_attacks", ["pad"])])  # fmt: skip
 def test_config_names_the_bad_field(recipe, field, value):
     with pytest.raises(ValueError, match=field):
         recipe.TrainJudgeConfig(**{field: value})
 
 
-def test_evaluation_keeps_the_first_pairs_of_every_type_from_a_saved_file(recipe, tmp_path):
+def test_evaluation_keeps_the_first_pairs_of_every_type_from_a_saved_file(tmp_path):
     from trl_rrm.evaluation.data import PairExample
+    from trl_rrm.evaluation.held_out import HELD_OUT_FILE, first_per_subset, load_held_out, save_held_out
 
     held = {"test": [PairExample("p", f"c{i}", f"r{i}", subset=t) for i, t in enumerate("aabab")],
             "test_types": [PairExample("q", "c", "r", subset="z")]}  # fmt: skip
-    recipe.save_held_out(tmp_path / recipe.HELD_OUT_FILE, held)
-    loaded = recipe.load_held_out(tmp_path / recipe.HELD_OUT_FILE)
+    save_held_out(tmp_path / HELD_OUT_FILE, held)
+    loaded = load_held_out(tmp_path / HELD_OUT_FILE)
     assert loaded == held
-    assert [p.chosen for p in recipe.first_per_subset(loaded["test"], 1)] == ["c0", "c2"]
-    assert [p.chosen for p in recipe.first_per_subset(loaded["test"], 2)] == ["c0", "c1", "c2", "c4"]
+    assert [p.chosen for p in first_per_subset(loaded["test"], 1)] == ["c0", "c2"]
+    assert [p.chosen for p in first_per_subset(loaded["test"], 2)] == ["c0", "c1", "c2", "c4"]

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..judges import HFJudge
-from .arithmetic import arithmetic_pairs
 from ..types import Match, Verdict
+from .arithmetic import arithmetic_pairs
 
 logger = logging.getLogger(__name__)
 

@@ -47,8 +47,8 @@ from .catalog import (
     ConstraintType,
 )
 from .conflicts import combinable, conflict
-from .judge_data import TRAINING_ATTACKS, attacked_pairs, judge_data, load_pairs, save_pairs
-from .evidence import evidence
+from .evidence import WALK_LIMIT, evidence
+from .judge_data import TRAINING_ATTACKS, attacked_pairs, check_attacks, judge_data, load_pairs, save_pairs
 from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, same_outcome_pairs, templated_pairs
 from .prompts import (
     TOPICS,
@@ -72,6 +72,7 @@ __all__ = [
     "HELD_OUT_TYPES",
     "TOPICS",
     "TRAINING_ATTACKS",
+    "WALK_LIMIT",
     "TRAIN_TYPES",
     "TYPES",
     "Constraint",
@@ -80,6 +81,7 @@ __all__ = [
     "JudgePair",
     "as_constraint_prompt",
     "attacked_pairs",
+    "check_attacks",
     "combinable",
     "conflict",
     "constraint_credit_reward",

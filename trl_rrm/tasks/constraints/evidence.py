@@ -202,9 +202,11 @@ def _evidence_noun(constraint: Constraint) -> str:
     return f"'{constraint.kwargs['word']}' {noun}" if noun == "found" else noun
 
 
-def walked_copy(constraints: list[Constraint], response: Any) -> tuple[str, dict[str, int]] | None:
-    """``response`` copied word by word with the marks of each walked constraint, and
-    each one's total count (over the whole response, also past ``WALK_LIMIT`` words);
+def walked_copy(
+    constraints: list[Constraint], response: Any, limit: int = WALK_LIMIT
+) -> tuple[str, dict[str, int]] | None:
+    """``response``'s first ``limit`` words copied with the marks of each walked
+    constraint, and each one's total count (over the whole response, also past them);
     None when no constraint is walked or the marks disagree with the checker's count (a
     word the checker counts across tokens)."""
     walked = [c for c in constraints if c.name in WALKS]
@@ -222,11 +224,11 @@ def walked_copy(constraints: list[Constraint], response: Any) -> tuple[str, dict
             for _ in range(mark(token, ends, c.kwargs)):
                 counts[noun] += 1
                 marks.append(f"({tag} {counts[noun]})" if tag else f"({counts[noun]})")
-        if i < WALK_LIMIT:
+        if i < limit:
             shown.append(T.snip(token, 40) + "".join(marks))
     if counts != {_evidence_noun(c): _truth(c, body) for c in walked}:
         return None
-    return " ".join(w for w in shown if w) + (" ..." if len(tokens) > WALK_LIMIT else ""), counts
+    return " ".join(w for w in shown if w) + (" ..." if len(tokens) > limit else ""), counts
 
 
 def _truth(constraint: Constraint, body: str) -> int:

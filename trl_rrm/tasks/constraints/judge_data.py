@@ -56,11 +56,29 @@ def _pairs_for(prompts: Sequence[ConstraintPrompt], samples: Sequence[Sequence[s
     return out
 
 
-def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt_name: str = "rrm",
-                   control_tokens: Sequence[str] = ("<|im_end|>",)) -> list[JudgePair]:  # fmt: skip
-    """Copies of a share of ``pairs`` whose violating answer carries one of
-    ``TRAINING_ATTACKS`` (drawn per pair), kept only where it still violates."""
+def check_attacks(attacks: Sequence[str]) -> None:
+    """Raises ValueError naming the value when ``attacks`` is empty or holds a name that
+    ``trl_rrm.evaluation.ATTACKS`` does not have (or ``none``, no attack at all)."""
     from ...evaluation.robustness import ATTACKS
+
+    unknown = [a for a in attacks if a not in ATTACKS or a == "none"]
+    if unknown or not attacks:
+        raise ValueError(f"attacks={list(attacks)!r}: {unknown or 'none given'}; expected names from {sorted(ATTACKS)}")
+
+
+def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt_name: str = "rrm",
+                   control_tokens: Sequence[str] = ("<|im_end|>",),
+                   attacks: Sequence[str] = TRAINING_ATTACKS) -> list[JudgePair]:  # fmt: skip
+    """Copies of a share of ``pairs`` whose violating answer carries one of ``attacks``
+    (names in ``trl_rrm.evaluation.ATTACKS``, drawn per pair), kept only where it still
+    violates.
+
+    Raises:
+        ValueError: see ``check_attacks``.
+    """
+    from ...evaluation.robustness import ATTACKS
+
+    check_attacks(attacks)
     from ...formats import get_format
 
     fmt = get_format(fmt_name)
@@ -69,7 +87,7 @@ def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, f
     for pair in pairs:
         if pair.same or rng.random() >= share:
             continue
-        attack = ATTACKS[rng.choice(TRAINING_ATTACKS)]
+        attack = ATTACKS[rng.choice(list(attacks))]
         bad = attack(pair.rejected, fmt, control_tokens)
         if pair.problem.check(bad):
             continue
@@ -91,13 +109,15 @@ def judge_data(
     held_out_per_type: int = 5,
     attack_share: float = 0.0,
     same_outcome: bool = False,
+    attacks: Sequence[str] = TRAINING_ATTACKS,
     cache: Path | None = None,
 ) -> tuple[list[JudgePair], dict[str, list[JudgePair]]]:
     """Training pairs and held-out pairs by split (see the module doc); ``cache`` keeps
     them between runs (keyed by the settings), since sampling is the slow part.
 
     Raises:
-        ValueError: a count < 0 (``held_out_per_type`` < 1), or ``attack_share`` outside [0, 1].
+        ValueError: a count < 0 (``held_out_per_type`` < 1), ``attack_share`` outside [0, 1],
+            or an unknown attack (``check_attacks``).
     """
     for name, value in (("per_type", per_type), ("templated_per_prompt", templated_per_prompt),
                         ("sampled_per_type", sampled_per_type)):  # fmt: skip
@@ -105,9 +125,12 @@ def judge_data(
             raise ValueError(f"{name}={value!r} must be >= 0")
     if held_out_per_type < 1 or not 0.0 <= attack_share <= 1.0:
         raise ValueError(f"held_out_per_type={held_out_per_type!r} must be >= 1, attack_share={attack_share!r} in [0, 1]")
+    check_attacks(attacks)
     key = {"seed": seed, "per_type": per_type, "templated": templated_per_prompt, "sampled": sampled_per_type,
            "samples": samples_per_prompt, "tokens": max_new_tokens, "held_out": held_out_per_type,
            "attacks": attack_share, "same_outcome": same_outcome, "version": 2}  # fmt: skip
+    if tuple(attacks) != TRAINING_ATTACKS:  # the default keeps the caches written before the option
+        key["attack_kinds"] = list(attacks)
     if cache is not None and cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
@@ -126,7 +149,7 @@ def judge_data(
     templated_prompts = constraint_prompts(per_type * len(types), "train", seed=seed, types=types)
     for k in range(templated_per_prompt):
         train += templated_pairs(templated_prompts, seed=seed * 100 + k)
-    train += attacked_pairs(train, attack_share, seed=seed)
+    train += attacked_pairs(train, attack_share, seed=seed, attacks=attacks)
     if same_outcome:
         train += same_outcome_pairs(sampled_prompts, samples[: len(sampled_prompts)], templated_prompts, seed=seed)
     held_out, start = {}, len(sampled_prompts)

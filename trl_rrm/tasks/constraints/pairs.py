@@ -20,7 +20,7 @@ from typing import Any
 
 from ..common import ShownPair
 from . import text as T
-from .evidence import evidence, walked_copy
+from .evidence import WALK_LIMIT, evidence, walked_copy
 from .prompts import ConstraintPrompt
 from .templated import respond
 
@@ -164,7 +164,7 @@ def quote(response: str, limit: int = 60) -> str:
     return T.snip(text, limit=10 * limit) if text else "(empty)"
 
 
-def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False) -> str:
+def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False, copy_limit: int = WALK_LIMIT) -> str:
     """A short worked judgment of ``pair``: state the rule; then for each response, copy
     it, write the evidence its check reads (``evidence``: quoted or counted) and the
     check's yes/no; then the verdict. Each decision comes after the text it rests on:
@@ -182,7 +182,8 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False) -> s
 
     With ``walk`` (an experiment, E7 in docs/results/judge_training.md), a walked type's
     copy marks each word its check counts and the evidence is the count
-    (``evidence.walked_copy``).
+    (``evidence.walked_copy``). Either copy stops after ``copy_limit`` words (``...``), so
+    a padded response cannot run the judgment past its budget.
 
     The names and the verdict are the format's own (``PairwiseFormat.names`` and
     ``verdicts``), the layout its ``written_judgment`` (``rm_r1`` formats put the rule in
@@ -200,8 +201,8 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False) -> s
     rule = f"Rule{'s' * (len(constraints) > 1)}: " + " ".join(c.instruction() for c in constraints)
     checks = []
     for name, text in zip(fmt.names, (pair.first, pair.second)):
-        walked = walked_copy(list(constraints), text) if walk else None
-        checks.append(f"{name}: '{walked[0] if walked else quote(text)}'")
+        walked = walked_copy(list(constraints), text, copy_limit) if walk else None
+        checks.append(f"{name}: '{walked[0] if walked else quote(text, copy_limit)}'")
         checks += [f"- {evidence(c, text, walk)} -> {c.describe_fact(text)}: {'yes' if c.check(text) else 'no'}"
                    for c in constraints]  # fmt: skip
     return fmt.written_judgment(rule, checks, pair.label)
