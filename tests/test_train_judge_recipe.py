@@ -109,3 +109,20 @@ def test_evaluation_keeps_the_first_pairs_of_every_type_from_a_saved_file(tmp_pa
     assert loaded == held
     assert [p.chosen for p in first_per_subset(loaded["test"], 1)] == ["c0", "c2"]
     assert [p.chosen for p in first_per_subset(loaded["test"], 2)] == ["c0", "c1", "c2", "c4"]
+
+
+def test_walk_config_is_what_trained_the_committed_walk_judge(recipe):
+    """recipes/configs/train_judge_walk.yaml parses into the settings the committed walk
+    adapter was trained with (all 30 layers, so its LoRA config names every layer)."""
+    from trl import GRPOConfig, TrlParser
+
+    cfg, _ = TrlParser((recipe.TrainJudgeConfig, GRPOConfig)).parse_args_and_config(
+        ["--config", str(REPO / "recipes" / "configs" / "train_judge_walk.yaml")]
+    )
+    from trl_rrm.evaluation import ATTACKS
+
+    assert (cfg.walk_evidence, cfg.copy_limit, cfg.lora_layers, cfg.per_type, cfg.sampled_per_type, cfg.sft_steps) == (
+        True, 24, 30, 50, 40, 360)  # fmt: skip
+    assert sorted(cfg.train_attacks) == sorted(a for a in ATTACKS if a != "none")
+    adapter = json.loads((REPO / "recipes" / "adapters" / "smollm2-constraint-judge-walk" / "adapter_config.json").read_text())
+    assert adapter["layers_to_transform"] == list(range(30)) and adapter["r"] == cfg.lora_r
