@@ -123,10 +123,7 @@ class TrainJudgeConfig:
             raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {PAIRWISE_FORMATS}")
         if self.task not in ("constraints", "small_sums"):
             raise ValueError(f"task={self.task!r}; expected 'constraints' or 'small_sums'")
-        try:
-            constraints.check_attacks(self.train_attacks)
-        except ValueError as error:
-            raise ValueError(f"train_{error}") from None
+        constraints.check_attacks(self.train_attacks, "train_attacks")
         for name in ("num_train_problems", "num_eval_problems", "sft_batch_size", "lora_r", "held_out_per_type",
                      "copy_limit", "eval_num_votes"):  # fmt: skip
             if getattr(self, name) < 1:

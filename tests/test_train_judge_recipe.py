@@ -116,10 +116,11 @@ def test_walk_config_is_what_trained_the_committed_walk_judge(recipe):
     adapter was trained with (all 30 layers, so its LoRA config names every layer)."""
     from trl import GRPOConfig, TrlParser
 
+    from trl_rrm.evaluation import ATTACKS
+
     cfg, _ = TrlParser((recipe.TrainJudgeConfig, GRPOConfig)).parse_args_and_config(
         ["--config", str(REPO / "recipes" / "configs" / "train_judge_walk.yaml")]
     )
-    from trl_rrm.evaluation import ATTACKS
 
     assert (cfg.walk_evidence, cfg.copy_limit, cfg.lora_layers, cfg.per_type, cfg.sampled_per_type, cfg.sft_steps) == (
         True, 24, 30, 50, 40, 360)  # fmt: skip

@@ -280,12 +280,12 @@ class HFJudge(GenerativeJudge):
         """Each sample's ``then_score`` labels, scored after its analysis from the key/values
         decoding left (only what differs from the written tokens is computed)."""
         label_batch, lengths, row_state = [], [], []
-        for i, (_, prompt, _, _, request) in enumerate(batch):
-            then, state = request.then_score, states.get(i)
+        for i, sample in enumerate(batch):
+            then, state = sample.request.then_score, states.get(i)
             if then is None or state is None:
                 continue
-            context, _ = self._prompt_ids(request.messages, then.context(generations[i].text))
-            cached = (prompt + written[i])[: state[0][0].shape[2]]
+            context, _ = self._prompt_ids(sample.request.messages, then.context(generations[i].text))
+            cached = (sample.ids + written[i])[: state[0][0].shape[2]]
             for row in label_rows(self._tokenizer, i, context, then.candidates):
                 label_batch.append(row)
                 lengths.append(reusable(row, cached))

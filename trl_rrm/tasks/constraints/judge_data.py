@@ -56,14 +56,15 @@ def _pairs_for(prompts: Sequence[ConstraintPrompt], samples: Sequence[Sequence[s
     return out
 
 
-def check_attacks(attacks: Sequence[str]) -> None:
-    """Raises ValueError naming the value when ``attacks`` is empty or holds a name that
-    ``trl_rrm.evaluation.ATTACKS`` does not have (or ``none``, no attack at all)."""
+def check_attacks(attacks: Sequence[str], name: str = "attacks") -> None:
+    """Raises ValueError naming the field (``name``) and the value when ``attacks`` is
+    empty or holds a name that ``trl_rrm.evaluation.ATTACKS`` does not have (or ``none``,
+    no attack at all)."""
     from ...evaluation.robustness import ATTACKS
 
     unknown = [a for a in attacks if a not in ATTACKS or a == "none"]
     if unknown or not attacks:
-        raise ValueError(f"attacks={list(attacks)!r}: {unknown or 'none given'}; expected names from {sorted(ATTACKS)}")
+        raise ValueError(f"{name}={list(attacks)!r}: {unknown or 'none given'}; expected names from {sorted(ATTACKS)}")
 
 
 def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt_name: str = "rrm",
@@ -77,10 +78,9 @@ def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, f
         ValueError: see ``check_attacks``.
     """
     from ...evaluation.robustness import ATTACKS
-
-    check_attacks(attacks)
     from ...formats import get_format
 
+    check_attacks(attacks)
     fmt = get_format(fmt_name)
     rng = random.Random(f"constraint_attacked_pairs:{seed}")
     out = []

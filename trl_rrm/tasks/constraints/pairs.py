@@ -155,7 +155,7 @@ def decisive_spans(trace: str) -> tuple[tuple[int, int], ...]:
     return tuple(sorted([*copies, *found, *(m.span(1) for m in _DECISION.finditer(trace))]))
 
 
-def quote(response: str, limit: int = 60) -> str:
+def quote(response: str, limit: int = WALK_LIMIT) -> str:
     """A response as a judge's trace copies it: one line (line breaks as " / "), at most
     ``limit`` words, without characters a verdict parser could read (``text.snip``)."""
     lines = [" ".join(line.split()) for line in T.clean(response).splitlines() if line.strip()]
