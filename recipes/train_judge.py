@@ -100,6 +100,7 @@ class TrainJudgeConfig:
                                            "up_proj", "down_proj"], metadata={"help": "modules that get LoRA"})  # fmt: skip
     walk_evidence: bool = field(default=False, metadata={"help": "constraints: traces check while copying (E7)"})
     copy_limit: int = field(default=constraints.WALK_LIMIT, metadata={"help": "constraints: words a trace copies"})
+    decisive_marks: bool = field(default=False, metadata={"help": "walks: each mark weighs decisive_weight"})
     train_attacks: list[str] = field(default_factory=lambda: list(constraints.TRAINING_ATTACKS),
                                      metadata={"help": "constraints: attacks drawn for the attacked pairs"})  # fmt: skip
     eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
@@ -203,7 +204,8 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
                 trace = constraints.judge_trace(shown, cfg.format, walk=cfg.walk_evidence, copy_limit=cfg.copy_limit)
-                out.append(Judgment(match, trace, constraints.decisive_spans(trace), verdict_loss=not same))
+                spans = constraints.decisive_spans(trace, cfg.decisive_marks)
+                out.append(Judgment(match, trace, spans, verdict_loss=not same))
             else:
                 out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
     return out

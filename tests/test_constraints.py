@@ -541,6 +541,21 @@ def test_traces_end_in_the_right_parseable_verdict(fmt, walk):
         judge_trace(pairs[0], "principle")
 
 
+@pytest.mark.parametrize(
+    "name,kwargs,marks",
+    [
+        ("sentences", {"n": 2}, ["(end 1)", "(end 2)", "(end 1)"]),
+        ("include_word", {"word": "tea"}, ["(found 1)", "(found 2)"]),
+    ],
+)
+def test_decisive_marks_are_the_walks_marks_not_the_responses_parentheses(name, kwargs, marks):
+    prompt = ConstraintPrompt.build("Write about {topic}.", "tea", [Constraint.of(name, **kwargs)])
+    trace = judge_trace(JudgePair(prompt, "I like tea, a lot. Tea is (1) good.", "Cake (2), yes.", 0), "rrm", walk=True)
+    plain, marked = decisive_spans(trace), decisive_spans(trace, marks=True)
+    assert set(plain) < set(marked)
+    assert [trace[a:b] for a, b in sorted(set(marked) - set(plain))] == marks  # "(1)" and "(2)" were the responses'
+
+
 def test_trace_reads_like_the_example_and_resists_verdicts_inside_responses():
     prompt = ConstraintPrompt.build("Write one sentence about {topic}.", "tea", [Constraint.of("include_word", word="purple")])
     trace = judge_trace(JudgePair(prompt, "Green tea.", "Purple tea.", 1), "rrm")

@@ -74,6 +74,18 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
     assert all(i.text in get_format("rrm").verdicts for i in only)
 
 
+def test_decisive_marks_weigh_the_walks_marks(recipe):
+    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+
+    pairs = templated_pairs(constraint_prompts(24, "train", seed=2), seed=2)
+    plain = recipe.judgments(recipe.TrainJudgeConfig(walk_evidence=True), pairs)
+    marked = recipe.judgments(recipe.TrainJudgeConfig(walk_evidence=True, decisive_marks=True), pairs)
+    assert [i.text for i in plain] == [i.text for i in marked]  # the same targets, more of them weighed
+    extra = [i.text[a:b] for p, i in zip(plain, marked) for a, b in sorted(set(i.decisive) - set(p.decisive))]
+    assert extra and all(e.startswith("(") and e.endswith(")") for e in extra)
+    assert all(set(p.decisive) <= set(i.decisive) for p, i in zip(plain, marked))
+
+
 def test_pairs_without_a_preferred_response_train_their_checks_in_both_orders(recipe):
     from trl_rrm.tasks.constraints import constraint_prompts, same_outcome_pairs, templated_pairs
 

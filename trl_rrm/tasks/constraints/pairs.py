@@ -142,17 +142,24 @@ def templated_pairs(prompts: Sequence[ConstraintPrompt], *, seed: int = 0) -> li
 _DECISION = re.compile(r": (yes|no)$", re.M)
 _COPY = re.compile(r"^[^\n]*?: '(\S+)", re.M)
 _EVIDENCE = re.compile(r"^- [^\n]*?: (.+?) -> ", re.M)
+_MARK = re.compile(r"(?<=\S)\((?:[a-z]+ )?\d+\)")  # a walk's mark on the word before: "(comma 2)", "(7)"
 
 
-def decisive_spans(trace: str) -> tuple[tuple[int, int], ...]:
+def decisive_spans(trace: str, marks: bool = False) -> tuple[tuple[int, int], ...]:
     """The character spans that decide in a ``judge_trace``: the evidence of every check
     (what it found: ``none`` or ``after 'tea'``, the counted words; the check is made
     there, and its yes/no follows from it), every check's yes/no, and the first word of
-    every copied response (which response the analysis reads). ``trl_rrm.warm_start``
+    every copied response (which response the analysis reads); with ``marks``, also every
+    mark of a walked copy (``(found 1)``: the check made at that word). ``trl_rrm.warm_start``
     weighs them more, and its ``decisive_accuracy`` is measured on them."""
-    copies = [m.span(1) for m in _COPY.finditer(trace) if not trace[m.start() : m.start(1)].startswith("-")]
+    copy_lines = [m for m in _COPY.finditer(trace) if not trace[m.start() : m.start(1)].startswith("-")]
+    copies = [m.span(1) for m in copy_lines]
     found = [m.span(1) for m in _EVIDENCE.finditer(trace)]
-    return tuple(sorted([*copies, *found, *(m.span(1) for m in _DECISION.finditer(trace))]))
+    walked = []
+    for line in copy_lines if marks else ():
+        end = trace.find("\n", line.start(1))
+        walked += [k.span() for k in _MARK.finditer(trace, line.start(1), len(trace) if end < 0 else end)]
+    return tuple(sorted([*copies, *found, *walked, *(m.span(1) for m in _DECISION.finditer(trace))]))
 
 
 def quote(response: str, limit: int = WALK_LIMIT) -> str:
