@@ -6,13 +6,12 @@ Tiny models built in code (fast tier); float32, so the two agree to float roundi
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from trl_rrm import HFJudge, Match
 from trl_rrm.judges import Generation, GenerativeJudge, GenerativeJudgeConfig
 from trl_rrm.judges.label_scores import reusable
+from trl_rrm.testing import end_rows_early
 
 MATCHES = [
     Match("What is the sum of seventeen and twenty five? Show the steps.", ("17 + 25 = 42", "It is 41.")),
@@ -41,18 +40,13 @@ def ends_early(tiny_model_and_tokenizer):
     """The tiny model with an end-of-sequence token it writes mid-answer: rows of a batch
     end at different steps, some run out of budget."""
     model, tokenizer = tiny_model_and_tokenizer
-    judge, verdicts = _compare(model, tokenizer, reuse_analysis_cache=False)
-    written = Counter(t for v in verdicts for text in v.raw
-                      for t in tokenizer(text, add_special_tokens=False)["input_ids"][1:])  # fmt: skip
+    _, verdicts = _compare(model, tokenizer, reuse_analysis_cache=False)
+
+    def apart() -> bool:
+        return len({len(text) for v in _compare(model, tokenizer, reuse_analysis_cache=False)[1] for text in v.raw}) > 2
+
     before = model.generation_config.eos_token_id
-    for token, _ in written.most_common():
-        model.generation_config.eos_token_id = token
-        _, verdicts = _compare(model, tokenizer, reuse_analysis_cache=False)
-        lengths = {len(text) for v in verdicts for text in v.raw}
-        if len(lengths) > 2:
-            break
-    else:
-        pytest.fail("no written token ends rows at different steps")
+    end_rows_early(model, tokenizer, [text for v in verdicts for text in v.raw], apart, tries=None)
     yield model, tokenizer
     model.generation_config.eos_token_id = before
 

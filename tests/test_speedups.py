@@ -13,6 +13,7 @@ from trl_rrm import HFJudge, Match
 from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, GenerativeJudgeConfig, JudgingConfig
 from trl_rrm.judges.decoding import StopAtStrings
 from trl_rrm.judges.prefix_plan import plan_prefix
+from trl_rrm.testing import end_rows_early
 
 QUERY = "What is the sum of seventeen and twenty five? Show the steps. " * 2
 # Two groups of three completions: six round-robin matches per group, with duplicates.
@@ -293,23 +294,18 @@ def _texts(generations):
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize("prefix_reuse", [False, True])
 def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, sampled, prefix_reuse):
-    from collections import Counter
-
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "batch_size": 12, "prefix_reuse": prefix_reuse}
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=1 + sampled) for m in MATCHES]
-    # a token the model writes inside some rows becomes end-of-sequence: rows end at different steps
-    written = Counter(t for gens in probe.generate(requests) for g in gens
-                      for t in tokenizer(g.text, add_special_tokens=False)["input_ids"][1:])  # fmt: skip
-    for token, _ in written.most_common(12):
-        model.generation_config.eos_token_id = token
-        plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
+    plain = []
+
+    def apart() -> bool:  # rows end early, at different steps, and some run out
+        plain[:] = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
         lengths = {g.tokens for gens in plain for g in gens}
-        if len(lengths) > 2 and max(lengths) == 12:  # rows end early, at different steps, and some run out
-            break
-    else:
-        pytest.fail(f"no token of {written.most_common(12)} ends rows at different steps")
+        return len(lengths) > 2 and max(lengths) == 12
+
+    end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
     from transformers import DynamicCache
 
     dropped = []

@@ -15,6 +15,8 @@ save/reload with ``from_pretrained``, and LoRA adapters with PEFT.
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +33,7 @@ from transformers import (
 
 __all__ = [
     "build_tiny_model",
+    "end_rows_early",
     "build_tiny_tokenizer",
     "make_lora_adapter",
     "save_tiny_model",
@@ -269,3 +272,23 @@ def make_lora_adapter(
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir)
     return out_dir
+
+
+def end_rows_early(
+    model: PreTrainedModel, tokenizer, texts: list[str], apart: Callable[[], bool], tries: int | None = 12
+) -> int:
+    """Make a token ``model`` writes inside ``texts`` its end-of-sequence, so that the rows
+    of a batch end at different steps (what decoding that drops finished rows must
+    handle): the ``tries`` most written tokens (None: all) are set in turn until
+    ``apart()`` (a fresh run's check of its lengths) is true. Returns the token;
+    restoring ``model.generation_config.eos_token_id`` is the caller's.
+
+    Raises:
+        AssertionError: no such token ends the rows apart.
+    """
+    written = Counter(t for text in texts for t in tokenizer(text, add_special_tokens=False)["input_ids"][1:])
+    for token, _ in written.most_common(tries):
+        model.generation_config.eos_token_id = token
+        if apart():
+            return token
+    raise AssertionError(f"no token of {written.most_common(tries)} ends rows at different steps")
