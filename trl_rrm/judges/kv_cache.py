@@ -157,11 +157,12 @@ def stacked(states: list[RowState], lengths: list[int]) -> tuple[Any, torch.Tens
         return None, mask
     layers = []
     for layer in range(len(states[0])):
-        keys, values = [], []
-        for state, n in zip(states, lengths):
-            k, v = state[layer][0][:, :, :n], state[layer][1][:, :, :n]
-            pad = (0, 0, width - n, 0)  # left-pad the positions dimension
-            keys.append(torch.nn.functional.pad(k, pad))
-            values.append(torch.nn.functional.pad(v, pad))
-        layers.append((torch.cat(keys), torch.cat(values)))
+        stack = []
+        for part in (0, 1):  # keys, values: each row's first n positions written once, left-padded
+            first = states[0][layer][part]
+            out = first.new_zeros((len(states), first.shape[1], width, first.shape[3]))
+            for i, (state, n) in enumerate(zip(states, lengths)):
+                out[i, :, width - n :] = state[layer][part][0, :, :n]
+            stack.append(out)
+        layers.append(tuple(stack))
     return DynamicCache(ddp_cache_data=layers), mask
