@@ -100,7 +100,7 @@ class TrainJudgeConfig:
                                            "up_proj", "down_proj"], metadata={"help": "modules that get LoRA"})  # fmt: skip
     walk_evidence: bool = field(default=False, metadata={"help": "constraints: traces check while copying (E7)"})
     copy_limit: int = field(default=constraints.WALK_LIMIT, metadata={"help": "constraints: words a trace copies"})
-    decisive_marks: bool = field(default=False, metadata={"help": "walks: each mark weighs decisive_weight"})
+    decisive_marks: bool = field(default=False, metadata={"help": "walks: marks weigh decisive_weight (E11)"})
     train_attacks: list[str] = field(default_factory=lambda: list(constraints.TRAINING_ATTACKS),
                                      metadata={"help": "constraints: attacks drawn for the attacked pairs"})  # fmt: skip
     eval_verdicts: list[str] = field(default_factory=lambda: ["generate", "direct"], metadata={"help": "verdict modes evaluated"})
