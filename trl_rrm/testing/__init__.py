@@ -10,7 +10,10 @@ from typing import Any
 
 from .judges import NoiseJudge, NumberJudge, SoftNumberJudge, reward_batch
 
-_MODELS = {"EOS_TOKEN", "add", "build_tiny_model", "end_rows_early", "build_tiny_tokenizer", "make_lora_adapter", "save_tiny_model"}
+_MODELS = {
+    "EOS_TOKEN", "add", "build_tiny_model", "build_tiny_tokenizer", "end_rows_early", "make_lora_adapter",
+    "save_tiny_model",
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
