@@ -354,13 +354,17 @@ def test_an_output_that_cannot_be_written_as_named_is_refused_before_anything_ru
 def test_ctrl_c_says_how_to_resume(tmp_path):
     """Issue 24 point 12: Ctrl-C printed a traceback and did not say that --resume continues."""
     # 100 chunks of 0.3 s: the run cannot finish between the first progress line and the
-    # signal, even on a loaded machine (with 12 chunks it once did, and exited 0)
+    # signal, even on a loaded machine (with 12 chunks it once did, and exited 0). The child
+    # gets Ctrl-C's default action back: tests started as a background job of a
+    # non-interactive shell ignore SIGINT, their children inherit that, and the run then
+    # finished with 0 (seen 2026-12-03)
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(200))
     out = tmp_path / "pairs.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--no-progress",
          "--input", str(src), "--output", str(out), "--chunk-size", "2"],
         cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     progress = tmp_path / "pairs.jsonl.rank0-of-1.progress.jsonl"
     deadline = time.time() + 60
