@@ -33,8 +33,8 @@ from transformers import (
 
 __all__ = [
     "build_tiny_model",
-    "end_rows_early",
     "build_tiny_tokenizer",
+    "end_rows_early",
     "make_lora_adapter",
     "save_tiny_model",
 ]

@@ -156,6 +156,7 @@ VIEWS: dict[str, View] = {
 
 Mark = Callable[[str, bool, Mapping[str, Any]], int]  # how many times a word counts (word, ends a sentence, params)
 WALK_LIMIT = 60  # words copied; the count covers the whole response
+MARK = re.compile(r"(?<=\S)\((?:[a-z]+ )?\d+\)")  # a mark as walked_copy writes it, on its word: "(comma 2)", "(7)"
 
 
 def _has(test: Callable[[str], bool]) -> Mark:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..common import ShownPair
 from . import text as T
-from .evidence import WALK_LIMIT, evidence, walked_copy
+from .evidence import MARK, WALK_LIMIT, evidence, walked_copy
 from .prompts import ConstraintPrompt
 from .templated import respond
 
@@ -142,7 +142,6 @@ def templated_pairs(prompts: Sequence[ConstraintPrompt], *, seed: int = 0) -> li
 _DECISION = re.compile(r": (yes|no)$", re.M)
 _COPY = re.compile(r"^[^\n]*?: '(\S+)", re.M)
 _EVIDENCE = re.compile(r"^- [^\n]*?: (.+?) -> ", re.M)
-_MARK = re.compile(r"(?<=\S)\((?:[a-z]+ )?\d+\)")  # a walk's mark on the word before: "(comma 2)", "(7)"
 
 
 def decisive_spans(trace: str, marks: bool = False) -> tuple[tuple[int, int], ...]:
@@ -158,7 +157,7 @@ def decisive_spans(trace: str, marks: bool = False) -> tuple[tuple[int, int], ..
     walked = []
     for line in copy_lines if marks else ():
         end = trace.find("\n", line.start(1))
-        walked += [k.span() for k in _MARK.finditer(trace, line.start(1), len(trace) if end < 0 else end)]
+        walked += [k.span() for k in MARK.finditer(trace, line.start(1), len(trace) if end < 0 else end)]
     return tuple(sorted([*copies, *found, *walked, *(m.span(1) for m in _DECISION.finditer(trace))]))
 
 
