@@ -10,7 +10,9 @@ Rows: ``--batch`` constraint-judge pairs written by code, rendered by the judge
 - ``bare``: ``model(input_ids, attention_mask, labels)`` (logits over the whole vocabulary
   at every position), backward, AdamW step;
 - ``warm_start``: one step of ``trl_rrm.warm_start.train`` (the output head only at target
-  positions, weighted loss, gradient clipping, the same optimizer).
+  positions, weighted loss, gradient clipping, the same optimizer), the rows' common
+  prefix (the judge's system prompt) computed once;
+- ``warm_start_prefix_per_row``: the same with ``share_prefix=False`` (every row whole).
 
 Both with the same LoRA (rank ``--lora-r`` on the top ``--lora-layers`` layers, every
 projection), and in bf16 autocast where the CPU computes bf16 natively
@@ -49,7 +51,7 @@ def main() -> None:
     from trl_rrm import HFJudge
     from trl_rrm.precision import cpu_bf16_flags, cpu_computes_bf16, cpu_model_name
     from trl_rrm.special_tokens import special_ids
-    from trl_rrm.warm_start import WarmStartConfig, batch_tensors, judgment_examples, train
+    from trl_rrm.warm_start import WarmStartConfig, batch_tensors, judgment_examples, shared_prefix, train
 
     path = model_path(args.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -74,20 +76,26 @@ def main() -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    def warm_start() -> None:
-        train(model, examples, WarmStartConfig(steps=1, batch_size=len(examples), bf16=bf16, log_every=1),
-              pad_id=pad_id, progress=lambda entry: None)  # fmt: skip
+    def warm_start(share_prefix: bool = True) -> None:
+        config = WarmStartConfig(steps=1, batch_size=len(examples), bf16=bf16, log_every=1, share_prefix=share_prefix)
+        train(model, examples, config, pad_id=pad_id, progress=lambda entry: None)
 
-    times, _ = interleaved(args.repeats, {"bare": bare, "warm_start": warm_start})
+    steps = {"bare": bare, "warm_start": warm_start, "warm_start_prefix_per_row": lambda: warm_start(False)}
+    times, _ = interleaved(args.repeats, steps)
     tokens = int(attention.sum())
     payload = {
         "cpu": {"model_name": cpu_model_name(), "bf16_flags": cpu_bf16_flags(), "bf16_autocast": bf16},
         "model_path": path, "rows": len(examples), "tokens": tokens, "padded_width": int(ids.shape[1]),
         "lora": {"r": args.lora_r, "layers": len(top)},
+        "shared_prefix_tokens": shared_prefix(ids, labels),
         "seconds": times, "ratio_warm_start_to_bare": times["warm_start"] / times["bare"],
+        "ratio_prefix_per_row_to_shared": times["warm_start_prefix_per_row"] / times["warm_start"],
     }  # fmt: skip
     rows = [[k, v, tokens / v] for k, v in times.items()]
-    markdown = table(["step", "seconds", "tokens/s"], rows) + f"\n\nwarm_start / bare: {payload['ratio_warm_start_to_bare']:.2f}"
+    markdown = table(["step", "seconds", "tokens/s"], rows) + (
+        f"\n\nwarm_start / bare: {payload['ratio_warm_start_to_bare']:.2f}; prefix per row / shared "
+        f"({payload['shared_prefix_tokens']} tokens): {payload['ratio_prefix_per_row_to_shared']:.2f}"
+    )
     write("train_step", args, payload, markdown)
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from trl_rrm import HFJudge, Match, get_format
-from trl_rrm.warm_start import Judgment, WarmStartConfig, batch_tensors, judgment_examples, train, verdict_span
+from trl_rrm.warm_start import (
+    Judgment,
+    WarmStartConfig,
+    batch_tensors,
+    judgment_examples,
+    shared_prefix,
+    train,
+    verdict_span,
+    weighted_loss,
+)
 
 
 @pytest.fixture()
@@ -106,6 +115,50 @@ def test_widths_padded_to_a_multiple_give_the_same_loss(peft_judge):
         losses.append((token_loss * weights[at]).sum() / weights[at].sum())
     assert int(attention.sum()) == sum(map(len, examples))
     torch.testing.assert_close(losses[0], losses[1])
+
+
+def test_shared_prefix_stops_at_the_first_difference_or_the_first_label():
+    import torch
+
+    ids = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 1, 2], [5, 6, 7, 8, 3]])
+    labels = torch.full_like(ids, -100)
+    labels[:, 4] = 1
+    assert shared_prefix(ids, labels) == 3  # row 1 differs at position 3
+    labels[2, 2] = 1
+    assert shared_prefix(ids, labels) == 2  # row 2's first label is at position 2
+    ids[1, 0] = 4
+    assert shared_prefix(ids, labels) == 0
+
+
+@pytest.mark.parametrize("multiple", [1, 64])
+def test_a_shared_prefix_gives_the_same_loss_and_gradients(peft_judge, multiple):
+    """The batch's common prefix (the judge's system prompt) computed once: the same
+    loss and the same gradient on every LoRA weight as the rows computed whole."""
+    import torch
+
+    model, tokenizer, judge = peft_judge
+    with torch.no_grad():  # LoRA B starts at zero: give it values so every gradient is non-trivial
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05)
+    judgments = [Judgment(Match(q, (a, "no")), f"{a} fits. \\boxed{{Assistant 1}}")
+                 for q, a in (("Say a colour.", "red"), ("Name a fruit, please.", "a ripe pear"), ("Count.", "1 2 3"))]  # fmt: skip
+    examples = judgment_examples(judge, judgments, decisive_weight=3.0)
+    ids, attention, labels, weights = batch_tensors(examples, [0, 1, 2], tokenizer.pad_token_id, multiple)
+    assert shared_prefix(ids, labels) > 10  # the system prompt and the chat header
+    results = []
+    for share in (False, True):
+        model.zero_grad()
+        loss, token_loss, *_ = weighted_loss(model, ids, attention, labels, weights, share_prefix=share)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        results.append((loss.detach(), token_loss.detach(), grads))
+    (loss_a, tokens_a, grads_a), (loss_b, tokens_b, grads_b) = results
+    torch.testing.assert_close(loss_a, loss_b)
+    torch.testing.assert_close(tokens_a, tokens_b)
+    assert grads_a.keys() == grads_b.keys() and any(g.abs().sum() > 0 for g in grads_a.values())
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_training_needs_trainable_parameters(tiny_model_and_tokenizer):

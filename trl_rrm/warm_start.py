@@ -12,7 +12,10 @@ skew separates training from judging.
 The step is the bare one: one forward of the base model (LoRA included), the output
 head applied only at target positions (not over the 49k vocabulary at every prompt
 token), one backward, one optimizer step; rows of similar length share a batch; on a
-CPU with native bf16, forward and backward run under bf16 autocast.
+CPU with native bf16, forward and backward run under bf16 autocast. The tokens every row
+of a batch begins with (the judge's system prompt and the chat template's header) run
+once, not once per row (``share_prefix``): the rows continue from that prefix's
+key/values, and its gradient is the sum of theirs.
 
     examples = judgment_examples(judge, judgments, decisive_weight=5.0)
     history = train(model, examples, WarmStartConfig(steps=300, batch_size=8, learning_rate=1e-3))
@@ -81,6 +84,9 @@ class WarmStartConfig:
     # handful of tensor shapes instead of one per batch, which bounds the CPU's per-shape
     # caches (60 steps: 5.1 GB instead of 6.8 GB; docs/results/judge_training.md).
     pad_multiple: int = 64
+    # The batch's common prefix (the judge's system prompt) computed once, not per row:
+    # the same loss and gradients (tested), fewer tokens through forward and backward.
+    share_prefix: bool = True
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "pad_multiple"):
@@ -174,6 +180,42 @@ def batch_tensors(examples: Sequence[Example], rows: list[int], pad_id: int, mul
     return ids, attention, labels, weights
 
 
+def shared_prefix(ids: Any, labels: Any) -> int:
+    """How many leading tokens every row of ``ids`` has in common before the first
+    position that carries a label (those tokens can run once for the whole batch)."""
+    first = int((labels != -100).int().argmax(-1).min())
+    differs = (ids[:, :first] != ids[:1, :first]).any(0)
+    return int(differs.int().argmax()) if bool(differs.any()) else first
+
+
+def weighted_loss(model: Any, ids: Any, attention: Any, labels: Any, weights: Any, *, share_prefix: bool = True,
+                  bf16: bool = False) -> tuple[Any, ...]:  # fmt: skip
+    """(loss, per-token loss, logits, targets, weights) of one batch (``batch_tensors``):
+    the output head applied at labelled positions only; with ``share_prefix`` the rows'
+    common prefix runs once (batch 1) and each row continues from its key/values; with
+    ``bf16`` the model runs under bf16 autocast on CPU (the loss in fp32)."""
+    import torch
+
+    from .judges.kv_cache import cache_argument, generated_cache
+
+    decoder, head = _parts(model)
+    start = shared_prefix(ids, labels) if share_prefix and ids.shape[0] > 1 else 0
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16 and ids.device.type == "cpu"):
+        prefix = generated_cache(decoder(input_ids=ids[:1, :start], use_cache=True)) if start > 1 else None
+        rows = {"input_ids": ids, "attention_mask": attention}
+        if prefix is None:  # nothing shared, or a model that keeps no cache in training
+            start = 0
+        else:
+            prefix.batch_repeat_interleave(ids.shape[0])
+            rows.update({"input_ids": ids[:, start:], cache_argument(decoder): prefix})
+        hidden = decoder(**rows).last_hidden_state
+        at = labels[:, start:] != -100
+        logits = head(hidden[at]).float()
+    target, weight = labels[:, start:][at], weights[:, start:][at]
+    token_loss = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    return (token_loss * weight).sum() / weight.sum(), token_loss, logits, target, weight
+
+
 def _parts(model: Any) -> tuple[Any, Any]:
     """(the decoder that returns hidden states, the output head) of a causal LM, PEFT or not."""
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -204,7 +246,6 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameter (attach a LoRA first)")
-    decoder, head = _parts(model)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     rng = random.Random(config.seed)
     was_training = model.training
@@ -223,13 +264,9 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             tick = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16 and ids.device.type == "cpu"):
-                hidden = decoder(input_ids=ids, attention_mask=attention).last_hidden_state
-                at = labels != -100
-                logits = head(hidden[at]).float()
-            target, weight = labels[at], weights[at]
-            token_loss = torch.nn.functional.cross_entropy(logits, target, reduction="none")
-            loss = (token_loss * weight).sum() / weight.sum()
+            loss, token_loss, logits, target, weight = weighted_loss(
+                model, ids, attention, labels, weights, share_prefix=config.share_prefix, bf16=config.bf16
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
@@ -254,4 +291,5 @@ def train(
     return history
 
 
-__all__ = ["Example", "Judgment", "WarmStartConfig", "batch_tensors", "judgment_examples", "train", "verdict_span"]
+__all__ = ["Example", "Judgment", "WarmStartConfig", "batch_tensors", "judgment_examples", "shared_prefix", "train",
+           "verdict_span", "weighted_loss"]
