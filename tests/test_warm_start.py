@@ -141,8 +141,8 @@ def test_a_shared_prefix_gives_the_same_loss_and_gradients(peft_judge, multiple)
         for name, param in model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0, 0.05)
-    judgments = [Judgment(Match(q, (a, "no")), f"{a} fits. \\boxed{{Assistant 1}}")
-                 for q, a in (("Say a colour.", "red"), ("Name a fruit, please.", "a ripe pear"), ("Count.", "1 2 3"))]  # fmt: skip
+    asked = (("Say a colour.", "red"), ("Name a fruit, please.", "a ripe pear"), ("Count.", "1 2 3"))
+    judgments = [Judgment(Match(q, (a, "no")), f"{a} fits. \\boxed{{Assistant 1}}") for q, a in asked]
     examples = judgment_examples(judge, judgments, decisive_weight=3.0)
     ids, attention, labels, weights = batch_tensors(examples, [0, 1, 2], tokenizer.pad_token_id, multiple)
     assert shared_prefix(ids, labels) > 10  # the system prompt and the chat header
