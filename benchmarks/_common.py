@@ -107,6 +107,20 @@ def matches_workload(n: int, seed: int = 0) -> list:
     return matches[:n]
 
 
+def pairs_workload(path: str, n: int, seed: int = 0) -> list:
+    """``n`` matches from a JSONL of prompt/chosen/rejected pairs: the pairs shuffled
+    (``seed``), each shown in both orders."""
+    from trl_rrm import Match
+
+    pairs = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    random.Random(seed).shuffle(pairs)
+    matches = []
+    for row in pairs:
+        matches += [Match(row["prompt"], (row["chosen"], row["rejected"])),
+                    Match(row["prompt"], (row["rejected"], row["chosen"]))]  # fmt: skip
+    return matches[:n]
+
+
 def best_of(repeats: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     """The fastest of ``repeats`` runs of ``fn`` (seconds) and the last result."""
     best, result = float("inf"), None
@@ -126,7 +140,9 @@ def interleaved(repeats: int, fns: dict[str, Callable[[], Any]]) -> tuple[dict[s
         for key, fn in fns.items():
             start = time.perf_counter()
             results[key] = fn()
-            times[key] = min(times[key], time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            times[key] = min(times[key], seconds)
+            print(f"[{key}] {seconds:.1f} s", file=sys.stderr, flush=True)  # progress: a row can take minutes
     return times, results
 
 
@@ -134,8 +150,12 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     import transformers
 
+    from trl_rrm.precision import cpu_bf16_flags, cpu_model_name
+
     return {
         "model": getattr(args, "model", None),
+        "cpu": cpu_model_name(),
+        "cpu_bf16_flags": cpu_bf16_flags(),
         "threads": args.threads,
         "repeats": args.repeats,
         "torch": torch.__version__,

@@ -23,6 +23,15 @@ of ``--repeats`` kept:
   waste: every batch holds prompts of exactly the workload's mean prompt length and
   decodes exactly ``--max-new-tokens`` tokens per row (no early stop, nothing shared).
 
+``--adapter`` merges a judge's LoRA into the model and ``--pairs`` judges its held-out pairs
+(both orders) instead: a trained judge ends its analysis with a verdict, so its rows end
+at different lengths, which is what continuous decoding (``compact``) is for::
+
+    python benchmarks/judge_throughput.py --max-new-tokens 256 --matches 32 --repeats 1 --no-direct \\
+        --adapter recipes/adapters/smollm2-constraint-judge-walk \\
+        --pairs recipes/adapters/smollm2-constraint-judge-walk/held_out_pairs.jsonl \\
+        --rows plain_batched hfjudge hfjudge_compact
+
 The model runs in bf16 where the CPU computes it natively (``trl_rrm.precision``; ``--fp32``
 forces float32). ``--rows`` picks configurations (``naive`` alone takes minutes at 256
 tokens). The issue-26 target: ``hfjudge`` >= 1.5x ``plain_batched`` at 256 thinking tokens::
@@ -38,7 +47,7 @@ from __future__ import annotations
 
 import math
 
-from _common import interleaved, load, matches_workload, parser, setup, table, write
+from _common import interleaved, load, matches_workload, pairs_workload, parser, setup, table, write
 
 
 def main() -> None:
@@ -50,6 +59,10 @@ def main() -> None:
     p.add_argument("--fp32", action="store_true", help="float32 even where the CPU computes bf16 natively")
     p.add_argument("--rows", nargs="+", default=None, help="configurations to run (default: all; bound always)")
     p.add_argument("--no-direct", action="store_true", help="skip the direct-mode rows")
+    p.add_argument("--adapter", default=None, help="a judge's LoRA adapter folder, merged into --model")
+    p.add_argument("--pairs", default=None,
+                   help="a JSONL of prompt/chosen/rejected pairs (a judge's held_out_pairs.jsonl), shuffled (seed 0) "
+                        "and judged in both orders instead of the arithmetic workload")  # fmt: skip
     args = p.parse_args()
     setup(args)
     import torch
@@ -58,10 +71,14 @@ def main() -> None:
     from trl_rrm.precision import cpu_computes_bf16
 
     model, tokenizer = load(args.model)
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, args.adapter).merge_and_unload().eval()
     bf16 = cpu_computes_bf16() and not args.fp32
     if bf16:
         model = model.to(torch.bfloat16)
-    matches = matches_workload(args.matches)
+    matches = pairs_workload(args.pairs, args.matches) if args.pairs else matches_workload(args.matches)
     common = dict(format=args.format, order="fixed", temperature=0, max_new_tokens=args.max_new_tokens)
     fmt = HFJudge.from_model(model, tokenizer, **common).format
 
@@ -185,6 +202,7 @@ def main() -> None:
         summary[key] = {"seconds": t, "matches_per_s": n / t, "x_naive": dtimes["direct_naive"] / t}
     payload = {
         "config": {"matches": n, "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens,
+                   "adapter": args.adapter, "pairs": args.pairs,
                    "mean_prompt_tokens": mean_len, "format": args.format, "dtype": "bfloat16" if bf16 else "float32"},
         "results": summary,
         "verdicts_equal_across_rows": same,
