@@ -329,3 +329,35 @@ def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
     compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
     assert _texts(compact) == _texts(plain)
     assert any(g.finished and g.tokens < 12 for gens in plain for g in gens)  # the stop string ended rows early
+
+
+def test_the_decoding_heartbeat_logs_at_most_every_interval_and_stops_nothing(caplog):
+    from trl_rrm.judges.decoding import DecodeHeartbeat
+
+    times = iter([0.0, 10.0, 31.0, 40.0, 62.0])
+    beat = DecodeHeartbeat(4, 3, 8, clock=lambda: next(times))
+    with caplog.at_level("INFO", logger="trl_rrm.judges.decoding"):
+        stops = [beat(torch.zeros((4, 3 + step), dtype=torch.long)) for step in (1, 2, 3, 4)]
+    assert not any(bool(s.any()) for s in stops) and all(s.shape == (4,) for s in stops)
+    assert [r.getMessage() for r in caplog.records] == [
+        "judge decoding a batch of 4: 2 of 8 tokens written, 31 s",
+        "judge decoding a batch of 4: 4 of 8 tokens written, 62 s",
+    ]
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_a_long_batch_logs_its_progress_and_decodes_the_same(tiny_model_and_tokenizer, compact, caplog, monkeypatch):
+    import trl_rrm.judges.decoding as decoding
+
+    model, tokenizer = tiny_model_and_tokenizer
+    kwargs = {"max_new_tokens": 6, "temperature": 0.0, "batch_size": 12, "compact_decoding": compact}
+    probe = HFJudge.from_model(model, tokenizer, **kwargs)
+    requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses)) for m in MATCHES]
+    quiet = probe.generate(requests)
+    monkeypatch.setattr(decoding, "HEARTBEAT_SECONDS", 0.0)  # a line after every step
+    with caplog.at_level("INFO", logger="trl_rrm.judges.decoding"):
+        beating = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
+    assert _texts(beating) == _texts(quiet)
+    lines = [r.getMessage() for r in caplog.records if r.name == "trl_rrm.judges.decoding"]
+    assert lines and all(line.startswith("judge decoding a batch of ") for line in lines)
+    assert any(" 1 of 6 tokens written" in line for line in lines)

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from .decoding import DecodeHeartbeat
 from .kv_cache import accepts, cache_argument
 
 
@@ -63,6 +64,7 @@ def decode(
     step_ids, step_positions = input_ids[:, cached:], positions[:, cached:]
     eos = torch.tensor(eos_ids, device=device)
     steps = 0
+    heartbeat = DecodeHeartbeat(rows, width, budget)
     for t in range(budget):
         logits = model(input_ids=step_ids, attention_mask=mask, position_ids=step_positions, use_cache=True,
                        **{name: cache}, **extra).logits[:, -1, :].float()  # fmt: skip
@@ -71,6 +73,7 @@ def decode(
         chosen = logits.argmax(-1)
         out[active, width + t] = chosen
         steps = t + 1
+        heartbeat(out[:, : width + steps])
         ended = torch.isin(chosen, eos)
         if stopper is not None:  # the whole batch, as generate shows it; finished rows are padded
             ended |= stopper(out[:, : width + steps])[active]

@@ -36,7 +36,7 @@ from ..thinking import THINK_OPEN, opens_thinking
 from ..types import Message
 from .adapters import attach_adapter, borrowed
 from .compact_decode import decode
-from .decoding import StopAtStrings
+from .decoding import DecodeHeartbeat, StopAtStrings
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
 from .hf_loading import check_chat_template, load_dtype, load_judge
@@ -306,8 +306,8 @@ class HFJudge(GenerativeJudge):
         from transformers import GenerationConfig, StoppingCriteriaList
 
         model = self._model
-        if stopper is not None:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
+        heartbeat = DecodeHeartbeat(input_ids.shape[0], input_ids.shape[1], budget)
+        kwargs["stopping_criteria"] = StoppingCriteriaList([heartbeat] if stopper is None else [stopper, heartbeat])
         if processor is not None:
             kwargs["logits_processor"] = [processor]
         if self.config.static_cache:
