@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("judge_throughput", "prefix_reuse", "tournament_cost", "memory", "grpo_step", "precision", "train_step")
+BENCHMARKS = ("judge_throughput", "decode_step", "prefix_reuse", "tournament_cost", "memory", "grpo_step", "precision",
+              "train_step")
 OPTIONAL = ("openai_vs_hf",)
 
 
