@@ -71,6 +71,19 @@ def load(name: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def native_precision(model: Any, fp32: bool = False) -> tuple[Any, bool]:
+    """``model`` in bf16 where the CPU computes it natively (``trl_rrm.precision``), unless
+    ``fp32``; and whether it is bf16."""
+    from trl_rrm.precision import cpu_computes_bf16
+
+    bf16 = cpu_computes_bf16() and not fp32
+    if bf16:
+        import torch
+
+        model = model.to(torch.bfloat16)
+    return model, bf16
+
+
 def groups_workload(groups: int, size: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     """``groups`` arithmetic prompts with ``size`` candidate answers each (right, near
     misses, one duplicate per group as GRPO groups often have), as a policy would write."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from _common import load, parser, setup, table, write
+from _common import load, native_precision, parser, setup, table, write
 
 
 def main() -> None:
@@ -32,12 +32,8 @@ def main() -> None:
     import torch
 
     from trl_rrm.judges.kv_cache import cache_argument, generated_cache
-    from trl_rrm.precision import cpu_computes_bf16
 
-    model, _ = load(args.model)
-    bf16 = cpu_computes_bf16() and not args.fp32
-    if bf16:
-        model = model.to(torch.bfloat16)
+    model, bf16 = native_precision(load(args.model)[0], args.fp32)
     name = cache_argument(model)
     vocab = model.config.vocab_size
     generator = torch.Generator().manual_seed(0)

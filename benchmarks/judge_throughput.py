@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 
-from _common import interleaved, load, matches_workload, pairs_workload, parser, setup, table, write
+from _common import interleaved, load, matches_workload, native_precision, pairs_workload, parser, setup, table, write
 
 
 def main() -> None:
@@ -68,16 +68,13 @@ def main() -> None:
     import torch
 
     from trl_rrm import HFJudge
-    from trl_rrm.precision import cpu_computes_bf16
 
     model, tokenizer = load(args.model)
     if args.adapter:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, args.adapter).merge_and_unload().eval()
-    bf16 = cpu_computes_bf16() and not args.fp32
-    if bf16:
-        model = model.to(torch.bfloat16)
+    model, bf16 = native_precision(model, args.fp32)
     matches = pairs_workload(args.pairs, args.matches) if args.pairs else matches_workload(args.matches)
     common = dict(format=args.format, order="fixed", temperature=0, max_new_tokens=args.max_new_tokens)
     fmt = HFJudge.from_model(model, tokenizer, **common).format

@@ -16,7 +16,7 @@ ties. Writes results/verifier_savings.{json,md}.
 
 from __future__ import annotations
 
-from _common import load, parser, setup, table, write
+from _common import load, native_precision, parser, setup, table, write
 
 TOURNAMENTS = ("round_robin", "circular", "knockout", "swiss")
 
@@ -40,17 +40,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     setup(args)
-    import torch
 
     from trl_rrm.sampling import generate_completions
     from trl_rrm.tasks.proof import get_task
     from trl_rrm.verifier import settled_groups
 
-    from trl_rrm.precision import cpu_computes_bf16
-
     model, tokenizer = load(args.model)
-    if cpu_computes_bf16():  # as the GRPO recipe samples on this CPU
-        model = model.to(torch.bfloat16)
+    model, _ = native_precision(model)  # as the GRPO recipe samples on this CPU
     if args.policy:
         from peft import PeftModel
 
