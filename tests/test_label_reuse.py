@@ -54,8 +54,10 @@ def ends_early(tiny_model_and_tokenizer):
 @pytest.mark.parametrize(
     "speed",
     [{}, {"prefix_reuse": False}, {"static_cache": False}, {"compact_decoding": True},
-     {"compact_decoding": True, "prefix_reuse": False}, {"temperature": 1.0, "num_votes": 2}],
-    ids=["defaults", "no-prefix-reuse", "dynamic-cache", "compact", "compact-no-prefix-reuse", "sampled-votes"],
+     {"compact_decoding": True, "prefix_reuse": False}, {"compact_decoding": True, "batch_size": 3},
+     {"temperature": 1.0, "num_votes": 2}],
+    ids=["defaults", "no-prefix-reuse", "dynamic-cache", "compact", "compact-no-prefix-reuse", "compact-refilled",
+         "sampled-votes"],
 )  # fmt: skip
 def test_labels_scored_after_the_analysis_match_a_second_prefill(ends_early, speed):
     model, tokenizer = ends_early

@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.judges import Generation, GenerationRequest, GenerativeJudge, GenerativeJudgeConfig, JudgingConfig
+from trl_rrm.judges import (
+    Generation,
+    GenerationRequest,
+    GenerativeJudge,
+    GenerativeJudgeConfig,
+    JudgingConfig,
+    compact_decode,
+)
 from trl_rrm.judges.decoding import StopAtStrings
 from trl_rrm.judges.prefix_plan import plan_prefix
 from trl_rrm.testing import end_rows_early
@@ -317,6 +324,32 @@ def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, s
     assert prefix_reuse or dropped  # rows left the batch (prefix reuse selects rows too)
 
 
+@pytest.mark.parametrize("sampled", [False, True])
+@pytest.mark.parametrize("prefix_reuse", [False, True])
+def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(tiny_model_and_tokenizer, sampled,
+                                                                              prefix_reuse):  # fmt: skip
+    model, tokenizer = tiny_model_and_tokenizer
+    kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "prefix_reuse": prefix_reuse}
+    probe = HFJudge.from_model(model, tokenizer, batch_size=24, **kwargs)
+    requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=2) for m in MATCHES]
+    plain = []
+
+    def apart() -> bool:  # rows end early, at different steps, and some run out
+        plain[:] = HFJudge.from_model(model, tokenizer, batch_size=24, **kwargs).generate(requests)
+        lengths = {g.tokens for gens in plain for g in gens}
+        return len(lengths) > 2 and max(lengths) == 12
+
+    end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
+    from trl_rrm.judges import kv_cache
+
+    joins, join = [], kv_cache.joined
+    with pytest.MonkeyPatch.context() as patch:  # the scheduler calls joined through its module
+        patch.setattr(compact_decode, "joined", lambda *a: joins.append(a[3].shape[0]) or join(*a))
+        continuous = HFJudge.from_model(model, tokenizer, batch_size=3, compact_decoding=True, **kwargs).generate(requests)
+    assert _texts(continuous) == _texts(plain)
+    assert joins and all(1 <= n <= 2 for n in joins)  # waiting rows joined a running batch of 3
+
+
 def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12}
@@ -328,6 +361,8 @@ def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
     plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
     compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
     assert _texts(compact) == _texts(plain)
+    refilled = HFJudge.from_model(model, tokenizer, **{**kwargs, "batch_size": 3, "compact_decoding": True})
+    assert _texts(refilled.generate(requests)) == _texts(plain)
     assert any(g.finished and g.tokens < 12 for gens in plain for g in gens)  # the stop string ended rows early
 
 
@@ -359,5 +394,9 @@ def test_a_long_batch_logs_its_progress_and_decodes_the_same(tiny_model_and_toke
         beating = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
     assert _texts(beating) == _texts(quiet)
     lines = [r.getMessage() for r in caplog.records if r.name == "trl_rrm.judges.decoding"]
-    assert lines and all(line.startswith("judge decoding a batch of ") for line in lines)
-    assert any(" 1 of 6 tokens written" in line for line in lines)
+    assert lines and all(line.startswith("judge decoding ") for line in lines)
+    if compact:
+        assert any(line.startswith("judge decoding 12 rows, 12 at a time: 0 done, 12 writing, 24 tokens") for line in lines)
+    else:
+        assert any(" 1 of 6 tokens written" in line for line in lines)
+

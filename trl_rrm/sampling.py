@@ -33,6 +33,7 @@ def seeded_rows_processor(seeds: Sequence[int], temperature: float, top_p: float
     class SeededRows(LogitsProcessor):
         def __init__(self) -> None:
             self.generators = [torch.Generator(device=device).manual_seed(int(s) % (2**63)) for s in seeds]
+            self.by_row = list(self.generators)
 
         def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
             scores = scores.float() / temperature
@@ -48,9 +49,10 @@ def seeded_rows_processor(seeds: Sequence[int], temperature: float, top_p: float
             gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
             return scores + gumbel
 
-        def keep(self, rows: list[int]) -> None:
-            """Only ``rows`` (positions among the current rows) sample on: decoding dropped the others."""
-            self.generators = [self.generators[i] for i in rows]
+        def follow(self, rows: list[int]) -> None:
+            """The batch now holds ``rows`` (indices into ``seeds``), in this order: continuous
+            decoding moves rows in and out of its batch."""
+            self.generators = [self.by_row[i] for i in rows]
 
     return SeededRows()
 

@@ -13,7 +13,8 @@ Generation: all requests of a call are tokenized with the judge's chat template,
 (by tokens, so rows sharing a prefix sit together; by length without prefix reuse),
 left-padded and generated ``batch_size`` sequences at a time. Within a batch the shared
 prefixes are computed once (``prefix_plan``, ``kv_cache``) and decoding writes into a
-key/value cache allocated once (``static_cache``). Every sample has its own seed
+key/value cache allocated once (``static_cache``); with ``compact_decoding`` rows leave
+as they end and waiting rows take their places (``compact_decode``). Every sample has its own seed
 (``trl_rrm.sampling``): judging is reproducible, independent of batching, and never
 touches the trainer's random state.
 """
@@ -32,11 +33,11 @@ import torch
 from ..formats.untrusted import tokenizer_control_tokens
 from ..sampling import seeded_rows_processor
 from ..special_tokens import left_padded, special_ids
-from ..thinking import THINK_OPEN, opens_thinking
+from ..thinking import opens_thinking
 from ..types import Message
 from .adapters import attach_adapter, borrowed
 from .compact_decode import decode
-from .decoding import DecodeHeartbeat, StopAtStrings
+from .decoding import DecodeHeartbeat, StopAtStrings, written_generations
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
 from .hf_loading import check_chat_template, load_dtype, load_judge
@@ -225,6 +226,10 @@ class HFJudge(GenerativeJudge):
         with self._judge_mode(), torch.no_grad():
             for (budget, greedy, stop), members in groups.items():
                 self._order_rows(members, [row.ids for row in rows])
+                if self.config.compact_decoding:
+                    outputs.update(zip(members, self._generate_continuously([rows[r] for r in members], budget,
+                                                                            greedy, stop)))  # fmt: skip
+                    continue
                 for start in range(0, len(members), self.config.batch_size):
                     batch = [rows[r] for r in members[start : start + self.config.batch_size]]
                     generated = self._generate_batch(batch, budget, greedy, stop)
@@ -234,46 +239,58 @@ class HFJudge(GenerativeJudge):
             results[row.index].append(outputs[r])
         return results
 
-    def _generate_batch(self, batch: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
-        model, tokenizer = self._model, self._tokenizer
-        pad_id, eos_ids = special_ids(model, tokenizer)
-        input_ids, attention_mask, kwargs, cached = self._inputs([row.ids for row in batch])
-        width = input_ids.shape[1]
-        stopper = StopAtStrings(tokenizer, stop, width, [row.opened for row in batch]) if stop else None
+    def _decoding_parts(self, batch: list[_Row], greedy: bool, stop: tuple[str, ...], width: int,
+                        ) -> tuple[Any, Any, dict[int, Any] | None]:  # fmt: skip
+        """A batch's stop-string criterion, per-row sampler and (when its labels will be scored
+        from the analysis' key/values) the dict that collects each row's key/values."""
+        stopper = StopAtStrings(self._tokenizer, stop, width, [row.opened for row in batch]) if stop else None
         processor = None
         if not greedy and self.config.temperature > 0:
             seeds = [row.seed for row in batch]
-            processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(model))
-        states: dict[int, Any] | None = None  # batch row -> its key/values, to score labels after
+            processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(self._model))
+        states = None
         if self.config.reuse_analysis_cache and any(row.request.then_score is not None for row in batch):
             states = {}
-        if self.config.compact_decoding:
-            def keep_states(cache_rows: torch.Tensor, batch_rows: torch.Tensor, cache: Any, mask: torch.Tensor) -> None:
-                states.update(zip(batch_rows.tolist(), row_states(cache, mask, cache_rows) or [None] * len(batch_rows)))
+        return stopper, processor, states
 
-            output = decode(model, input_ids, attention_mask, kwargs.get(cache_argument(model)), cached, budget=budget,
-                            pad_id=pad_id, eos_ids=eos_ids, processor=processor, stopper=stopper,
-                            on_leave=None if states is None else keep_states)  # fmt: skip
-        else:
-            output, cache = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids,
-                                                    processor, stopper, keep_cache=states is not None)  # fmt: skip
-            if states is not None:
-                mask = torch.cat([attention_mask, attention_mask.new_ones(output.shape[0], output.shape[1] - width)], 1)
-                states.update(enumerate(row_states(cache, mask, torch.arange(len(batch))) or [None] * len(batch)))
-        generations = []
-        for i, row in enumerate(output[:, width:].tolist()):
-            stopped = stopper.stopped[i] if stopper is not None else None
-            end = next((j for j, token in enumerate(row) if token in eos_ids), None)
-            if stopped is not None and (end is None or stopped <= end):  # the verdict came first
-                kept, tokens, finished = row[:stopped], stopped, True
-            else:
-                kept = row if end is None else row[:end]
-                tokens, finished = len(kept) + (end is not None), end is not None
-            text = tokenizer.decode(kept, skip_special_tokens=True)  # keep a <think> the template wrote
-            generations.append(Generation(THINK_OPEN + text if batch[i].opened else text, tokens, finished))
-        if states:
-            generations = self._score_after(batch, generations, output[:, width:].tolist(), states)
-        return generations
+    def _generate_batch(self, batch: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
+        """``model.generate`` on one batch (every row decodes until the last one ends)."""
+        model = self._model
+        pad_id, eos_ids = special_ids(model, self._tokenizer)
+        input_ids, attention_mask, kwargs, cached = self._inputs([row.ids for row in batch])
+        width = input_ids.shape[1]
+        stopper, processor, states = self._decoding_parts(batch, greedy, stop, width)
+        output, cache = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids,
+                                                processor, stopper, keep_cache=states is not None)  # fmt: skip
+        if states is not None:
+            mask = torch.cat([attention_mask, attention_mask.new_ones(output.shape[0], output.shape[1] - width)], 1)
+            states.update(enumerate(row_states(cache, mask, torch.arange(len(batch))) or [None] * len(batch)))
+        return self._generations(batch, output[:, width:].tolist(), stopper, eos_ids, states)
+
+    def _generate_continuously(self, group: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...],
+                               ) -> list[Generation]:  # fmt: skip
+        """``compact_decoding``: the group's rows decode ``batch_size`` at a time, each leaving as
+        it ends and the next waiting rows taking the freed places (``compact_decode``)."""
+        model = self._model
+        _, eos_ids = special_ids(model, self._tokenizer)
+        stopper, processor, states = self._decoding_parts(group, greedy, stop, 0)
+
+        def prefill(rows: list[int]) -> tuple[torch.Tensor, torch.Tensor, Any, int]:
+            input_ids, mask, kwargs, cached = self._inputs([group[r].ids for r in rows])
+            return input_ids, mask, kwargs.get(cache_argument(model)), cached
+
+        def keep_states(cache_rows: torch.Tensor, rows: list[int], cache: Any, mask: torch.Tensor) -> None:
+            states.update(zip(rows, row_states(cache, mask, cache_rows) or [None] * len(rows)))
+
+        written = decode(model, len(group), prefill, slots=self.config.batch_size, budget=budget, eos_ids=eos_ids,
+                         processor=processor, stopper=stopper, on_leave=None if states is None else keep_states)  # fmt: skip
+        return self._generations(group, written, stopper, eos_ids, states)
+
+    def _generations(self, batch: list[_Row], written: list[list[int]], stopper: Any, eos_ids: list[int],
+                     states: dict[int, Any] | None) -> list[Generation]:  # fmt: skip
+        stopped = stopper.stopped if stopper is not None else [None] * len(batch)
+        generations = written_generations(self._tokenizer, written, stopped, eos_ids, [row.opened for row in batch])
+        return self._score_after(batch, generations, written, states) if states else generations
 
     def _score_after(self, batch: list[_Row], generations: list[Generation], written: list[list[int]],
                      states: dict[int, Any]) -> list[Generation]:  # fmt: skip
@@ -293,8 +310,11 @@ class HFJudge(GenerativeJudge):
         if not label_batch:  # no cache to read (a layer kind row_states does not copy): the engine scores them
             return generations
         logps: dict[int, list[float]] = {}
-        for r, c, value in self._score_batch(label_batch, (row_state, lengths)):
-            logps.setdefault(r, [0.0] * len(batch[r].request.then_score.candidates))[c] = value
+        size = self.config.batch_size
+        for start in range(0, len(label_batch), size):
+            chunk = slice(start, start + size)
+            for r, c, value in self._score_batch(label_batch[chunk], (row_state[chunk], lengths[chunk])):
+                logps.setdefault(r, [0.0] * len(batch[r].request.then_score.candidates))[c] = value
         self.analysis_tokens_reused += sum(lengths)
         return [replace(g, label_logps=tuple(logps[i])) if i in logps else g for i, g in enumerate(generations)]
 

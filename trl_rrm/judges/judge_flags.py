@@ -145,7 +145,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_compact_decoding: bool = field(
         default=False,
-        metadata={'help': 'drop each row from the batch and its cache as soon as it ends, so a step computes only the rows still writing (same texts; replaces static_cache)'},
+        metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts; replaces static_cache)"},
     )  # fmt: skip
     judge_base_url: list[str] | None = field(
         default=None,

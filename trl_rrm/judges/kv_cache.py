@@ -9,6 +9,7 @@
 - ``row_states`` / ``stacked``: rows' key/values copied out of a batch's cache (its real
   positions only), and a new batch's cache built from them, each row cut to its own
   length: a sample's answer is scored after its analysis without computing it again.
+- ``joined``: two batches' caches as one (continuous decoding admits waiting rows so).
 """
 
 from __future__ import annotations
@@ -120,6 +121,15 @@ def static_cache(model: Any, length: int, filled: Any = None) -> Any:
     return cache
 
 
+def plain_layers(cache: Any) -> list | None:
+    """The cache's layers when every one is a plain full-attention layer holding key/values
+    (no sliding window, no linear attention), else None."""
+    layers = getattr(cache, "layers", None)
+    if not layers or any(getattr(layer, "is_sliding", False) or getattr(layer, "keys", None) is None for layer in layers):
+        return None
+    return layers
+
+
 RowState = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer, [1, heads, positions, dim]
 
 
@@ -129,10 +139,8 @@ def row_states(cache: Any, mask: torch.Tensor, rows: torch.Tensor) -> list[RowSt
     keys were rotated at are its real positions' ranks, so the copy reads as a row of its
     own. None when a layer is not a plain full-attention layer (sliding windows, linear
     attention, nothing cached)."""
-    layers = getattr(cache, "layers", None)
-    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
-        return None
-    if any(getattr(layer, "keys", None) is None for layer in layers):
+    layers = plain_layers(cache)
+    if layers is None:
         return None
     length = int(cache.get_seq_length())
     if length == 0 or mask.shape[1] < length:
@@ -166,3 +174,26 @@ def stacked(states: list[RowState], lengths: list[int]) -> tuple[Any, torch.Tens
             stack.append(out)
         layers.append(tuple(stack))
     return DynamicCache(ddp_cache_data=layers), mask
+
+
+def joined(first: Any, first_mask: torch.Tensor, second: Any, second_mask: torch.Tensor) -> tuple[Any, torch.Tensor] | None:
+    """One batch cache of two: ``first``'s rows then ``second``'s, the shorter left-padded
+    (masked) to the longer, and the leading positions no row attends to dropped. Each mask
+    covers its cache's positions. None when a layer is not a plain full-attention layer."""
+    from transformers import DynamicCache
+
+    parts = [plain_layers(first), plain_layers(second)]
+    if parts[0] is None or parts[1] is None or len(parts[0]) != len(parts[1]):
+        return None
+    width = max(first_mask.shape[1], second_mask.shape[1])
+    mask = torch.cat([torch.nn.functional.pad(m, (width - m.shape[1], 0)) for m in (first_mask, second_mask)])
+    start = int(mask.any(0).nonzero()[0]) if mask.any() else width
+    data = []
+    for a, b in zip(*parts):
+        pair = []
+        for x, y in ((a.keys, b.keys), (a.values, b.values)):
+            x = torch.nn.functional.pad(x, (0, 0, width - x.shape[2], 0))
+            y = torch.nn.functional.pad(y, (0, 0, width - y.shape[2], 0))
+            pair.append(torch.cat([x, y])[:, :, start:])
+        data.append(tuple(pair))
+    return DynamicCache(ddp_cache_data=data), mask[:, start:]
