@@ -12,10 +12,11 @@ Per step: wall time, time in policy generation (``GRPOTrainer._generate``), in t
 
 Inside the same reward call the judge also runs with every speedup switched off
 (``static_cache``, ``prefix_reuse``, ``cache_identical``, ``length_bucketing``,
-``reuse_analysis_cache`` off), and with only ``reuse_analysis_cache`` off (the labels
-scored by a second prefill of prompt + analysis), on the very same completions, the order
+``reuse_analysis_cache``, ``compact_decoding`` off), with only ``reuse_analysis_cache`` off
+(the labels scored by a second prefill of prompt + analysis), and with only
+``compact_decoding`` off (``model.generate``), on the very same completions, the order
 rotating between steps, so each speedup is measured on identical work; only the default
-judge's rewards reach the trainer, and the step's time leaves the other two out.
+judge's rewards reach the trainer, and the step's time leaves the others out.
 """
 
 from __future__ import annotations
@@ -50,13 +51,16 @@ def main() -> None:
     fast = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **judging), "knockout",
                      num_generations=args.num_generations)
     off = dict(prefix_reuse=False, static_cache=False, cache_identical=False, length_bucketing=False,
-               reuse_analysis_cache=False)
+               reuse_analysis_cache=False, compact_decoding=False)
     references = {  # judged on the same completions, left out of the step's time
         "judging_no_speedups": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **off, **judging),
                                          "knockout", num_generations=args.num_generations),
         "judging_second_prefill": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True,
                                                                reuse_analysis_cache=False, **judging),
                                             "knockout", num_generations=args.num_generations),
+        "judging_generate": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True,
+                                                         compact_decoding=False, **judging),
+                                     "knockout", num_generations=args.num_generations),
     }  # fmt: skip
     timing = {"generation": 0.0, "judging": 0.0, "prepare": 0.0, **dict.fromkeys(references, 0.0)}
     calls = [0]
@@ -131,6 +135,7 @@ def main() -> None:
         "share_of_step": {k: mean[k] / mean["step"] for k in parts},
         "judging_speedup_same_completions": mean["judging_no_speedups"] / mean["judging"],
         "reuse_analysis_cache_speedup": mean["judging_second_prefill"] / mean["judging"],
+        "continuous_decoding_speedup": mean["judging_generate"] / mean["judging"],
         "judge_share_with_second_prefill": (mean["judging_second_prefill"])
         / (mean["step"] - mean["judging"] + mean["judging_second_prefill"]),
         "last_step": {"matches": stats.matches, "judge_tokens": stats.tokens,
@@ -146,7 +151,8 @@ def main() -> None:
         f"{payload['judging_speedup_same_completions']:.2f}x the time of the default judge; with the labels "
         f"scored by a second prefill (reuse_analysis_cache off): {payload['reuse_analysis_cache_speedup']:.2f}x, "
         f"a judge share of {payload['judge_share_with_second_prefill']:.0%} instead of "
-        f"{payload['share_of_step']['judging']:.0%}.",
+        f"{payload['share_of_step']['judging']:.0%}; decoding with model.generate (compact_decoding off): "
+        f"{payload['continuous_decoding_speedup']:.2f}x.",
     ])
     write("grpo_step", args, payload, md)
 

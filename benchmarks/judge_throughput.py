@@ -16,12 +16,14 @@ of ``--repeats`` kept:
   identical-request cache);
 - ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
 - ``hfjudge_compact`` / ``hfjudge_stop_compact``: those two with ``compact_decoding=True``
-  (a row leaves the batch as soon as it ends);
+  (continuous decoding: a row leaves the batch as soon as it ends, a waiting one takes its
+  place); ``hfjudge_compact_x2``: the same with twice ``--batch-size`` rows decoding at once;
 - ``no_static_cache`` / ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off
   one after another (each row keeps the previous ones off);
 - ``bound``: the same model's batched generation at the same batch size with no padding
   waste: every batch holds prompts of exactly the workload's mean prompt length and
-  decodes exactly ``--max-new-tokens`` tokens per row (no early stop, nothing shared).
+  decodes exactly ``--max-new-tokens`` tokens per row (no early stop, nothing shared);
+  ``--no-bound`` skips it.
 
 ``--adapter`` merges a judge's LoRA into the model and ``--pairs`` judges its held-out pairs
 (both orders) instead: a trained judge ends its analysis with a verdict, so its rows end
@@ -58,6 +60,7 @@ def main() -> None:
     p.add_argument("--format", default="rrm")
     p.add_argument("--fp32", action="store_true", help="float32 even where the CPU computes bf16 natively")
     p.add_argument("--rows", nargs="+", default=None, help="configurations to run (default: all; bound always)")
+    p.add_argument("--no-bound", action="store_true", help="skip the bound row (it decodes every row to the budget)")
     p.add_argument("--no-direct", action="store_true", help="skip the direct-mode rows")
     p.add_argument("--adapter", default=None, help="a judge's LoRA adapter folder, merged into --model")
     p.add_argument("--pairs", default=None,
@@ -145,6 +148,7 @@ def main() -> None:
         "hfjudge_stop": judge(stop_at_verdict=True),
         "hfjudge_compact": judge(compact_decoding=True),
         "hfjudge_stop_compact": judge(stop_at_verdict=True, compact_decoding=True),
+        "hfjudge_compact_x2": judge(compact_decoding=True, batch_size=2 * args.batch_size),
         "no_static_cache": judge(static_cache=False),
         "no_prefix_reuse": judge(static_cache=False, prefix_reuse=False),
         "no_bucketing": judge(static_cache=False, prefix_reuse=False, length_bucketing=False),
@@ -155,6 +159,8 @@ def main() -> None:
         if unknown:
             raise SystemExit(f"--rows: unknown {sorted(unknown)}; choose from {sorted(fns)}")
         fns = {k: f for k, f in fns.items() if k in args.rows or k == "bound"}
+    if args.no_bound:
+        fns.pop("bound")
     times, results = interleaved(args.repeats, fns)
     n = len(matches)
     rows = []
@@ -170,11 +176,12 @@ def main() -> None:
     for key, s in summary.items():
         for ref in ("naive", "plain_batched"):
             s[f"x_{ref}"] = summary[ref]["seconds"] / s["seconds"] if ref in summary else None
-        s["of_bound_matches"] = s["matches_per_s"] / summary["bound"]["matches_per_s"]
-        s["of_bound_tokens"] = s["tokens_per_s"] / summary["bound"]["tokens_per_s"]
+        bound_row = summary.get("bound")
+        s["of_bound_matches"] = s["matches_per_s"] / bound_row["matches_per_s"] if bound_row else None
+        s["of_bound_tokens"] = s["tokens_per_s"] / bound_row["tokens_per_s"] if bound_row else None
         rows.append([key, s["matches_per_s"], s["tokens_per_s"], s["x_naive"] or "-", s["x_plain_batched"] or "-",
-                     s["of_bound_matches"], s["of_bound_tokens"]])  # fmt: skip
-    compared = ("naive", "plain_batched", "hfjudge", "hfjudge_compact", "no_bucketing")
+                     s["of_bound_matches"] or "-", s["of_bound_tokens"] or "-"])  # fmt: skip
+    compared = ("naive", "plain_batched", "hfjudge", "hfjudge_compact", "hfjudge_compact_x2", "no_bucketing")
     verdict_rows = [results[k][1] for k in compared if k in results]
     same = all(v == verdict_rows[0] for v in verdict_rows) if len(verdict_rows) > 1 else None
     saved = judges["hfjudge"].prefix_tokens_saved // max(args.repeats, 1)

@@ -53,10 +53,10 @@ def ends_early(tiny_model_and_tokenizer):
 
 @pytest.mark.parametrize(
     "speed",
-    [{}, {"prefix_reuse": False}, {"static_cache": False}, {"compact_decoding": True},
-     {"compact_decoding": True, "prefix_reuse": False}, {"compact_decoding": True, "batch_size": 3},
+    [{}, {"prefix_reuse": False}, {"batch_size": 3}, {"compact_decoding": False},
+     {"compact_decoding": False, "prefix_reuse": False}, {"compact_decoding": False, "static_cache": False},
      {"temperature": 1.0, "num_votes": 2}],
-    ids=["defaults", "no-prefix-reuse", "dynamic-cache", "compact", "compact-no-prefix-reuse", "compact-refilled",
+    ids=["defaults", "no-prefix-reuse", "refilled", "generate", "generate-no-prefix-reuse", "generate-dynamic-cache",
          "sampled-votes"],
 )  # fmt: skip
 def test_labels_scored_after_the_analysis_match_a_second_prefill(ends_early, speed):

@@ -31,8 +31,9 @@ def _logits(model, tokenizer):
         return model(**ids).logits
 
 
+@pytest.mark.parametrize("compact", [True, False])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, mode):
+def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, mode, compact):
     model, tokenizer = tiny_model_and_tokenizer
     policy = _policy_with_judge_adapter(model)
     policy.train(mode == "train")
@@ -43,9 +44,10 @@ def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, m
     policy.train(mode == "train")
     policy.base_model.model.model.layers[0].training = False
 
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, compact_decoding=compact)
     seen = {}
-    real_generate = policy.generate
+    decoding = "forward" if compact else "generate"  # continuous decoding calls the model step by step
+    real_generate = getattr(policy, decoding)
 
     def spy(*args, **kwargs):
         seen["active"] = list(policy.active_adapters)
@@ -53,25 +55,27 @@ def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, m
         seen["judge_trainable"] = any(p.requires_grad for n, p in policy.named_parameters() if ".judge." in n)
         return real_generate(*args, **kwargs)
 
-    policy.generate = spy
+    setattr(policy, decoding, spy)
     judge.compare([Match("q", ("a", "b"))])
+    del policy.__dict__[decoding]
     assert seen == {"active": ["judge"], "training": False, "judge_trainable": False}
     assert _state(policy) == before
     policy.eval()
     assert torch.equal(_logits(policy, tokenizer), logits_before)
 
 
-def test_restores_when_generation_raises(tiny_model_and_tokenizer):
+@pytest.mark.parametrize("compact", [True, False])
+def test_restores_when_generation_raises(tiny_model_and_tokenizer, compact):
     model, tokenizer = tiny_model_and_tokenizer
     policy = _policy_with_judge_adapter(model)
     policy.train()
     before = _state(policy)
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge")
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", compact_decoding=compact)
 
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    policy.generate = broken
+    setattr(policy, "forward" if compact else "generate", broken)
     with pytest.raises(RuntimeError, match="simulated"):
         judge.compare([Match("q", ("a", "b"))])
     assert _state(policy) == before

@@ -269,9 +269,10 @@ def test_cluster_prefixes_give_the_same_judgments(tiny_dir, verdict, monkeypatch
 
 @pytest.mark.parametrize("prefix_reuse", [False, True])
 def test_static_cache_gives_the_same_generations(tiny_dir, prefix_reuse):
-    judge = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12)
+    judge = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, compact_decoding=False)
     requests = [GenerationRequest(judge.format.render(m.prompt, *m.responses)) for m in MATCHES]
-    dynamic = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, static_cache=False).generate(requests)
+    dynamic = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, static_cache=False,
+                     compact_decoding=False).generate(requests)  # fmt: skip
     static = judge.generate(requests)
     assert [[(g.text, g.tokens, g.finished) for g in gens] for gens in static] == [
         [(g.text, g.tokens, g.finished) for g in gens] for gens in dynamic
@@ -302,7 +303,8 @@ def _texts(generations):
 @pytest.mark.parametrize("prefix_reuse", [False, True])
 def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, sampled, prefix_reuse):
     model, tokenizer = tiny_model_and_tokenizer
-    kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "batch_size": 12, "prefix_reuse": prefix_reuse}
+    kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "batch_size": 12, "prefix_reuse": prefix_reuse,
+              "compact_decoding": False}  # fmt: skip
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=1 + sampled) for m in MATCHES]
     plain = []
@@ -319,7 +321,7 @@ def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, s
     select = DynamicCache.batch_select_indices
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DynamicCache, "batch_select_indices", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
-        compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
+        compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "compact_decoding": True}).generate(requests)
     assert _texts(compact) == _texts(plain)
     assert prefix_reuse or dropped  # rows left the batch (prefix reuse selects rows too)
 
@@ -330,12 +332,12 @@ def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(ti
                                                                               prefix_reuse):  # fmt: skip
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "prefix_reuse": prefix_reuse}
-    probe = HFJudge.from_model(model, tokenizer, batch_size=24, **kwargs)
+    probe = HFJudge.from_model(model, tokenizer, batch_size=24, compact_decoding=False, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=2) for m in MATCHES]
     plain = []
 
     def apart() -> bool:  # rows end early, at different steps, and some run out
-        plain[:] = HFJudge.from_model(model, tokenizer, batch_size=24, **kwargs).generate(requests)
+        plain[:] = HFJudge.from_model(model, tokenizer, batch_size=24, compact_decoding=False, **kwargs).generate(requests)
         lengths = {g.tokens for gens in plain for g in gens}
         return len(lengths) > 2 and max(lengths) == 12
 
@@ -352,14 +354,14 @@ def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(ti
 
 def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
-    kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12}
+    kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12, "compact_decoding": False}
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     prompts = [probe.format.render(m.prompt, *m.responses) for m in MATCHES]
     texts = [g.text for gens in probe.generate([GenerationRequest(p) for p in prompts]) for g in gens]
     stop = (texts[0][len(texts[0]) // 2 :][:2],)  # a string some rows write, somewhere in the middle
     requests = [GenerationRequest(p, stop=stop) for p in prompts]
     plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
-    compact = HFJudge.from_model(model, tokenizer, compact_decoding=True, **kwargs).generate(requests)
+    compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "compact_decoding": True}).generate(requests)
     assert _texts(compact) == _texts(plain)
     refilled = HFJudge.from_model(model, tokenizer, **{**kwargs, "batch_size": 3, "compact_decoding": True})
     assert _texts(refilled.generate(requests)) == _texts(plain)

@@ -76,7 +76,7 @@ class HFSpeedConfig(SpeedConfig):
                   "float rounding; holds a copy of a batch's cache meanwhile)"},
     )  # fmt: skip
     compact_decoding: bool = field(
-        default=False,
+        default=True,
         metadata={"help": "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the "
                   "call's waiting rows take the freed places, batch_size at a time (same texts; replaces static_cache)"},
     )  # fmt: skip

@@ -144,7 +144,7 @@ class JudgeFlags:
         metadata={'help': "score the verdict labels (verdict=likelihood) from the key/values the analysis was written into, in the same batch, instead of computing prompt and analysis again (probabilities within float rounding; holds a copy of a batch's cache meanwhile)"},
     )  # fmt: skip
     judge_compact_decoding: bool = field(
-        default=False,
+        default=True,
         metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts; replaces static_cache)"},
     )  # fmt: skip
     judge_base_url: list[str] | None = field(
