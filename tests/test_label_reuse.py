@@ -109,7 +109,7 @@ def test_reusable_stops_at_the_first_difference_and_before_the_scored_positions(
 def test_a_cache_that_cannot_be_copied_falls_back_to_a_second_prefill(tiny_model_and_tokenizer, monkeypatch):
     model, tokenizer = tiny_model_and_tokenizer
     _, plain = _compare(model, tokenizer, reuse_analysis_cache=False)
-    monkeypatch.setattr("trl_rrm.judges.hf.row_states", lambda *a: None)  # e.g. sliding-window layers
+    monkeypatch.setattr("trl_rrm.judges.hf_decoding.row_states", lambda *a: None)  # e.g. sliding-window layers
     judge, fallback = _compare(model, tokenizer, reuse_analysis_cache=True)
     _assert_same(fallback, plain)
     assert judge.analysis_tokens_reused == 0

@@ -84,6 +84,7 @@ def decode(
     processor: Any = None,
     stopper: Any = None,
     on_leave: Any = None,
+    written: list[list[int]] | None = None,
 ) -> list[list[int]]:
     """Generates up to ``budget`` tokens for each of ``rows`` rows, at most ``slots`` at a
     time, admitted in row order. ``prefill(new_rows)`` gives those rows'
@@ -93,12 +94,15 @@ def decode(
     Returns each row's tokens (an ending end-of-sequence token included); ``stopper.stopped``
     is filled per row. ``processor`` needs ``follow(rows)`` (``seeded_rows_processor``).
     ``on_leave(cache_rows, rows, cache, mask)`` is called as rows end, before their cache
-    slices are dropped: ``cache_rows`` index the cache's batch, ``mask`` covers its positions.
+    slices are dropped: ``cache_rows`` index the cache's batch, ``mask`` covers its positions;
+    a leaving row's tokens are final then (in ``written``, when given: the list filled as
+    decoding goes, and returned).
     """
     name = cache_argument(model)
     extra = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
     eos = set(eos_ids)
-    written: list[list[int]] = [[] for _ in range(rows)]
+    written = [] if written is None else written
+    written[:] = [[] for _ in range(rows)]
     heartbeat = DecodeHeartbeat(rows, 0, budget)
 
     def forward(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any) -> torch.Tensor:

@@ -9,12 +9,12 @@ The second judges with an adapter on the weights the trainer is updating (or wit
 bare base, ``disable_adapters=True``); each call switches to the judge adapter and puts
 the active adapter, trainable flags and train/eval modes back afterwards.
 
-Generation: all requests of a call are tokenized with the judge's chat template, sorted
-(by tokens, so rows sharing a prefix sit together; by length without prefix reuse),
-left-padded and generated ``batch_size`` sequences at a time. Within a batch the shared
-prefixes are computed once (``prefix_plan``, ``kv_cache``) and decoding writes into a
-key/value cache allocated once (``static_cache``); with ``compact_decoding`` rows leave
-as they end and waiting rows take their places (``compact_decode``). Every sample has its own seed
+Generation (``hf_decoding``): all requests of a call are tokenized with the judge's chat
+template and sorted (by tokens, so rows sharing a prefix sit together; by length without
+prefix reuse). The shared prefixes of the rows that start together are computed once
+(``prefix_plan``, ``kv_cache``); rows decode ``batch_size`` at a time, each leaving as it
+ends and the next waiting rows taking its place (``compact_decoding``, the default), or in
+fixed batches through ``model.generate``. Every sample has its own seed
 (``trl_rrm.sampling``): judging is reproducible, independent of batching, and never
 touches the trainer's random state.
 """
@@ -24,41 +24,27 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import replace
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
 from ..formats.untrusted import tokenizer_control_tokens
-from ..sampling import seeded_rows_processor
 from ..special_tokens import left_padded, special_ids
 from ..thinking import opens_thinking
 from ..types import Message
 from .adapters import attach_adapter, borrowed
-from .compact_decode import decode
-from .decoding import DecodeHeartbeat, StopAtStrings, written_generations
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
+from .hf_decoding import HFDecoding
 from .hf_loading import check_chat_template, load_dtype, load_judge
-from .kv_cache import accepts, cache_argument, device_of, generated_cache, prefilled, row_states, stacked, static_cache
-from .label_scores import LabelRow, kept_positions, label_rows, label_values, reusable
+from .kv_cache import accepts, cache_argument, device_of, prefilled, stacked
+from .label_scores import LabelRow, kept_positions, label_rows, label_values
 from .prefix_plan import plan_prefix
-from .requests import Generation, GenerationRequest, ScoreRequest
+from .requests import ScoreRequest
 
 
-class _Row(NamedTuple):
-    """One sample to generate: its request, prompt ids, whether the template opened
-    ``<think>``, and its seed."""
-
-    index: int
-    ids: list[int]
-    opened: bool
-    seed: int
-    request: GenerationRequest
-
-
-class HFJudge(GenerativeJudge):
+class HFJudge(HFDecoding, GenerativeJudge):
     """A generative judge on a transformers causal LM, optionally with a LoRA adapter.
 
     Args:
@@ -210,139 +196,6 @@ class HFJudge(GenerativeJudge):
         input_ids, mask, cache = prefilled(model, prompts, plan, pad_id)
         self.prefix_tokens_saved += plan.saved
         return input_ids, mask, {cache_argument(model): cache}, plan.cached
-
-    # ---- generation -----------------------------------------------------------
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
-        """Generates every request's samples, batched; see the module doc."""
-        rows: list[_Row] = []
-        for index, request in enumerate(requests):
-            ids, opened = self._prompt_ids(request.messages, request.assistant_prefix)
-            rows.extend(_Row(index, ids, opened, seed, request) for seed in request.seeds(self.config.seed))
-        outputs: dict[int, Generation] = {}
-        groups: dict[tuple[int, bool, tuple[str, ...]], list[int]] = {}
-        for r, row in enumerate(rows):
-            request = row.request
-            groups.setdefault((request.max_new_tokens or self.config.max_new_tokens, request.greedy, request.stop), []).append(r)
-        with self._judge_mode(), torch.no_grad():
-            for (budget, greedy, stop), members in groups.items():
-                self._order_rows(members, [row.ids for row in rows])
-                if self.config.compact_decoding:
-                    outputs.update(zip(members, self._generate_continuously([rows[r] for r in members], budget,
-                                                                            greedy, stop)))  # fmt: skip
-                    continue
-                for start in range(0, len(members), self.config.batch_size):
-                    batch = [rows[r] for r in members[start : start + self.config.batch_size]]
-                    generated = self._generate_batch(batch, budget, greedy, stop)
-                    outputs.update(zip(members[start : start + self.config.batch_size], generated))
-        results: list[list[Generation]] = [[] for _ in requests]
-        for r, row in enumerate(rows):
-            results[row.index].append(outputs[r])
-        return results
-
-    def _decoding_parts(self, batch: list[_Row], greedy: bool, stop: tuple[str, ...], width: int,
-                        ) -> tuple[Any, Any, dict[int, Any] | None]:  # fmt: skip
-        """A batch's stop-string criterion, per-row sampler and (when its labels will be scored
-        from the analysis' key/values) the dict that collects each row's key/values."""
-        stopper = StopAtStrings(self._tokenizer, stop, width, [row.opened for row in batch]) if stop else None
-        processor = None
-        if not greedy and self.config.temperature > 0:
-            seeds = [row.seed for row in batch]
-            processor = seeded_rows_processor(seeds, self.config.temperature, self.config.top_p, device_of(self._model))
-        states = None
-        if self.config.reuse_analysis_cache and any(row.request.then_score is not None for row in batch):
-            states = {}
-        return stopper, processor, states
-
-    def _generate_batch(self, batch: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...]) -> list[Generation]:
-        """``model.generate`` on one batch (every row decodes until the last one ends)."""
-        model = self._model
-        pad_id, eos_ids = special_ids(model, self._tokenizer)
-        input_ids, attention_mask, kwargs, cached = self._inputs([row.ids for row in batch])
-        width = input_ids.shape[1]
-        stopper, processor, states = self._decoding_parts(batch, greedy, stop, width)
-        output, cache = self._generate_all_rows(input_ids, attention_mask, kwargs, budget, pad_id, eos_ids,
-                                                processor, stopper, keep_cache=states is not None)  # fmt: skip
-        if states is not None:
-            mask = torch.cat([attention_mask, attention_mask.new_ones(output.shape[0], output.shape[1] - width)], 1)
-            states.update(enumerate(row_states(cache, mask, torch.arange(len(batch))) or [None] * len(batch)))
-        return self._generations(batch, output[:, width:].tolist(), stopper, eos_ids, states)
-
-    def _generate_continuously(self, group: list[_Row], budget: int, greedy: bool, stop: tuple[str, ...],
-                               ) -> list[Generation]:  # fmt: skip
-        """``compact_decoding``: the group's rows decode ``batch_size`` at a time, each leaving as
-        it ends and the next waiting rows taking the freed places (``compact_decode``)."""
-        model = self._model
-        _, eos_ids = special_ids(model, self._tokenizer)
-        stopper, processor, states = self._decoding_parts(group, greedy, stop, 0)
-
-        def prefill(rows: list[int]) -> tuple[torch.Tensor, torch.Tensor, Any, int]:
-            input_ids, mask, kwargs, cached = self._inputs([group[r].ids for r in rows])
-            return input_ids, mask, kwargs.get(cache_argument(model)), cached
-
-        def keep_states(cache_rows: torch.Tensor, rows: list[int], cache: Any, mask: torch.Tensor) -> None:
-            states.update(zip(rows, row_states(cache, mask, cache_rows) or [None] * len(rows)))
-
-        written = decode(model, len(group), prefill, slots=self.config.batch_size, budget=budget, eos_ids=eos_ids,
-                         processor=processor, stopper=stopper, on_leave=None if states is None else keep_states)  # fmt: skip
-        return self._generations(group, written, stopper, eos_ids, states)
-
-    def _generations(self, batch: list[_Row], written: list[list[int]], stopper: Any, eos_ids: list[int],
-                     states: dict[int, Any] | None) -> list[Generation]:  # fmt: skip
-        stopped = stopper.stopped if stopper is not None else [None] * len(batch)
-        generations = written_generations(self._tokenizer, written, stopped, eos_ids, [row.opened for row in batch])
-        return self._score_after(batch, generations, written, states) if states else generations
-
-    def _score_after(self, batch: list[_Row], generations: list[Generation], written: list[list[int]],
-                     states: dict[int, Any]) -> list[Generation]:  # fmt: skip
-        """Each sample's ``then_score`` labels, scored after its analysis from the key/values
-        decoding left (only what differs from the written tokens is computed)."""
-        label_batch, lengths, row_state = [], [], []
-        for i, sample in enumerate(batch):
-            then, state = sample.request.then_score, states.get(i)
-            if then is None or state is None:
-                continue
-            context, _ = self._prompt_ids(sample.request.messages, then.context(generations[i].text))
-            cached = (sample.ids + written[i])[: state[0][0].shape[2]]
-            for row in label_rows(self._tokenizer, i, context, then.candidates):
-                label_batch.append(row)
-                lengths.append(reusable(row, cached))
-                row_state.append(state)
-        if not label_batch:  # no cache to read (a layer kind row_states does not copy): the engine scores them
-            return generations
-        logps: dict[int, list[float]] = {}
-        size = self.config.batch_size
-        for start in range(0, len(label_batch), size):
-            chunk = slice(start, start + size)
-            for r, c, value in self._score_batch(label_batch[chunk], (row_state[chunk], lengths[chunk])):
-                logps.setdefault(r, [0.0] * len(batch[r].request.then_score.candidates))[c] = value
-        self.analysis_tokens_reused += sum(lengths)
-        return [replace(g, label_logps=tuple(logps[i])) if i in logps else g for i, g in enumerate(generations)]
-
-    def _generate_all_rows(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, kwargs: dict, budget: int,
-                           pad_id: int, eos_ids: list[int], processor: Any, stopper: Any,
-                           keep_cache: bool = False) -> tuple[torch.Tensor, Any]:  # fmt: skip
-        """``model.generate`` on the batch: every row decodes until the last one ends. Returns
-        the tokens and (``keep_cache``) the key/value cache decoding filled."""
-        from transformers import GenerationConfig, StoppingCriteriaList
-
-        model = self._model
-        heartbeat = DecodeHeartbeat(input_ids.shape[0], input_ids.shape[1], budget)
-        kwargs["stopping_criteria"] = StoppingCriteriaList([heartbeat] if stopper is None else [stopper, heartbeat])
-        if processor is not None:
-            kwargs["logits_processor"] = [processor]
-        if self.config.static_cache:
-            name = cache_argument(model)
-            static = static_cache(model, input_ids.shape[1] + budget, kwargs.get(name))
-            if static is not None:
-                kwargs[name] = static
-        generation_config = GenerationConfig(
-            max_new_tokens=budget, do_sample=False, pad_token_id=pad_id, eos_token_id=eos_ids, use_cache=True,
-            disable_compile=True,  # batch shapes change from call to call: compiling would recompile
-            return_dict_in_generate=keep_cache,
-        )  # fmt: skip
-        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation_config,
-                                **kwargs)  # fmt: skip
-        return (output.sequences, generated_cache(output)) if keep_cache else (output, None)
 
     # ---- label probabilities --------------------------------------------------
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
