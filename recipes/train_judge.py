@@ -239,7 +239,9 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
                         max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32)  # fmt: skip
         for split, pairs in held_out.items():
             start = time.perf_counter()
-            result = evaluate_pairwise(judge, pairs, orders="both", chunk_size=16, progress=True)
+            # two judge batches a call: continuous decoding refills the rows that end (a call of 16
+            # left half the batch empty); the judge logs its progress within a call
+            result = evaluate_pairwise(judge, pairs, orders="both", chunk_size=64, progress=True)
             m = result.metrics
             out.setdefault(split, {})[verdict] = {
                 **{k: m[k] for k in keys}, "pairs": len(pairs), "seconds": round(time.perf_counter() - start, 1),
