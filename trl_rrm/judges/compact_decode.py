@@ -22,17 +22,14 @@ plain full attention (sliding windows), waiting rows join only an empty batch.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .decoding import DecodeHeartbeat
+from .decoding import DecodeHeartbeat, logger
 from .kv_cache import accepts, cache_argument, joined, plain_layers
-
-logger = logging.getLogger("trl_rrm.judges.decoding")
 
 # Waiting rows are admitted once 1/REFILL_SHARE of the slots is free (or the batch is empty):
 # admitting copies the batch's cache, so one row at a time would copy it at almost every step.
@@ -135,9 +132,10 @@ def decode(
     batch: _Batch | None = None
     admitted = 0
     while admitted < rows or (batch is not None and batch.rows):
-        free = slots - (len(batch.rows) if batch is not None else 0)
-        joinable = batch is None or not batch.rows or plain_layers(batch.cache) is not None
-        if admitted < rows and free and joinable and (free == slots or free * REFILL_SHARE >= slots):
+        empty = batch is None or not batch.rows
+        free = slots - (0 if empty else len(batch.rows))
+        # waiting rows start an empty batch, or join a running one once a share of it is free
+        if admitted < rows and (empty or (free * REFILL_SHARE >= slots and plain_layers(batch.cache) is not None)):
             new = list(range(admitted, min(rows, admitted + free)))
             admitted += len(new)
             fresh = admit(new)

@@ -188,12 +188,16 @@ def joined(first: Any, first_mask: torch.Tensor, second: Any, second_mask: torch
     width = max(first_mask.shape[1], second_mask.shape[1])
     mask = torch.cat([torch.nn.functional.pad(m, (width - m.shape[1], 0)) for m in (first_mask, second_mask)])
     start = int(mask.any(0).nonzero()[0]) if mask.any() else width
+    rows = first_mask.shape[0]
     data = []
     for a, b in zip(*parts):
         pair = []
-        for x, y in ((a.keys, b.keys), (a.values, b.values)):
-            x = torch.nn.functional.pad(x, (0, 0, width - x.shape[2], 0))
-            y = torch.nn.functional.pad(y, (0, 0, width - y.shape[2], 0))
-            pair.append(torch.cat([x, y])[:, :, start:])
+        for x, y in ((a.keys, b.keys), (a.values, b.values)):  # each position copied once, right-aligned
+            out = x.new_zeros((rows + y.shape[0], x.shape[1], width - start, x.shape[3]))
+            for target, source in ((out[:rows], x), (out[rows:], y)):
+                kept = min(source.shape[2], width - start)
+                if kept:
+                    target[:, :, -kept:] = source[:, :, source.shape[2] - kept :]
+            pair.append(out)
         data.append(tuple(pair))
     return DynamicCache(ddp_cache_data=data), mask[:, start:]
