@@ -48,20 +48,18 @@ def main() -> None:
                                              task_type="CAUSAL_LM"))
     judging = dict(format="rrm", both_orders=True, max_new_tokens=args.judge_tokens, verdict="likelihood",
                    batch_size=32)
-    fast = RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **judging), "knockout",
-                     num_generations=args.num_generations)
+    def rrm(**switches):
+        judge = HFJudge.from_model(policy, tokenizer, disable_adapters=True, **switches, **judging)
+        return RRMReward(judge, "knockout", num_generations=args.num_generations)
+
+    fast = rrm()
     off = dict(prefix_reuse=False, static_cache=False, cache_identical=False, length_bucketing=False,
                reuse_analysis_cache=False, compact_decoding=False)
     references = {  # judged on the same completions, left out of the step's time
-        "judging_no_speedups": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True, **off, **judging),
-                                         "knockout", num_generations=args.num_generations),
-        "judging_second_prefill": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True,
-                                                               reuse_analysis_cache=False, **judging),
-                                            "knockout", num_generations=args.num_generations),
-        "judging_generate": RRMReward(HFJudge.from_model(policy, tokenizer, disable_adapters=True,
-                                                         compact_decoding=False, **judging),
-                                     "knockout", num_generations=args.num_generations),
-    }  # fmt: skip
+        "judging_no_speedups": rrm(**off),
+        "judging_second_prefill": rrm(reuse_analysis_cache=False),
+        "judging_generate": rrm(compact_decoding=False),
+    }
     timing = {"generation": 0.0, "judging": 0.0, "prepare": 0.0, **dict.fromkeys(references, 0.0)}
     calls = [0]
 
