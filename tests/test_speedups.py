@@ -315,21 +315,24 @@ def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, s
         return len(lengths) > 2 and max(lengths) == 12
 
     end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
-    from transformers import DynamicCache
+    from trl_rrm.judges import compact_decode
 
     dropped = []
-    select = DynamicCache.batch_select_indices
+    select = compact_decode.kept_rows
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DynamicCache, "batch_select_indices", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
+        patch.setattr(compact_decode, "kept_rows", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
         compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "compact_decoding": True}).generate(requests)
     assert _texts(compact) == _texts(plain)
-    assert prefix_reuse or dropped  # rows left the batch (prefix reuse selects rows too)
+    assert dropped  # rows left the batch
 
 
+@pytest.mark.parametrize("cache", ["static", "static-grown", "dynamic"])
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize("prefix_reuse", [False, True])
 def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(tiny_model_and_tokenizer, sampled,
-                                                                              prefix_reuse):  # fmt: skip
+                                                                              prefix_reuse, cache):  # fmt: skip
+    """Static caches are given ROOM free positions (grown by copying when they run out:
+    "static-grown" makes that every 3 steps); a dynamic cache grows by itself."""
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "prefix_reuse": prefix_reuse}
     probe = HFJudge.from_model(model, tokenizer, batch_size=24, compact_decoding=False, **kwargs)
@@ -344,12 +347,19 @@ def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(ti
     end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
     from trl_rrm.judges import kv_cache
 
-    joins, join = [], kv_cache.joined
+    joins, join, grown, grow = [], kv_cache.joined, [], kv_cache.with_room
     with pytest.MonkeyPatch.context() as patch:  # the scheduler calls joined through its module
         patch.setattr(compact_decode, "joined", lambda *a: joins.append(a[3].shape[0]) or join(*a))
-        continuous = HFJudge.from_model(model, tokenizer, batch_size=3, compact_decoding=True, **kwargs).generate(requests)
+        patch.setattr(compact_decode, "with_room", lambda *a: grown.append(type(a[1]).__name__) or grow(*a))
+        if cache == "static-grown":
+            patch.setattr(compact_decode, "ROOM", 3)
+        continuous = HFJudge.from_model(model, tokenizer, batch_size=3, compact_decoding=True,
+                                        static_cache=cache != "dynamic", **kwargs).generate(requests)  # fmt: skip
     assert _texts(continuous) == _texts(plain)
     assert joins and all(1 <= n <= 2 for n in joins)  # waiting rows joined a running batch of 3
+    # admissions hand a dynamic cache over to a static one; a static cache out of room is grown
+    kinds = {"static": {"DynamicCache"}, "static-grown": {"DynamicCache", "StaticCache"}, "dynamic": set()}
+    assert set(grown) == kinds[cache]
 
 
 def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):

@@ -29,11 +29,14 @@ from typing import Any
 import torch
 
 from .decoding import DecodeHeartbeat, logger
-from .kv_cache import accepts, cache_argument, joined, plain_layers
+from .kv_cache import accepts, cache_argument, joined, kept_rows, plain_layers, room_left, with_room
 
 # Waiting rows are admitted once 1/REFILL_SHARE of the slots is free (or the batch is empty):
 # admitting copies the batch's cache, so one row at a time would copy it at almost every step.
 REFILL_SHARE = 4
+# With a static cache, the positions a batch's cache is given beyond those written (a copy
+# each ROOM steps, where a dynamic cache copies itself at every step).
+ROOM = 32
 
 Prefill = Callable[[list[int]], "tuple[torch.Tensor, torch.Tensor, Any, int]"]
 
@@ -57,7 +60,7 @@ class _Batch:
             on_leave(torch.tensor(gone), [self.rows[i] for i in gone], self.cache, self.mask)
         keep = [i for i, e in enumerate(ended) if not e]
         if keep:
-            self.cache.batch_select_indices(torch.tensor(keep, device=self.mask.device))
+            kept_rows(self.cache, torch.tensor(keep, device=self.mask.device))
         self.rows = [self.rows[i] for i in keep]
         self.mask, self.pending = self.mask[keep], self.pending[keep]
 
@@ -82,6 +85,7 @@ def decode(
     stopper: Any = None,
     on_leave: Any = None,
     written: list[list[int]] | None = None,
+    static: bool = True,
 ) -> list[list[int]]:
     """Generates up to ``budget`` tokens for each of ``rows`` rows, at most ``slots`` at a
     time, admitted in row order. ``prefill(new_rows)`` gives those rows'
@@ -93,7 +97,8 @@ def decode(
     ``on_leave(cache_rows, rows, cache, mask)`` is called as rows end, before their cache
     slices are dropped: ``cache_rows`` index the cache's batch, ``mask`` covers its positions;
     a leaving row's tokens are final then (in ``written``, when given: the list filled as
-    decoding goes, and returned).
+    decoding goes, and returned). ``static``: decode into a static cache with ``ROOM`` free
+    positions, grown by copying when they run out (a dynamic cache copies itself each step).
     """
     name = cache_argument(model)
     extra = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
@@ -140,7 +145,11 @@ def decode(
             admitted += len(new)
             fresh = admit(new)
             batch = fresh if batch is None else batch.join(fresh)
+            if static and batch.rows:
+                batch.cache = with_room(model, batch.cache, batch.mask.shape[1], ROOM)
             continue
+        if room_left(batch.cache, batch.mask.shape[1]) == 0:
+            batch.cache = with_room(model, batch.cache, batch.mask.shape[1], ROOM)
         mask = torch.cat([batch.mask, batch.mask.new_ones((len(batch.rows), 1))], dim=1)
         positions = batch.mask.long().sum(-1, keepdim=True)
         logits = forward(batch.pending[:, None], mask, positions, batch.cache)

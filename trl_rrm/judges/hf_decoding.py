@@ -126,7 +126,7 @@ class HFDecoding:
 
         decode(model, len(group), prefill, slots=self.config.batch_size, budget=budget, eos_ids=eos_ids,
                processor=processor, stopper=stopper, on_leave=None if states is None else keep_states,
-               written=written)  # fmt: skip
+               written=written, static=self.config.static_cache)  # fmt: skip
         if states:
             score_ended()
         generations = self._generations(group, written, stopped, eos_ids, None)

@@ -2,8 +2,9 @@
 
 - ``prefilled``: a batch's inputs and a cache holding its shared prefixes, computed once
   per ``PrefixPlan`` (``trl_rrm.judges.prefix_plan``).
-- ``static_cache``: a ``StaticCache`` holding a prefilled dynamic cache, so decoding
-  writes in place instead of concatenating at every step.
+- ``static_cache`` / ``with_room``: a ``StaticCache`` holding a prefilled cache, so
+  decoding writes in place instead of concatenating at every step; ``kept_rows`` drops
+  rows from either kind.
 - ``cache_argument``: the name a model's ``forward`` gives its cache (``cache`` in
   transformers 5.2x and later, ``past_key_values`` before).
 - ``row_states`` / ``stacked``: rows' key/values copied out of a batch's cache (its real
@@ -47,7 +48,8 @@ def cache_argument(model: Any) -> str:
     return "cache" if accepts(model, "cache") else "past_key_values"
 
 
-def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
+def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: int, memory: Any = None,
+              ) -> tuple[torch.Tensor, torch.Tensor, Any]:  # fmt: skip
     """Inputs for a batch whose shared prefixes are computed once, following ``plan``.
 
     Returns ``(input_ids, attention_mask, cache)``. The cache holds ``plan.cached``
@@ -55,17 +57,28 @@ def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: in
     to the longest extension (a row outside every cluster sees only masked positions
     there). Each row's own tokens follow, left-padded, so the attention mask reads
     [prefix ones | extension ones, zeros | padding zeros | row ones]; positions come from
-    the mask, so every row sees exactly the positions it would see alone.
+    the mask, so every row sees exactly the positions it would see alone. ``memory`` (a
+    ``PrefixMemory``) gives the common prefix's leading key/values it holds, and keeps it
+    (``PrefixMemory.prefix``).
     """
     from transformers import DynamicCache
 
     device = device_of(model)
     name = cache_argument(model)
     logits = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
-    cache = DynamicCache()
     shared, width = plan.shared, plan.width
-    if shared:
-        model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, **{name: cache}, **logits)
+
+    def common(cache: Any, start: int) -> Any:  # the common prefix's positions from start on, into cache
+        model(input_ids=torch.tensor([prompts[0][start:shared]], device=device), use_cache=True, **{name: cache},
+              position_ids=torch.arange(start, shared, device=device)[None], **logits)  # fmt: skip
+        return cache
+
+    if not shared:
+        cache = DynamicCache()
+    elif memory is None:
+        cache = common(DynamicCache(), 0)
+    else:
+        cache = memory.prefix(model, prompts[0][:shared], common)
     if plan.clusters:
         if shared:
             cache.batch_repeat_interleave(len(plan.clusters))
@@ -93,10 +106,10 @@ def prefilled(model: Any, prompts: list[list[int]], plan: PrefixPlan, pad_id: in
     return torch.tensor(input_ids, device=device), torch.tensor(attention_mask, device=device), cache
 
 
-def static_cache(model: Any, length: int, filled: Any = None) -> Any:
-    """A ``StaticCache`` of ``length`` positions holding ``filled``'s key/values (a
-    ``DynamicCache``, or None for an empty cache), or None when the model has layers a
-    static cache treats differently (sliding windows, linear attention)."""
+def static_cache(model: Any, length: int, filled: Any = None, columns: int | None = None) -> Any:
+    """A ``StaticCache`` of ``length`` positions holding ``filled``'s key/values (its
+    first ``columns`` positions when given; None for an empty cache), or None when the
+    model has layers a static cache treats differently (sliding windows, linear attention)."""
     from transformers import StaticCache
 
     try:
@@ -112,13 +125,45 @@ def static_cache(model: Any, length: int, filled: Any = None) -> Any:
             return None
         try:
             for layer, source in zip(layers, sources):
+                keys, values = source.keys[:, :, :columns], source.values[:, :, :columns]
                 # transformers < 5 writes at cache_kwargs["cache_position"]; 5.x appends
-                positions = torch.arange(source.keys.shape[-2], device=source.keys.device)
-                layer.update(source.keys, source.values, {"cache_position": positions})
+                positions = torch.arange(keys.shape[-2], device=keys.device)
+                layer.update(keys, values, {"cache_position": positions})
         except Exception as err:  # another transformers layout: decode with the dynamic cache
             logger.debug("static cache unavailable (%s); using the dynamic one", err)
             return None
     return cache
+
+
+def with_room(model: Any, cache: Any, columns: int, room: int) -> Any:
+    """``cache``'s first ``columns`` positions in a ``StaticCache`` with ``room`` free
+    positions after them, which decoding steps write in place (a dynamic cache copies
+    itself at every step to grow by one); ``cache`` itself when it cannot be (sliding
+    windows, linear attention, another transformers layout)."""
+    if plain_layers(cache) is None:
+        return cache
+    grown = static_cache(model, columns + room, cache, columns)
+    return cache if grown is None else grown
+
+
+def room_left(cache: Any, columns: int) -> int | None:
+    """Free positions of a static cache whose first ``columns`` are written; None for a
+    cache that grows by itself."""
+    layers = plain_layers(cache)
+    if not layers or getattr(layers[0], "max_cache_len", None) is None:
+        return None
+    return layers[0].max_cache_len - columns
+
+
+def kept_rows(cache: Any, rows: torch.Tensor) -> None:
+    """Keeps only ``rows`` of the cache's batch, in place (a static cache's too, which
+    transformers' ``batch_select_indices`` does not cover)."""
+    layers = plain_layers(cache)
+    if layers is None:
+        cache.batch_select_indices(rows)
+        return
+    for layer in layers:
+        layer.keys, layer.values = layer.keys[rows], layer.values[rows]
 
 
 def plain_layers(cache: Any) -> list | None:
@@ -179,7 +224,8 @@ def stacked(states: list[RowState], lengths: list[int]) -> tuple[Any, torch.Tens
 def joined(first: Any, first_mask: torch.Tensor, second: Any, second_mask: torch.Tensor) -> tuple[Any, torch.Tensor] | None:
     """One batch cache of two: ``first``'s rows then ``second``'s, the shorter left-padded
     (masked) to the longer, and the leading positions no row attends to dropped. Each mask
-    covers its cache's positions. None when a layer is not a plain full-attention layer."""
+    covers its cache's written positions (a static cache holds free ones after them). None
+    when a layer is not a plain full-attention layer."""
     from transformers import DynamicCache
 
     parts = [plain_layers(first), plain_layers(second)]
@@ -194,10 +240,11 @@ def joined(first: Any, first_mask: torch.Tensor, second: Any, second_mask: torch
         pair = []
         for x, y in ((a.keys, b.keys), (a.values, b.values)):  # each position copied once, right-aligned
             out = x.new_zeros((rows + y.shape[0], x.shape[1], width - start, x.shape[3]))
-            for target, source in ((out[:rows], x), (out[rows:], y)):
-                kept = min(source.shape[2], width - start)
+            sources = ((out[:rows], x, first_mask.shape[1]), (out[rows:], y, second_mask.shape[1]))
+            for target, source, written in sources:
+                kept = min(written, width - start)
                 if kept:
-                    target[:, :, -kept:] = source[:, :, source.shape[2] - kept :]
+                    target[:, :, -kept:] = source[:, :, written - kept : written]
             pair.append(out)
         data.append(tuple(pair))
     return DynamicCache(ddp_cache_data=data), mask[:, start:]
