@@ -40,6 +40,7 @@ from .hf_decoding import HFDecoding
 from .hf_loading import check_chat_template, load_dtype, load_judge
 from .kv_cache import accepts, cache_argument, device_of, prefilled, stacked
 from .label_scores import LabelRow, kept_positions, label_rows, label_values
+from .prefix_memory import PrefixMemory
 from .prefix_plan import plan_prefix
 from .requests import ScoreRequest
 
@@ -77,7 +78,14 @@ class HFJudge(HFDecoding, GenerativeJudge):
         self._adapter_name: str | None = None
         self._disable_adapters = False
         self.prefix_tokens_saved = 0  # prompt tokens not recomputed (a running total, for benchmarks)
+        self._prefix_memory = PrefixMemory()  # the last common prefix's key/values, kept between calls
         self.analysis_tokens_reused = 0  # prompt + analysis tokens labels were scored after without a prefill
+
+    @property
+    def prefix_tokens_recalled(self) -> int:
+        """Prompt positions taken from the prefix kept between batches and calls
+        (``prefix_memory``), a running total."""
+        return self._prefix_memory.tokens_reused
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, tokenizer: Any, *, adapter_name: str | None = None,
@@ -139,6 +147,7 @@ class HFJudge(HFDecoding, GenerativeJudge):
         state = self.__dict__.copy()
         state["_model"] = state["_tokenizer"] = None  # reloaded lazily on the other side
         state.pop("_control", None)
+        state["_prefix_memory"] = PrefixMemory()  # key/values of this process's weights
         return state
 
     # ---- what the engine asks about the tokenizer and the context --------------
@@ -193,7 +202,8 @@ class HFJudge(HFDecoding, GenerativeJudge):
         plan = plan_prefix(prompts, keep) if self.config.prefix_reuse else None
         if plan is None:
             return *left_padded(prompts, pad_id, device_of(model)), {}, 0
-        input_ids, mask, cache = prefilled(model, prompts, plan, pad_id)
+        memory = self._prefix_memory if self.config.prefix_memory else None
+        input_ids, mask, cache = prefilled(model, prompts, plan, pad_id, memory)
         self.prefix_tokens_saved += plan.saved
         return input_ids, mask, {cache_argument(model): cache}, plan.cached
 

@@ -131,13 +131,17 @@ class JudgeFlags:
         default=True,
         metadata={'help': 'compute the prompt prefix common to a batch, then to each run of rows, once (same texts; probabilities within float rounding)'},
     )  # fmt: skip
+    judge_prefix_memory: bool = field(
+        default=True,
+        metadata={'help': "with prefix_reuse, keep the key/values of the prefix common to a batch for the next batches and calls, while the judge's weights, adapter and modes are unchanged (checked at each use; same texts)"},
+    )  # fmt: skip
     judge_length_bucketing: bool = field(
         default=True,
         metadata={'help': 'without prefix_reuse, batch rows longest first'},
     )  # fmt: skip
     judge_static_cache: bool = field(
         default=True,
-        metadata={'help': 'decode into a key/value cache allocated once per batch (same texts)'},
+        metadata={'help': 'decode into a preallocated key/value cache written in place (once per batch with model.generate; with compact_decoding, grown by copying every 32 steps) instead of one that copies itself to grow at every step (same texts)'},
     )  # fmt: skip
     judge_reuse_analysis_cache: bool = field(
         default=True,
@@ -145,7 +149,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_compact_decoding: bool = field(
         default=True,
-        metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts; replaces static_cache)"},
+        metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts)"},
     )  # fmt: skip
     judge_base_url: list[str] | None = field(
         default=None,
