@@ -11,10 +11,12 @@ Per step: wall time, time in policy generation (``GRPOTrainer._generate``), in t
 (the rest of the step). The first step is warm-up and left out.
 
 Inside the same reward call the judge also runs with every speedup switched off
-(``static_cache``, ``prefix_reuse``, ``cache_identical``, ``length_bucketing``,
+(``static_cache``, ``prefix_reuse``, ``prefix_memory``, ``cache_identical``, ``length_bucketing``,
 ``reuse_analysis_cache``, ``compact_decoding`` off), with only ``reuse_analysis_cache`` off
-(the labels scored by a second prefill of prompt + analysis), and with only
-``compact_decoding`` off (``model.generate``), on the very same completions, the order
+(the labels scored by a second prefill of prompt + analysis), with only ``compact_decoding``
+off (``model.generate``), with only ``static_cache`` off (continuous decoding into a cache
+that copies itself each step) and with only ``prefix_memory`` off (the system prompt computed
+again in each knockout round), on the very same completions, the order
 rotating between steps, so each speedup is measured on identical work; only the default
 judge's rewards reach the trainer, and the step's time leaves the others out.
 """
@@ -53,12 +55,14 @@ def main() -> None:
         return RRMReward(judge, "knockout", num_generations=args.num_generations)
 
     fast = rrm()
-    off = dict(prefix_reuse=False, static_cache=False, cache_identical=False, length_bucketing=False,
-               reuse_analysis_cache=False, compact_decoding=False)
+    off = dict(prefix_reuse=False, prefix_memory=False, static_cache=False, cache_identical=False,
+               length_bucketing=False, reuse_analysis_cache=False, compact_decoding=False)
     references = {  # judged on the same completions, left out of the step's time
         "judging_no_speedups": rrm(**off),
         "judging_second_prefill": rrm(reuse_analysis_cache=False),
         "judging_generate": rrm(compact_decoding=False),
+        "judging_dynamic_cache": rrm(static_cache=False),
+        "judging_no_prefix_memory": rrm(prefix_memory=False),
     }
     timing = {"generation": 0.0, "judging": 0.0, "prepare": 0.0, **dict.fromkeys(references, 0.0)}
     calls = [0]
@@ -134,10 +138,13 @@ def main() -> None:
         "judging_speedup_same_completions": mean["judging_no_speedups"] / mean["judging"],
         "reuse_analysis_cache_speedup": mean["judging_second_prefill"] / mean["judging"],
         "continuous_decoding_speedup": mean["judging_generate"] / mean["judging"],
+        "static_cache_speedup": mean["judging_dynamic_cache"] / mean["judging"],
+        "prefix_memory_speedup": mean["judging_no_prefix_memory"] / mean["judging"],
         "judge_share_with_second_prefill": (mean["judging_second_prefill"])
         / (mean["step"] - mean["judging"] + mean["judging_second_prefill"]),
         "last_step": {"matches": stats.matches, "judge_tokens": stats.tokens,
                       "prefix_tokens_saved_total": fast.judge.prefix_tokens_saved,
+                      "prefix_tokens_recalled_total": fast.judge.prefix_tokens_recalled,
                       "analysis_tokens_reused_total": fast.judge.analysis_tokens_reused},
     }
     md = "\n".join([
@@ -150,7 +157,9 @@ def main() -> None:
         f"scored by a second prefill (reuse_analysis_cache off): {payload['reuse_analysis_cache_speedup']:.2f}x, "
         f"a judge share of {payload['judge_share_with_second_prefill']:.0%} instead of "
         f"{payload['share_of_step']['judging']:.0%}; decoding with model.generate (compact_decoding off): "
-        f"{payload['continuous_decoding_speedup']:.2f}x.",
+        f"{payload['continuous_decoding_speedup']:.2f}x; continuous decoding into a dynamic cache (static_cache "
+        f"off): {payload['static_cache_speedup']:.2f}x; the system prompt computed in every round (prefix_memory "
+        f"off): {payload['prefix_memory_speedup']:.2f}x.",
     ])
     write("grpo_step", args, payload, md)
 
