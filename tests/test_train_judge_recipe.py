@@ -135,7 +135,7 @@ def test_walk_config_is_what_trained_the_committed_walk_judge(recipe):
     )
 
     assert (cfg.walk_evidence, cfg.copy_limit, cfg.lora_layers, cfg.per_type, cfg.sampled_per_type, cfg.sft_steps) == (
-        True, 24, 30, 50, 40, 360)  # fmt: skip
+        True, 24, 30, 50, 40, 480)  # fmt: skip
     assert sorted(cfg.train_attacks) == sorted(a for a in ATTACKS if a != "none")
     adapter = json.loads((REPO / "recipes" / "adapters" / "smollm2-constraint-judge-walk" / "adapter_config.json").read_text())
     assert adapter["layers_to_transform"] == list(range(30)) and adapter["r"] == cfg.lora_r
