@@ -17,16 +17,24 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 
-def verifier_values(values: Sequence[object], rows: int, what: str = "verifier") -> list[float | None]:
-    """A verifier's (or ``what``'s) rewards as floats (None and NaN: no verdict).
+def verifier_values(values: object, rows: int, what: str = "verifier") -> list[float | None]:
+    """A verifier's (or ``what``'s: ``"audit"``) rewards as floats. None, NaN and +-inf
+    are no verdict (None): an infinite reward would reach GRPO's advantages, and its group's
+    normalisation would make all of them NaN.
 
     Raises:
+        TypeError: ``values`` is not a list of rewards (None, a number, a string, a dict or
+            a set), or a value is not a real number or None (a bool is not); the error
+            names ``what`` and the row.
         ValueError: a count other than ``rows``.
-        TypeError: a value that is not a real number or None; the error names the row.
     """
+    if values is None or isinstance(values, (str, bytes, Mapping, AbstractSet)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} returned {values!r:.60} ({type(values).__name__}); it must return a list with one "
+                        "reward (a number or None) per completion")  # fmt: skip
     values = list(values)
     if len(values) != rows:
         raise ValueError(f"{what} returned {len(values)} rewards for {rows} completions")
@@ -34,7 +42,7 @@ def verifier_values(values: Sequence[object], rows: int, what: str = "verifier")
     for row, value in enumerate(values):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise TypeError(f"{what} reward of row {row}: {value!r:.60} ({type(value).__name__}) must be a number or None")
-        out.append(None if value is None or math.isnan(value) else float(value))
+        out.append(None if value is None or not math.isfinite(value) else float(value))
     return out
 
 
