@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import pytest
@@ -158,6 +159,15 @@ def test_the_floor_is_declared_once_for_reward_and_labeler():
     assert separated(0.1, 0.1) and not separated(0.0999, 0.1) and not separated(1e-13, 0.0)
     for make in (lambda: LabelingConfig(min_margin=-0.1), lambda: RRMReward(NumberJudge(), min_margin=-0.1)):
         with pytest.raises(ValueError, match=r"min_margin=-0.1 must be >= 0 \(or None: the default\)"):
+            make()
+
+
+@pytest.mark.parametrize("bad", ["0.1", True, [0.1]], ids=["str", "bool", "list"])
+def test_a_min_margin_that_is_not_a_number_is_named(bad):
+    """Issue 46 item 7: min_margin="0.1" once raised a bare TypeError from a comparison."""
+    for make in (lambda: LabelingConfig(min_margin=bad), lambda: RRMReward(NumberJudge(), min_margin=bad)):
+        with pytest.raises(TypeError, match=rf"min_margin={re.escape(repr(bad))} \({type(bad).__name__}\) must be a "
+                                            r"number >= 0 \(or None: the default\)"):  # fmt: skip
             make()
 
 

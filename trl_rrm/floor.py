@@ -31,6 +31,7 @@ two orders pointed the same way.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -53,8 +54,18 @@ MIN_MARGIN_HELP = (
 
 
 def validate_min_margin(min_margin: float | None) -> None:
-    """ValueError unless ``min_margin`` is None (the default) or a number >= 0."""
-    if min_margin is not None and (isinstance(min_margin, bool) or not min_margin >= 0):
+    """Checks ``min_margin``: None (the default) or a number >= 0.
+
+    Raises:
+        TypeError: not a number (a string such as ``"0.1"``, a bool), naming the option.
+        ValueError: a negative number or NaN.
+    """
+    if min_margin is None:
+        return
+    if isinstance(min_margin, bool) or not isinstance(min_margin, numbers.Real):
+        raise TypeError(f"min_margin={min_margin!r:.60} ({type(min_margin).__name__}) must be a number >= 0 "
+                        "(or None: the default)")  # fmt: skip
+    if not min_margin >= 0:
         raise ValueError(f"min_margin={min_margin!r} must be >= 0 (or None: the default)")
 
 
