@@ -86,3 +86,25 @@ def test_valid_texts_pass():
     parts = [{"role": "user", "content": [{"type": "text", "text": "multi"}]}]
     assert check_text(parts, "w", "prompt") == parts
     assert check_text({"role": "assistant", "content": "one"}, "w", "completions[0]") == [{"role": "assistant", "content": "one"}]
+
+
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        ("ab\ud800c", "field 'prompt': character 2 is a lone surrogate (U+D800)"),
+        ([{"role": "user", "content": "x\udfff"}], "field 'prompt' [0]['content']: character 1 is a lone surrogate (U+DFFF)"),
+        ([{"role": "user", "content": [{"type": "text", "text": "\udc80"}]}],
+         "field 'prompt' [0]['content'][0]['text']: character 0 is a lone surrogate (U+DC80)"),
+        ([{"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "f", "arguments": "\ud83d"}}]}],
+         "[0]['tool_calls'][0]['function']['arguments']: character 0 is a lone surrogate (U+D83D)"),
+    ],
+    ids=["text", "message", "text part", "tool call"],
+)
+def test_a_lone_surrogate_is_refused_where_it_is(value, needle):
+    """Issue 46 item 8: a lone surrogate (JSON "\\ud800") passed validation and ``label`` failed
+    later with "'utf-8' codec can't encode character", naming no file or line."""
+    with pytest.raises(InputError) as err:
+        check_text(value, "in.jsonl: line 4", "prompt")
+    assert str(err.value).startswith("in.jsonl: line 4: field 'prompt'") and needle in str(err.value)
+    assert "not text: it cannot be written as UTF-8" in str(err.value)
+    assert check_text("a pair \U0001f600 of surrogates in JSON is one character", "w", "prompt")

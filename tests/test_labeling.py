@@ -204,6 +204,18 @@ def test_bad_input_errors(tmp_path, content, needle):
         assert not out.exists()
 
 
+def test_a_lone_surrogate_is_refused_with_file_and_line_before_anything_runs(tmp_path):
+    """Issue 46 item 8: '\\ud800' in a prompt once failed mid-run with a bare UnicodeEncodeError."""
+    rows = _rows(3)
+    lines = [json.dumps(r) for r in rows]
+    lines[1] = lines[1].replace("question 1", "question \\ud800")  # the JSON escape of a lone surrogate
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LabelingInputError, match=rf"{src}: line 2: field 'prompt': character 9 is a lone surrogate"):
+        label_preferences(src, NumberJudge(), output=tmp_path / "pairs.jsonl")
+    assert _files(tmp_path) == ["in.jsonl"]
+
+
 def test_unreadable_and_missing_files(tmp_path):
     out = tmp_path / "out.jsonl"
     for src in (tmp_path / "missing.jsonl", tmp_path / "x.parquet", tmp_path / "x.csv"):

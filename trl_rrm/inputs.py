@@ -236,11 +236,13 @@ def check_text(value: Any, where: str, name: str, *, require: bool = True) -> Te
     Raises:
         InputError: naming ``where`` (source and row) and the field: missing (with
             ``require``), empty, not text, a message that is not a dict, a role outside
-            ``ROLES`` or not a string, content that is not text, every message empty.
+            ``ROLES`` or not a string, content that is not text, every message empty, a lone
+            surrogate anywhere in it (``check_encodable``).
     """
     here = f"{where}: field {name!r}"
     if value is None:
         raise InputError(f"{here} is missing" if require else f"{here} is null")
+    check_encodable(value, here)
     if isinstance(value, str):
         if not value.strip():
             raise InputError(f"{here} is empty")
@@ -270,6 +272,29 @@ def check_text(value: Any, where: str, name: str, *, require: bool = True) -> Te
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_encodable(value: Any, here: str) -> None:
+    """Raises ``InputError`` naming ``here``, the place inside ``value`` (``[0]['content']``)
+    and the character where a string of ``value`` (walked through lists and dicts, keys too)
+    holds a lone surrogate: JSON can spell one (``"\\ud800"``) but it is not text, and the
+    run would fail later, writing its output, with no file or line named."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                raise InputError(f"{here}{' ' + path if path else ''}: character {found.start()} is a lone surrogate "
+                                 f"(U+{ord(found.group()):04X}), not text: it cannot be written as UTF-8")  # fmt: skip
+        elif isinstance(item, dict):  # keys, then values, in order
+            inside = [(f"{path} key", key) for key in item] + [(f"{path}[{key!r}]", entry) for key, entry in item.items()]
+            stack.extend(reversed(inside))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed([(f"{path}[{i}]", entry) for i, entry in enumerate(item)]))
+
+
 def _is_text_content(content: Any) -> bool:
     if isinstance(content, str):
         return True
@@ -293,4 +318,5 @@ def check_label(row: dict[str, Any], name: str, where: str) -> str | None:
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InputError(f"{where}: field {name!r} must be a string, got {value!r:.80}")
+    check_encodable(value, f"{where}: field {name!r}")
     return str(value)
