@@ -520,6 +520,53 @@ def test_resume_refuses_a_judge_that_loads_other_weights(tmp_path, tiny_dir):
     assert judge_description(HFJudge(tiny_dir, dtype="float32"))["dtype"] == "float32"
 
 
+def test_resume_refuses_a_judge_retrained_into_the_same_folder(tmp_path, tiny_dir):
+    """Issue 46 item 3: the fingerprint held the model and adapter as paths, so a LoRA copied
+    over the adapter folder between the interruption and --resume was accepted (rows of two
+    judges in one output)."""
+    import shutil
+
+    from trl_rrm.judges.hf_config import HFJudgeConfig
+    from trl_rrm.testing import make_lora_adapter
+
+    adapter = make_lora_adapter(tiny_dir, tmp_path / "adapter", seed=0)
+    kept = make_lora_adapter(tiny_dir, tmp_path / "kept", seed=0)  # the same adapter, to put back
+    other = make_lora_adapter(tiny_dir, tmp_path / "other", seed=1)
+
+    class Loaded(_Crash):  # a deterministic judge that says which weights it loads
+        def __init__(self, crash_at=None):
+            super().__init__(crash_at)
+            self.config = HFJudgeConfig(model=str(tiny_dir), adapter=str(adapter), dtype="float32")
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(12))
+    out = tmp_path / "pairs.jsonl"
+    with pytest.raises(RuntimeError, match="judge died"):
+        label_preferences(src, Loaded(crash_at=3), output=out, chunk_size=3)  # 2 of 4 chunks done
+    shutil.copytree(other, adapter, dirs_exist_ok=True)  # "retrained" into the same folder
+    with pytest.raises(OutputError, match="another input or other settings"):
+        label_preferences(src, Loaded(), output=out, chunk_size=3, resume=True)
+    shutil.copytree(kept, adapter, dirs_exist_ok=True)  # the same bytes again (new files): resumable
+    assert label_preferences(src, Loaded(), output=out, chunk_size=3, resume=True).prompts_resumed == 6
+
+
+def test_resume_refuses_the_state_of_an_older_version(tmp_path):
+    """Issue 46 item 3: a state written before the fingerprint covered the weights' contents
+    cannot be checked against this run: refused with a message saying so, never accepted."""
+    src = _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    out = tmp_path / "pairs.jsonl"
+    with pytest.raises(RuntimeError):
+        label_preferences(src, _Crash(crash_at=2), output=out, chunk_size=3)
+    state = tmp_path / "pairs.jsonl.state.json"
+    recorded = json.loads(state.read_text())
+    state.write_text(json.dumps({"fingerprint": recorded["fingerprint"], "processes": 1}) + "\n")  # no version
+    work = _files(tmp_path)
+    with pytest.raises(OutputError, match=r"--resume: .*pairs.jsonl was started by an older trl_rrm \(its state "
+                                          r"pairs.jsonl.state.json has no version 2\): its fingerprint does not cover the contents of the judge's "
+                                          r"weight files.*use --overwrite"):  # fmt: skip
+        label_preferences(src, _Crash(), output=out, chunk_size=3, resume=True)
+    assert _files(tmp_path) == work
+
+
 @pytest.mark.slow
 def test_resume_gives_the_same_labels_with_a_sampling_judge(tiny_dir, tmp_path):
     """Point 3: the seed once advanced per call, so a resumed process re-counted and relabelled."""

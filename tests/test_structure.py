@@ -18,7 +18,7 @@ PURE = [
     "trl_rrm.judges.requests", "trl_rrm.judges.config", "trl_rrm.judges.protocol", "trl_rrm.judges.presenting",
     "trl_rrm.judges.engine", "trl_rrm.tournaments", "trl_rrm.hacking", "trl_rrm.inputs", "trl_rrm.labeling.config",
     "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward", "trl_rrm.precision", "trl_rrm.floor",
-    "trl_rrm.seeds", "trl_rrm.special_tokens", "trl_rrm.recipe_results",
+    "trl_rrm.seeds", "trl_rrm.special_tokens", "trl_rrm.recipe_results", "trl_rrm.weights_digest",
 ]  # fmt: skip
 
 _BLOCK_TORCH = """

@@ -8,7 +8,8 @@ Promises, in the order a run keeps them:
 3. No silent replacement: an existing ``<output>`` is replaced only with ``overwrite``;
    work left by an interrupted run is continued only with ``resume`` and only when its
    state matches this run (a fingerprint of the input rows and the settings in
-   ``<output>.state.json``); otherwise a clear error, and nothing changes.
+   ``<output>.state.json``, the contents of the judge's weight files included; a state
+   of an older ``STATE_VERSION`` is refused); otherwise a clear error, and nothing changes.
 4. Incremental and crash-safe: each rank appends a chunk's rows to its work file
    ``<output>.rank<r>-of-<w>.jsonl``, fsyncs, and only then records the chunk in
    ``...progress.jsonl``; a resumed run drops rows of unrecorded chunks (even after
@@ -30,6 +31,9 @@ from typing import Any
 
 from ..files import sidecar, write_atomically
 
+# The state file's layout and what its fingerprint covers. 2: the judge's weight files'
+# contents (``weights_digest``), not only their paths; a state without it is never resumed.
+STATE_VERSION = 2
 
 
 class OutputError(ValueError):
@@ -151,6 +155,12 @@ def begin(path: Path, digest: str, size: int, *, resume: bool, overwrite: bool) 
             recorded = json.loads(state.read_text())
         except (OSError, ValueError) as err:
             raise OutputError(f"--resume: {state} is unreadable ({err}); use --overwrite to start over") from None
+        if recorded.get("version") != STATE_VERSION:
+            raise OutputError(
+                f"--resume: {path} was started by an older trl_rrm (its state {state.name} has no version "
+                f"{STATE_VERSION}): its fingerprint does not cover the contents of the judge's weight files, so this "
+                "run cannot be checked against it; use --overwrite to label it again"
+            )
         if recorded.get("fingerprint") != digest:
             raise OutputError(
                 f"--resume: {path} was started with another input or other settings (its state {state.name} "
@@ -167,7 +177,7 @@ def begin(path: Path, digest: str, size: int, *, resume: bool, overwrite: bool) 
     for stale in leftovers:
         stale.unlink()
     try:
-        write_atomically(state, [json.dumps({"fingerprint": digest, "processes": size}) + "\n"])
+        write_atomically(state, [json.dumps({"fingerprint": digest, "processes": size, "version": STATE_VERSION}) + "\n"])
     except OSError as err:
         raise OutputError(f"output={str(path)!r}: cannot write in {path.parent}: {err}") from None
 
