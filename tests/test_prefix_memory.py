@@ -1,6 +1,8 @@
-"""The common prompt prefix kept between calls (``prefix_memory``): the same judgments as
-computing it each time, and never used once the weights, adapter or modes that computed
-it changed. Tiny models built in code (fast tier)."""
+"""The common prompt prefix kept between batches and calls (``prefix_memory``): the same
+judgments as computing it each time, and never used once the weights, adapter or modes
+that computed it changed. A judge on weights it does not own (``from_model``) keeps it
+within one call only: a write through ``.data`` is seen by no counter. Tiny models built
+in code (fast tier)."""
 
 from __future__ import annotations
 
@@ -43,10 +45,61 @@ def test_remembered_prefix_judges_as_a_fresh_one(tiny_model_and_tokenizer, speed
     assert kept.prefix_tokens_recalled > 0 and fresh.prefix_tokens_recalled == 0
 
 
-@pytest.mark.parametrize("how", ["optimizer", "data", "load_state_dict"])
-def test_changed_weights_are_never_served_a_stale_prefix(tiny_model_and_tokenizer, how):
+def _owned(tiny_dir, **kwargs):
+    """A judge that loads (and owns) its weights: its prefix is kept across calls."""
+    kwargs = {"verdict": "likelihood", "max_new_tokens": 10, "temperature": 0.0, "batch_size": 8, "both_orders": True,
+              "dtype": "float32", **kwargs}  # fmt: skip
+    return HFJudge(tiny_dir, **kwargs).load()
+
+
+def _write_through_data(model, tokenizer, judge, how):
+    """Issue 46 item 1: updates through ``.data`` that move no version counter and miss the
+    64 values per weight the state samples."""
+    if how == "embedding rows":  # a gradient step on the 6 rows of a batch's tokens
+        x = torch.tensor([judge.prompt_ids(judge.format.messages("q", ("a", "b")))[:6]])
+        emb = model.get_input_embeddings().weight
+        model(input_ids=x, labels=x).loss.backward()
+        emb.data.add_(emb.grad, alpha=-200.0)
+        model.zero_grad()
+    else:  # one column of a key projection
+        model.model.layers[0].self_attn.k_proj.weight.data[:, 1] += 3
+
+
+@pytest.mark.parametrize("how", ["embedding rows", "k_proj column"])
+def test_a_borrowed_model_written_through_data_is_never_served_a_stale_prefix(tiny_model_and_tokenizer, how):
+    """The judge borrows the weights (``from_model``): it keeps a prefix within one call
+    only, so no write between calls, seen or not, can reach a later call's judgments."""
     model, tokenizer = tiny_model_and_tokenizer
-    kept = _judge(model, tokenizer, batch_size=8)  # one batch a call: one prefix stored, then recalled
+    kept = _judge(model, tokenizer, batch_size=8)  # one batch a call: one prefix a call, none recalled
+    kept.compare(MATCHES)
+    assert kept.prefix_tokens_recalled == 0
+    _write_through_data(model, tokenizer, kept, how)
+    after = kept.compare(MATCHES)
+    _same(after, _judge(model, tokenizer, prefix_memory=False).compare(MATCHES))
+    assert kept.prefix_tokens_recalled == 0  # nothing taken from the old weights' prefix
+
+
+def test_a_borrowed_model_keeps_the_prefix_within_one_call_only(tiny_model_and_tokenizer):
+    model, tokenizer = tiny_model_and_tokenizer
+    kept = _judge(model, tokenizer, batch_size=4)  # two batches a call: the second recalls the first's prefix
+    kept.compare(MATCHES)
+    within = kept.prefix_tokens_recalled
+    assert within > 0
+    kept.compare(MATCHES)
+    assert kept.prefix_tokens_recalled == 2 * within  # the second call recalls exactly as much: nothing across
+    # a judge that owns its weights keeps it across calls
+    tiny_dir = model.config.name_or_path
+    owned = _owned(tiny_dir, batch_size=4)
+    owned.compare(MATCHES)
+    assert owned.prefix_tokens_recalled == within
+    owned.compare(MATCHES)
+    assert owned.prefix_tokens_recalled > 2 * within
+
+
+@pytest.mark.parametrize("how", ["optimizer", "data", "load_state_dict"])
+def test_changed_weights_are_never_served_a_stale_prefix(tiny_dir, how):
+    kept = _owned(tiny_dir)  # one batch a call: one prefix stored, then recalled
+    model, tokenizer = kept.model, kept.tokenizer
     kept.compare(MATCHES)
     kept.compare(MATCHES)
     recalled = kept.prefix_tokens_recalled
@@ -89,25 +142,26 @@ def test_weights_state_follows_what_decides_the_key_values(tiny_model_and_tokeni
         assert weights_state(policy) != state
 
 
-@pytest.mark.parametrize("judged_with", ["bare base", "policy adapter"])
-def test_training_the_policy_adapter_keeps_the_prefix_only_of_a_judge_that_does_not_read_it(tiny_model_and_tokenizer,
-                                                                                             judged_with):  # fmt: skip
+@pytest.mark.parametrize("judged_with", ["bare base", "policy adapter", "judge adapter"])
+def test_training_the_policy_adapter_leaves_no_prefix_to_a_judge_on_its_model(tiny_model_and_tokenizer, judged_with):
+    """Whatever the judge reads of the policy's model, no prefix outlives the call (the
+    state's samples could miss the update); the next call judges as a fresh judge."""
     model, tokenizer = tiny_model_and_tokenizer
     lora_config = LoraConfig(r=4, target_modules=["q_proj", "k_proj", "v_proj"], init_lora_weights=False)
     policy = get_peft_model(model, lora_config)
-    options = {"disable_adapters": True} if judged_with == "bare base" else {}
-    kept = _judge(policy, tokenizer, batch_size=8, **options)  # one batch a call: one prefix stored, then recalled
+    options = {"bare base": {"disable_adapters": True}, "policy adapter": {},
+               "judge adapter": {"adapter_name": "judge"}}[judged_with]  # fmt: skip
+    if judged_with == "judge adapter":
+        policy.add_adapter("judge", lora_config)
+        policy.set_adapter("default")
+    kept = _judge(policy, tokenizer, batch_size=8, **options)  # one batch a call
     kept.compare(MATCHES)
-    recalled = kept.prefix_tokens_recalled
-    lora = [p for n, p in policy.named_parameters() if "lora_" in n]
-    assert lora and all(p.requires_grad for p in lora)
+    lora = [p for n, p in policy.named_parameters() if "lora_" in n and p.requires_grad]
+    assert lora
     optimizer = torch.optim.SGD(lora, lr=1.0)
     for p in lora:
         p.grad = torch.full_like(p, 0.5)
     optimizer.step()
     after = kept.compare(MATCHES)
-    if judged_with == "bare base":
-        assert kept.prefix_tokens_recalled > recalled  # the update touched nothing the judge reads
-    else:
-        assert kept.prefix_tokens_recalled == recalled
+    assert kept.prefix_tokens_recalled == 0
     _same(after, _judge(policy, tokenizer, batch_size=8, prefix_memory=False, **options).compare(MATCHES))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from functools import cached_property
 from typing import Any
 
@@ -32,7 +32,7 @@ import torch
 from ..formats.untrusted import tokenizer_control_tokens
 from ..special_tokens import left_padded, special_ids
 from ..thinking import opens_thinking
-from ..types import Message
+from ..types import Match, Message, Ranking, Verdict
 from .adapters import attach_adapter, borrowed
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
@@ -78,7 +78,7 @@ class HFJudge(HFDecoding, GenerativeJudge):
         self._adapter_name: str | None = None
         self._disable_adapters = False
         self.prefix_tokens_saved = 0  # prompt tokens not recomputed (a running total, for benchmarks)
-        self._prefix_memory = PrefixMemory()  # the last common prefix's key/values, kept between calls
+        self._prefix_memory = PrefixMemory()  # the last common prefix's key/values, kept between calls (own weights)
         self.analysis_tokens_reused = 0  # prompt + analysis tokens labels were scored after without a prefill
 
     @property
@@ -90,7 +90,9 @@ class HFJudge(HFDecoding, GenerativeJudge):
     @classmethod
     def from_model(cls, model: torch.nn.Module, tokenizer: Any, *, adapter_name: str | None = None,
                    adapter: str | os.PathLike | None = None, disable_adapters: bool = False, **kwargs: Any) -> HFJudge:  # fmt: skip
-        """A judge on a model the caller already holds (typically the policy).
+        """A judge on a model the caller already holds (typically the policy). Its weights
+        are not its own (a trainer may write them unseen, through ``.data``): the common
+        prefix's key/values are kept within one call, never across (``prefix_memory``).
 
         Args:
             model: the model; a ``peft.PeftModel`` when ``adapter_name``, ``adapter`` or
@@ -111,6 +113,7 @@ class HFJudge(HFDecoding, GenerativeJudge):
         judge = cls(config=HFJudgeConfig(model="<in-memory>", **kwargs))
         judge._model, judge._tokenizer = model, tokenizer
         judge._borrowed, judge._adapter_name, judge._disable_adapters = True, adapter_name, disable_adapters
+        judge._prefix_memory = PrefixMemory(across_calls=False)  # weights a trainer may write unseen: one call
         return judge
 
     # ---- loading --------------------------------------------------------------
@@ -182,10 +185,22 @@ class HFJudge(HFDecoding, GenerativeJudge):
         return ids, opens_thinking(text) and not assistant_prefix
 
     def _judge_mode(self) -> Any:
-        """The borrowed model switched to the judge (restored on exit); a no-op for an owned one."""
+        """One call on the model (``generate``, ``score``): the span the prefix memory lives
+        in (``PrefixMemory.call``) and, for a borrowed model, the model switched to the
+        judge (restored on exit)."""
+        mode = ExitStack()
+        mode.enter_context(self._prefix_memory.call())
         if self._borrowed:
-            return borrowed(self._model, self._adapter_name, self._disable_adapters)
-        return nullcontext()
+            mode.enter_context(borrowed(self._model, self._adapter_name, self._disable_adapters))
+        return mode
+
+    def compare(self, matches: Sequence[Match]) -> list[Verdict]:
+        with self._prefix_memory.call():  # its generate and score calls are one call: they share a prefix
+            return super().compare(matches)
+
+    def rank(self, matches: Sequence[Match]) -> list[Ranking | None]:
+        with self._prefix_memory.call():
+            return super().rank(matches)
 
     def _order_rows(self, members: list[int], ids: list[list[int]]) -> None:
         """Sorts rows (in place) into batch order: by tokens with ``prefix_reuse`` (a group's

@@ -68,7 +68,8 @@ class HFSpeedConfig(SpeedConfig):
         default=True,
         metadata={"help": "with prefix_reuse, keep the key/values of the prefix common to a batch for the next batches "
                   "and calls, while the judge's weights, adapter and modes are unchanged (checked at each use; "
-                  "same texts)"},
+                  "same texts); a judge on a model it does not own (from_model, the policy's) keeps them within one "
+                  "call only"},
     )  # fmt: skip
     length_bucketing: bool = field(default=True, metadata={"help": "without prefix_reuse, batch rows longest first"})
     static_cache: bool = field(

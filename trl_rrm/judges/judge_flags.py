@@ -133,7 +133,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_prefix_memory: bool = field(
         default=True,
-        metadata={'help': "with prefix_reuse, keep the key/values of the prefix common to a batch for the next batches and calls, while the judge's weights, adapter and modes are unchanged (checked at each use; same texts)"},
+        metadata={'help': "with prefix_reuse, keep the key/values of the prefix common to a batch for the next batches and calls, while the judge's weights, adapter and modes are unchanged (checked at each use; same texts); a judge on a model it does not own (from_model, the policy's) keeps them within one call only"},
     )  # fmt: skip
     judge_length_bucketing: bool = field(
         default=True,

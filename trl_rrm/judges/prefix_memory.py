@@ -8,21 +8,31 @@ cores 1.3 s of a 29 s knockout round. ``PrefixMemory`` keeps the key/values of t
 common prefix and gives the next batch the part it shares with it (the rest is computed
 on top), as long as the weights that computed them are the weights the model runs now.
 
-That is checked, not assumed: ``weights_state`` reads, for every weight the forward
-reads now, its storage, its in-place version counter (an optimizer step,
-``load_state_dict`` or ``copy_`` bumps it) and a sum of 64 of its values spread over it
-(an update through ``.data``, which bumps no counter, still changes them); every LoRA
-layer's active adapters, disabled and merged flags and scalings; the train flag and the
-autocast state. The weights of adapters a LoRA layer skips now (disabled, or inactive)
-are left out. A judge on the policy's own weights (``HFJudge.from_model``) thus keeps the
-prefix across rounds and steps while only the policy's LoRA trains (a judge on the bare
-base, ``disable_adapters=True``, or on a frozen judge adapter), and recomputes it after
-each update of the weights it reads.
+How long a prefix is kept depends on whose weights they are:
+
+- A judge that loaded its weights (``HFJudge(path)``) owns them, frozen: nothing but its
+  owner writes them. It keeps the prefix across calls, checked at each use by
+  ``weights_state``: every weight's storage and in-place version counter (an optimizer
+  step, ``load_state_dict`` or ``copy_`` bumps it) and a sum of 64 of its values (a write
+  through ``.data``, which bumps no counter, mostly changes them); every LoRA layer's
+  active adapters, disabled and merged flags and scalings; the train flag and the
+  autocast state.
+- A judge on weights it does not own (``HFJudge.from_model``: the policy's model, its
+  base with adapters disabled, or a judge adapter on it) keeps a prefix within one call
+  only (``across_calls=False``: ``call()`` clears it when the outermost call ends). A
+  trainer may write those weights between calls through ``.data`` (DeepSpeed, FSDP, some
+  PEFT utilities): no counter moves, and a write that misses the 64 samples (a gradient
+  step on the 6 embedding rows of a batch's tokens, one column of a key projection) went
+  unseen, so a later call was served key/values of the old weights (issue 46). Reading
+  every value at every use would cost about what the prefix saves. What this costs: such
+  a judge computes its common prefix once per call (a tournament round) instead of once
+  per weight change; batches and admissions within a call still share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -34,14 +44,12 @@ SAMPLED = 64  # values of each weight summed into its fingerprint
 
 
 def weights_state(model: Any) -> tuple:
-    """What decides the key/values the model computes now, cheaply comparable: any change
-    of the weights its forward reads, of adapter, dropout or autocast changes it. The
-    weights of adapters a LoRA layer skips now (disabled, or not the active ones) are left
-    out: training the policy's adapter leaves a judge on the bare base (or on another
-    adapter) its prefix."""
+    """What decides the key/values the model computes now, cheaply comparable: a change of
+    its weights through an optimizer, ``load_state_dict`` or ``copy_``, most writes through
+    ``.data`` (those that reach one of the 64 values summed per weight), a change of
+    adapter, dropout or autocast changes it."""
     layers = [m for m in model.modules() if isinstance(m, _tuner_layer())]
-    skipped = {id(p) for m in layers for p in _skipped_adapter_weights(m)}
-    tensors = [t for t in (*model.parameters(), *model.buffers()) if id(t) not in skipped]
+    tensors = [*model.parameters(), *model.buffers()]
     meta = tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
     flat = [t.detach().reshape(-1) for t in tensors if t.numel()]
     try:
@@ -66,33 +74,35 @@ def _tuner_layer() -> tuple[type, ...]:
     return (BaseTunerLayer,)
 
 
-def _skipped_adapter_weights(layer: Any) -> list[torch.Tensor]:
-    """The weights of the adapters ``layer``'s forward does not read now: all of them when
-    its adapters are disabled, else those of inactive adapters. A merged layer reads none
-    of them but carries them in its base weight (whose change is seen): none skipped."""
-    if layer.merged:
-        return []
-    active = set() if layer.disable_adapters else set(layer.active_adapters)
-    skipped = []
-    for name in getattr(layer, "adapter_layer_names", ()):
-        per_adapter = getattr(layer, name, None)
-        if not isinstance(per_adapter, (torch.nn.ModuleDict, torch.nn.ParameterDict)):
-            continue
-        for adapter, part in per_adapter.items():
-            if adapter not in active:
-                skipped.extend(part.parameters() if isinstance(part, torch.nn.Module) else [part])
-    return skipped
-
-
 class PrefixMemory:
     """The key/values (one row) of the last prefix stored, and the weights state they were
-    computed under. ``tokens_reused`` counts the prompt positions it saved."""
+    computed under. ``tokens_reused`` counts the prompt positions it saved.
 
-    def __init__(self) -> None:
+    ``across_calls=False`` (a judge on weights it does not own): a prefix is kept only
+    inside ``call()``, and forgotten when the outermost one ends (and before it starts)."""
+
+    def __init__(self, across_calls: bool = True) -> None:
+        self.across_calls = across_calls
         self._tokens: list[int] = []
         self._layers: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._state: tuple | None = None
+        self._depth = 0  # calls open (a compare's generate and score nest in it)
         self.tokens_reused = 0
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """One call of the judge (``compare``, ``rank``, ``generate``, ``score``; nested
+        calls are part of the outer one). Without ``across_calls`` nothing stored before
+        it is used in it, and nothing stored in it outlives it."""
+        if self._depth == 0 and not self.across_calls:
+            self.clear()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and not self.across_calls:
+                self.clear()
 
     def prefix(self, model: Any, tokens: list[int], compute: Callable[[Any, int], Any]) -> Any:
         """A one-row cache holding ``tokens``' key/values: the leading positions they share
@@ -111,8 +121,8 @@ class PrefixMemory:
         if n < len(tokens):
             cache = compute(cache, n)
             layers = plain_layers(cache)
-            if layers is None or int(cache.get_seq_length()) < len(tokens):
-                self.clear()
+            if layers is None or int(cache.get_seq_length()) < len(tokens) or not (self.across_calls or self._depth):
+                self.clear()  # not plain attention, or outside a call of a judge that keeps nothing across calls
             else:
                 self._layers = [(x.keys[:1, :, : len(tokens)].clone(), x.values[:1, :, : len(tokens)].clone())
                                 for x in layers]  # fmt: skip
