@@ -86,7 +86,11 @@ class RRMGRPOConfig:
                   "task's checker settles the groups it separates, the judge ranks the rest; fewer judgments)",
                   "choices": REWARDS},
     )  # fmt: skip
-    tournament: str = field(default=DEFAULT_TOURNAMENT, metadata={"help": "a tournament: " + ", ".join(TOURNAMENTS)})
+    tournament: str | None = field(
+        default=None,
+        metadata={"help": f"a tournament: {', '.join(TOURNAMENTS)}; None: {DEFAULT_TOURNAMENT}, or pointwise for a "
+                          "pointwise judge (RRMReward's default)"},
+    )  # fmt: skip
     audit: bool = field(
         default=True,
         metadata={"help": "built-in task, reward rrm: log rrm_reward/audit_agreement, how often the judge orders a "

@@ -203,7 +203,7 @@ def test_name_and_pickling(tmp_path):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="num_generations=1"):
         RRMReward(NumberJudge(), num_generations=1)
-    with pytest.raises(TypeError, match="neither compare"):
+    with pytest.raises(TypeError, match="none of compare"):
         RRMReward(object())
     with pytest.raises(ValueError, match="pyramid"):
         RRMReward(NumberJudge(), tournament="pyramid")

@@ -112,9 +112,16 @@ def test_one_default_tournament_for_the_reward():
         from grpo_rrm import RRMGRPOConfig
     finally:
         sys.path.remove(str(repo / "recipes"))
-    assert inspect.signature(RRMReward).parameters["tournament"].default == DEFAULT_TOURNAMENT
-    assert RRMGRPOConfig.__dataclass_fields__["tournament"].default == DEFAULT_TOURNAMENT
-    assert LabelingConfig().tournament == DEFAULT_LABELING_TOURNAMENT
+    from trl_rrm.judges import GenerativeJudge, GenerativeJudgeConfig
+
+    # not named: the default for a pairwise judge, "pointwise" for a pointwise one, in both entry points
+    assert inspect.signature(RRMReward).parameters["tournament"].default is None
+    pairwise, pointwise = (GenerativeJudge(GenerativeJudgeConfig(format=f)) for f in ("rrm", "pointwise"))
+    assert RRMReward(pairwise).tournament.name == DEFAULT_TOURNAMENT
+    assert RRMReward(pointwise).tournament.name == "pointwise"
+    assert LabelingConfig().tournament_for(pointwise=False).name == DEFAULT_LABELING_TOURNAMENT
+    assert LabelingConfig().tournament_for(pointwise=True).name == "pointwise"
+    assert RRMGRPOConfig.__dataclass_fields__["tournament"].default is None  # RRMReward resolves it
     help_text = LabelingConfig.__dataclass_fields__["tournament"].metadata["help"]
     assert all(name in help_text for name in TOURNAMENTS)
     table = (repo / "docs" / "tournaments.md").read_text()

@@ -203,7 +203,8 @@ def test_invalid_sizes_and_seed(name):
 
 def test_get_tournament_and_validation():
     assert set(TOURNAMENTS) == {
-        "knockout", "elo", "round_robin", "bradley_terry", "swiss", "circular", "adaptive", "anchor", "listwise"
+        "knockout", "elo", "round_robin", "bradley_terry", "swiss", "circular", "adaptive", "anchor", "listwise",
+        "pointwise",
     }
     assert isinstance(get_tournament("elo", opponents=4), EloTournament)
     assert get_tournament("bradley_terry", opponents=2).opponents == 2

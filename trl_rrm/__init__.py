@@ -9,7 +9,7 @@ Quick map:
 - ``trl_rrm.tournaments``: who meets whom and how verdicts become rewards (``TOURNAMENTS``:
   knockout, ELO, round robin, Bradley-Terry, swiss, circular, adaptive, anchor, listwise).
 - ``trl_rrm.floor``: the noise floor (``min_margin``) shared by the reward and the labeler.
-- ``Match`` / ``Verdict`` / ``Ranking``: the judge protocol's value types.
+- ``Match`` / ``Verdict`` / ``Grade`` / ``Ranking``: the judge protocol's value types.
 - ``trl_rrm.evaluation``: judge accuracy on pairs, best-of-N and rankings (``trl-rrm eval``).
 
 torch-backed names (``HFJudge``, ``HFJudgeConfig``) load on first access.
@@ -18,13 +18,13 @@ torch-backed names (``HFJudge``, ``HFJudgeConfig``) load on first access.
 from typing import Any
 
 from .formats import FORMATS, get_format
-from .judges import GenerativeJudge, JudgingConfig, ListwiseJudge, PairwiseJudge
+from .judges import GenerativeJudge, JudgingConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge
 from .parsing import parse_ranking, parse_verdict, strip_think
 from .labeling import LabelingSummary, label_preferences
 from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise
 from .reward import AsyncRRMReward, RRMReward
 from .tournaments import get_tournament
-from .types import Match, Ranking, Verdict
+from .types import Grade, Match, Ranking, Verdict
 
 __version__ = "0.1.0"
 
@@ -50,7 +50,9 @@ __all__ = [
     "OpenAIJudge",
     "OpenAIJudgeConfig",
     "PairwiseJudge",
+    "PointwiseJudge",
     "RRMReward",
+    "Grade",
     "Ranking",
     "Verdict",
     "evaluate_best_of_n",

@@ -3,7 +3,8 @@
 Shared by the TRL reward (``RRMReward``) and the DPO labeler. Round by round, it takes
 the pairings of EVERY group from the tournament's schedule, judges them in one batched
 ``judge.compare`` call (split across ranks when several processes run), and records the
-verdicts. Listwise tournaments make one ``judge.rank`` call for all groups instead.
+verdicts. Listwise tournaments make one ``judge.rank`` call for all groups instead, and
+pointwise ones one ``judge.grade`` call for every distinct completion of every group.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
-from .judges.protocol import Judge, PairwiseJudge
 from .floor import floor_verdict
+from .judges.protocol import Judge, PairwiseJudge, check_judge
 from .tournaments import Pairing, Tournament, listwise_scores
-from .types import Match, Ranking, Text, Verdict
+from .types import Grade, Match, Ranking, Text, Verdict, text_key
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class JudgeStats:
     over_context: int = 0
     cut: int = 0
     below_floor: int = 0
+    grades: int = 0
+    failed_grades: int = 0
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
@@ -80,6 +83,23 @@ class JudgeStats:
         for item in fields(self):
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
+    @property
+    def judged(self) -> int:
+        """What was judged, whatever the kind: pairwise matches, listwise rankings and
+        pointwise grades (a run has one kind)."""
+        return self.matches + self.rankings + self.grades
+
+    def add_grades(self, grades: Sequence[Grade]) -> None:
+        for grade in grades:
+            self.grades += 1
+            self.failed_grades += grade.failed
+            self.judgments += len(grade.votes)
+            self.failed_judgments += sum(vote is None for vote in grade.votes)
+            self.forced += grade.forced
+            self.tokens += grade.tokens
+            self.over_context += grade.over_context
+            self.cut += grade.cut
+
     def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
         for ranking in rankings:
             self.rankings += 1
@@ -88,7 +108,8 @@ class JudgeStats:
 
     def metrics(self) -> dict[str, float]:
         """Rates and totals, named for the trainer's logs."""
-        out = {"matches": float(self.matches), "judge_tokens": float(self.tokens), "judge_seconds": self.seconds}
+        out = {"matches": float(self.matches), "judge_tokens": float(self.tokens), "judge_seconds": self.seconds,
+               "judgments": float(self.judgments)}  # fmt: skip
         if self.judgments:
             out["parse_failure_rate"] = self.failed_judgments / self.judgments
         if self.matches:
@@ -101,6 +122,12 @@ class JudgeStats:
             out["order_disagreement_rate"] = self.order_disagreements / self.both_orders
         if self.bias_count:
             out["position_bias"] = self.bias_sum / self.bias_count
+        if self.grades:
+            out["grades"] = float(self.grades)
+            out["grade_failure_rate"] = self.failed_grades / self.grades
+            out["forced_answer_rate"] = self.forced / max(self.judgments, 1)
+            out["over_context_rate"] = self.over_context / self.grades
+            out["response_cut_rate"] = self.cut / self.grades
         if self.rankings:
             out["rankings"] = float(self.rankings)
             out["ranking_failure_rate"] = self.failed_rankings / self.rankings
@@ -116,6 +143,12 @@ class TournamentOutcome:
     stats: JudgeStats
     results: list[tuple[Pairing, Verdict]] = field(default_factory=list)
     rankings: list[Ranking | None] = field(default_factory=list)
+    grades: list[list[Grade]] = field(default_factory=list)
+
+    @property
+    def soft(self) -> bool:
+        """Whether the judge gave soft results (probabilities): the floor's default hangs on it."""
+        return any(v.p_first is not None for _, v in self.results) or any(g.soft for gs in self.grades for g in gs)
 
 
 def run_tournament(
@@ -143,7 +176,7 @@ def run_tournament(
     """
     stats = JudgeStats()
     start = time.perf_counter()
-    reference = getattr(tournament, "needs_reference", False)
+    reference = tournament.needs_reference
     if reference:
         for g, group in enumerate(groups):
             if group.reference is None:
@@ -152,7 +185,9 @@ def run_tournament(
                     f"(prompt {str(group.prompt)[:60]!r}) has reference=None"
                 )
         groups = [replace(group, completions=(*group.completions, group.reference)) for group in groups]
-    if getattr(tournament, "is_listwise", False):
+    if tournament.is_pointwise:
+        outcome = _run_pointwise(groups, judge, stats)
+    elif tournament.is_listwise:
         outcome = _run_listwise(groups, judge, stats)
     else:
         outcome = _run_pairwise(groups, judge, tournament, seed, stats, match_floor)
@@ -170,7 +205,7 @@ def _checked(results: Sequence[Any], count: int, kind: type, judge: Judge, metho
     if len(results) != count:
         raise TypeError(f"{type(judge).__name__}.{method} returned {len(results)} results for {count} matches")
     for i, result in enumerate(results):
-        if not isinstance(result, kind) and not (kind is Ranking and result is None):
+        if not isinstance(result, kind) and not (kind is Ranking and result is None):  # a Grade is never None
             raise TypeError(f"{type(judge).__name__}.{method} returned {result!r:.60} ({type(result).__name__}) at "
                             f"{i}; expected a trl_rrm.{kind.__name__}{' or None' if kind is Ranking else ''}")  # fmt: skip
     return results
@@ -219,3 +254,30 @@ def _run_listwise(groups: Sequence[Group], judge: Judge, stats: JudgeStats) -> T
             rationales[i] = [ranking.rationale] * len(groups[i].completions)
     stats.add_rankings([rankings[i] for i in rankable])
     return TournamentOutcome(scores, rationales, stats, rankings=rankings)
+
+
+def _run_pointwise(groups: Sequence[Group], judge: Judge, stats: JudgeStats) -> TournamentOutcome:
+    """One ``grade`` call for the distinct completions of every group (a completion that
+    repeats within its group is judged once and shares the grade)."""
+    check_judge(judge, pointwise=True)
+    matches: list[Match] = []
+    where: list[list[int]] = []  # per group, per completion: its index in ``matches``
+    for group in groups:
+        seen: dict[str, int] = {}
+        members = []
+        for completion in group.completions:
+            key = text_key(completion)
+            if key not in seen:
+                seen[key] = len(matches)
+                matches.append(Match(group.prompt, (completion,), group.principle))
+            members.append(seen[key])
+        where.append(members)
+    grades = _checked(sharded_map(judge.grade, matches), len(matches), Grade, judge, "grade")
+    stats.add_grades(grades)
+    per_group = [[grades[m] for m in members] for members in where]
+    return TournamentOutcome(
+        scores=[[g.value for g in gs] for gs in per_group],
+        rationales=[[g.rationale if not g.failed else None for g in gs] for gs in per_group],
+        stats=stats,
+        grades=per_group,
+    )

@@ -26,7 +26,6 @@ match is a tie and a group is flat: identical rewards, zero advantage.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,21 +33,22 @@ from typing import Any
 from .distributed import all_gather, world
 from .driver import Group, TournamentOutcome, run_tournament
 from .floor import (
-    flatten, group_margin, mean_points, resolve_min_margin, separated, uses_probabilities, validate_min_margin,
+    flatten,
+    group_margin,
+    mean_points,
+    resolve_min_margin,
+    separated,
+    validate_min_margin,
 )  # fmt: skip
 from .formats import render_text
 from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correlation, suspicious
-from .judges.protocol import Judge, check_judge
-from .tournaments import Tournament, get_tournament
-from .tournaments.registry import DEFAULT_TOURNAMENT
-from .types import Text
+from .judges.protocol import Judge, check_judge, is_pointwise
+from .tournaments import Tournament
+from .tournaments.registry import DEFAULT_TOURNAMENT, choose_tournament
+from .types import Text, text_key
 from .verifier import settled_groups, verifier_values
 
 logger = logging.getLogger(__name__)
-
-
-def _key(prompt: Text) -> str:
-    return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
 
 
 def _regroup(flat: list[bool], shape: list[list[str]]) -> list[list[bool]]:
@@ -80,17 +80,23 @@ def _column(kwargs: dict[str, Any], name: str, rows: int, *, messages: bool) -> 
 
 
 class RRMReward:
-    """A TRL reward function backed by a pairwise or listwise judge.
+    """A TRL reward function backed by a pairwise, pointwise or listwise judge.
 
     Args:
-        judge: any pairwise judge (``compare``); a listwise judge (``rank``) for
-            ``tournament="listwise"``. ``HFJudge`` loads its model on first call, so the
-            reward pickles cheaply (async trainers ship it to workers).
-        tournament: ``"circular"`` (default: each completion against its 2 next neighbours
-            on a seeded ring, about 2N matches in one round, every member ranked),
+        judge: any pairwise judge (``compare``); a pointwise judge (``grade``: a judge with
+            ``format="pointwise"`` or ``"pointwise_score"``), which judges each completion
+            once; a listwise judge (``rank``) for ``tournament="listwise"``. ``HFJudge``
+            loads its model on first call, so the reward pickles cheaply (async trainers
+            ship it to workers).
+        tournament: ``"circular"`` (the default for a pairwise judge: each completion
+            against its 2 next neighbours on a seeded ring, about 2N matches in one round,
+            every member ranked), ``"pointwise"`` (the default for a pointwise judge: the
+            reward is each completion's grade in [0, 1], P(yes) or the rescaled score),
             ``"knockout"``, ``"elo"``, ``"round_robin"``, ``"bradley_terry"``, ``"swiss"``,
             ``"adaptive"``, ``"anchor"``, ``"listwise"``, or a ``Tournament`` instance (for its options).
-            See docs/tournaments.md for each one's cost and ranking quality.
+            A pointwise judge in a pairwise tournament compares grades (each distinct
+            completion graded once per round). See docs/tournaments.md for each one's cost
+            and ranking quality.
         num_generations: when given, a group is exactly this many consecutive completions
             (set it to the trainer's ``num_generations``); otherwise all completions of
             the same prompt in the batch form a group.
@@ -113,14 +119,16 @@ class RRMReward:
             meaning (``trl_rrm.floor``). A soft verdict whose ``p_first`` lies within
             ``min_margin / 2`` of 0.5 is an exact tie (every tournament sees a draw); a group
             whose members' mean points per match all lie within ``min_margin`` of each
-            other is *flat*. None (default): 0.1 with soft verdicts, 0 with hard ones (whose
+            other is *flat*; pointwise, a group whose grades all lie within ``min_margin``
+            is flat. None (default): 0.1 with soft verdicts, 0 with hard ones (whose
             floor is the tie: orders that disagree, an even vote); 0: no floor beyond exact
             ties.
         audit: an optional reward function with TRL's signature, ``(prompts, completions,
             **kwargs) -> list[float | None]``, computed from a labelled column this reward
             never reads (a checker, ground truth of a small audit set). Called on each
             rank's own completions with the same columns (``log_metric`` and ``log_extra``
-            left out); only its agreement with this reward is logged. Not timed as judging.
+            left out), before the judge runs; only its agreement with this reward on the groups
+            the judge ranked (not those a ``verifier`` settled) is logged. Not timed as judging.
         verifier: an optional verifiable reward with the same signature and call (a unit
             test, an exact-answer check): a group whose members all get one and not all the
             same keeps the verifier's rewards, unjudged; only the groups it cannot separate
@@ -154,7 +162,7 @@ class RRMReward:
     def __init__(
         self,
         judge: Judge,
-        tournament: str | Tournament = DEFAULT_TOURNAMENT,
+        tournament: str | Tournament | None = None,
         *,
         num_generations: int | None = None,
         principle: str | None = None,
@@ -181,9 +189,8 @@ class RRMReward:
         if num_generations is not None and (not isinstance(num_generations, int) or num_generations < 2):
             raise ValueError(f"num_generations={num_generations!r} must be an integer >= 2 (or None)")
         self.judge = judge
-        self.tournament = get_tournament(tournament) if isinstance(tournament, str) else tournament
-        if getattr(self.tournament, "is_listwise", False) and not hasattr(judge, "rank"):
-            raise TypeError(f"tournament={self.tournament.name!r} needs a listwise judge with rank()")
+        self.tournament = choose_tournament(tournament, pointwise=is_pointwise(judge), default=DEFAULT_TOURNAMENT)
+        check_judge(judge, listwise=self.tournament.is_listwise, pointwise=self.tournament.is_pointwise)
         self.num_generations = num_generations
         self.principle = principle
         self.principle_column = principle_column
@@ -208,7 +215,7 @@ class RRMReward:
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
         principles = _column(kwargs, self.principle_column, len(prompts), messages=False)
-        needs_reference = getattr(self.tournament, "needs_reference", False)
+        needs_reference = self.tournament.needs_reference
         references = (
             _column(kwargs, self.reference_column, len(prompts), messages=True) if needs_reference else [None] * len(prompts)
         )
@@ -227,6 +234,9 @@ class RRMReward:
             values = self._gathered(self.verifier, "verifier", prompts, completions, completion_ids, kwargs)
             settled = settled_groups([[values[p] for p in m] for m in members])
         judged = [g for g, values in enumerate(settled) if values is None]  # the groups the judge ranks
+        audited = None  # read before judging: an audit that answers wrongly fails before the judge's work
+        if self.audit is not None:
+            audited = self._gathered(self.audit, "audit", prompts, completions, completion_ids, kwargs)
         seed = self.seed + self._calls
         self._calls += 1
         match_floor = resolve_min_margin(self.min_margin, soft=True)  # it only changes soft verdicts
@@ -259,10 +269,9 @@ class RRMReward:
                 rewards[position], rationales[position] = value, f"settled by the verifier: {value:g}"
         if self.verifier is not None:
             signals["verified_group_rate"] = (len(groups) - len(judged)) / max(len(groups), 1)
-        if self.audit is not None:
-            audited = self._gathered(self.audit, "audit", prompts, completions, completion_ids, kwargs)
+        if audited is not None:  # the judge's agreement where the judge ranked (not the verifier's groups)
             signals["audit_agreement"] = audit_agreement(
-                [[rewards[p] for p in m] for m in members], [[audited[p] for p in m] for m in members]
+                [[rewards[p] for p in members[g]] for g in judged], [[audited[p] for p in members[g]] for g in judged]
             )
         mine = slice(offset, offset + len(local))
         self._log(kwargs, outcome, rewards[mine], rationales[mine], signals)
@@ -277,15 +286,15 @@ class RRMReward:
         A group's margin is measured on the points the judge gave (each member's mean
         points per match, as the tournament counts them), not on the tournament's rewards:
         some tournaments rescale (ELO's rewards stay within a few hundredths of 0.5), so
-        only points mean the same in every tournament. Listwise: the rewards are the
-        judge's own scores.
+        only points mean the same in every tournament. Listwise and pointwise: the rewards
+        are the judge's own scores.
         """
-        if getattr(self.tournament, "is_listwise", False):
+        if self.tournament.is_listwise or self.tournament.is_pointwise:
             points = outcome.scores
         else:
             sizes = [len(group.completions) for group in groups]
             points = mean_points(outcome.results, sizes, soft=getattr(self.tournament, "soft", False))
-        floor = resolve_min_margin(self.min_margin, uses_probabilities(outcome.results))
+        floor = resolve_min_margin(self.min_margin, outcome.soft)
         scores, flat = [], []
         for group_scores, group_points in zip(outcome.scores, points):
             margin = group_margin(group_points)
@@ -318,7 +327,7 @@ class RRMReward:
         else:
             by_prompt: dict[str, list[int]] = {}
             for position, (prompt, *_) in enumerate(items):
-                by_prompt.setdefault(_key(prompt), []).append(position)
+                by_prompt.setdefault(text_key(prompt), []).append(position)
             members = list(by_prompt.values())
         for m in members:  # one principle and one reference per group: the tournament reads the first
             for index, column in ((2, self.principle_column), (3, self.reference_column)):

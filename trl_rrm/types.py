@@ -10,6 +10,7 @@ responses in another order (to cancel position bias); it maps its answer back, s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,18 @@ Message = dict[str, Any]
 Text = str | list[Message]
 
 
+def text_key(value: Text) -> str:
+    """One string per distinct prompt or response (a message list as canonical JSON):
+    equal keys, equal texts."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
 @dataclass(frozen=True)
 class Match:
     """One judging task: a prompt and the responses to compare.
 
-    Pairwise judges take exactly two responses; listwise judges take two or more.
+    Pairwise judges take exactly two responses; listwise judges take two or more;
+    pointwise judges (``grade``) exactly one.
     ``principle`` is an optional natural-language criterion (used by the ``principle``
     format; pairwise formats ignore it unless the user's template asks for it).
     """
@@ -39,8 +47,8 @@ class Match:
                 f"Match.responses must be a sequence of responses, got {type(self.responses).__name__}"
             )
         object.__setattr__(self, "responses", tuple(self.responses))
-        if len(self.responses) < 2:
-            raise ValueError(f"Match.responses needs at least 2 responses, got {len(self.responses)}")
+        if not self.responses:
+            raise ValueError("Match.responses needs at least 1 response, got none")
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,41 @@ class Verdict:
         if self.winner is not None:
             return 1.0 - self.winner
         return 0.5 if self.tie else None
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The outcome of judging ONE response on its own (a pointwise judge's ``grade``).
+
+    Attributes:
+        value: the judge's verdict normalised to [0, 1] (``PointwiseFormat.normalize``):
+            1 for yes or the top score, 0 for no or the lowest; with label probabilities
+            (``verdict="likelihood"`` / ``"direct"``) P(yes) or the expected score,
+            rescaled. The mean over valid votes; None when there is no usable result.
+        votes: each judgment's normalised value (None = unparseable), in order.
+        rationale: the text of the first valid judgment (or of the first one).
+        raw: the raw text of every judgment, aligned with ``votes``.
+        tokens: judge tokens generated, forced answers included.
+        forced: how many judgments needed a forced answer.
+        soft: ``value`` comes from label probabilities, not from parsed verdicts.
+        cut: 1 when the response was cut to fit the judge's budget.
+        over_context: the prompt did not fit the judge's context: not judged (a failure).
+    """
+
+    value: float | None
+    votes: tuple[float | None, ...] = ()
+    rationale: str | None = None
+    raw: tuple[str, ...] = ()
+    tokens: int = 0
+    forced: int = 0
+    soft: bool = False
+    cut: int = 0
+    over_context: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """No usable result: the response is missing a score, never given a fake one."""
+        return self.value is None
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def _play(
         ties += tie
         correct += pick is not None and x.labels[pick] == 1.0
     metrics = stats.metrics()
-    matches = stats.rankings if tournament.is_listwise else stats.matches
+    matches = stats.judged
     return {
         "tournament": name,
         "accuracy": correct / len(examples),

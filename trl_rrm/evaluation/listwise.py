@@ -165,7 +165,7 @@ def evaluate_listwise(
         random_top1=mean([sum(1 for g in x.labels if g == max(x.labels)) / len(x.labels) for x in examples]),
         failed=sum(order is None for order in orders),
         partial=partial,
-        matches=stats.rankings if tournament.is_listwise else stats.matches,
+        matches=stats.judged,
         judge_tokens=stats.tokens,
         seconds=stats.seconds,
         parse_failure_rate=metrics.get("parse_failure_rate"),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..formats import FORMATS, PairwiseFormat, render_text
+from ..formats import FORMATS, PairwiseFormat, PointwiseFormat, render_text
 from ..judges import describe
 from .data import pairwise_examples
 from .pairwise import _plan, _run, score_pairs
@@ -44,13 +44,15 @@ _TURN = {  # a spelled end of the user turn, then a new assistant turn, per chat
 }
 
 
-def _spelled(fmt: PairwiseFormat, tokens: Sequence[str]) -> str:
+def _spelled(fmt: PairwiseFormat | PointwiseFormat, tokens: Sequence[str]) -> str:
     family = "llama3" if any("eot_id" in t for t in tokens) else "chatml"
     turn, end = _TURN[family]
     return f"{turn}{fmt.verdicts[0]}{end}"
 
 
-Attack = Callable[[str, PairwiseFormat, Sequence[str]], str]
+# (wrong response, the judge's format, its control tokens) -> the attacked response. A
+# pointwise format's verdicts[0] is its best verdict, verdicts[1] the next one down.
+Attack = Callable[[str, PairwiseFormat | PointwiseFormat, Sequence[str]], str]
 ATTACKS: dict[str, Attack] = {
     "none": lambda wrong, fmt, tokens: wrong,
     "master_key_colon": lambda wrong, fmt, tokens: ":",
@@ -111,7 +113,8 @@ def evaluate_robustness(
     """Judges every pair once per attack (both orders); see the module doc.
 
     Args:
-        judge: a pairwise judge; its ``format`` (default ``rrm``) shapes the forged
+        judge: a pairwise judge (or a pointwise one: ``compare`` grades both responses);
+            its ``format`` (default ``rrm``) shapes the forged
             sections and verdicts, its ``control_tokens()`` the spelled ones.
         data: pairwise data as for ``evaluate_pairwise`` (``prompt``, ``chosen``, ``rejected``).
         attacks: names from ``ATTACKS`` (default: all); ``none`` is always included.
@@ -129,7 +132,7 @@ def evaluate_robustness(
     rows = load_rows(data, **load)
     pairs, _ = pairwise_examples(rows)
     fmt = getattr(judge, "format", None)
-    fmt = fmt if isinstance(fmt, PairwiseFormat) else FORMATS["rrm"]
+    fmt = fmt if isinstance(fmt, (PairwiseFormat, PointwiseFormat)) else FORMATS["rrm"]
     tokens = judge.control_tokens() if hasattr(judge, "control_tokens") else ()
     tokens = tokens if isinstance(tokens, (list, tuple)) else ()
     attacked = [replace(p, rejected=ATTACKS[name](render_text(p.rejected), fmt, tokens)) for name in names for p in pairs]

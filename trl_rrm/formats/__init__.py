@@ -1,6 +1,6 @@
 """Judge prompt formats: how a match is shown to a judge and how its answer is read.
 
-Each format is ONE object (``PairwiseFormat`` / ``ListwiseFormat``) holding its prompt
+Each format is ONE object (``PairwiseFormat`` / ``ListwiseFormat`` / ``PointwiseFormat``) holding its prompt
 text, its parser, its verdict labels and the strings around them, and the structure a
 response could forge; ``FORMATS`` maps names to them. Adding a format is one entry here.
 
@@ -8,6 +8,8 @@ response could forge; ``FORMATS`` maps names to them. Adding a format is one ent
 - ``rm_r1`` / ``rm_r1_distilled``: pairwise Chain-of-Rubrics (RM-R1); verdict
   ``<answer>[[A]]</answer>``; with a system prompt, or one user message.
 - ``principle``: listwise and principle-following (RewardAnything); JSON scores and order.
+- ``pointwise``: one response, RRM's layout; verdict ``\\boxed{yes}`` / ``\\boxed{no}``.
+- ``pointwise_score``: one response; verdict ``\\boxed{N/10}``, N from 1 to 10.
 
 Users whose judge was trained on other wording pass their own ``system_prompt`` /
 ``user_template`` (``get_format``); the verdict markers stay, so parsing keeps working.
@@ -27,12 +29,16 @@ from .base import (
     render_content,
     render_text,
 )
+from .pointwise import POINTWISE, POINTWISE_SCORE, PointwiseFormat
 from .principle import PRINCIPLE
 from .rm_r1 import RM_R1, RM_R1_DISTILLED
 from .rrm import RRM
 
-FORMATS: dict[str, JudgeFormat] = {f.name: f for f in (RRM, RM_R1, RM_R1_DISTILLED, PRINCIPLE)}
+FORMATS: dict[str, JudgeFormat] = {
+    f.name: f for f in (RRM, RM_R1, RM_R1_DISTILLED, PRINCIPLE, POINTWISE, POINTWISE_SCORE)
+}
 PAIRWISE_FORMATS = tuple(name for name, f in FORMATS.items() if isinstance(f, PairwiseFormat))
+POINTWISE_FORMATS = tuple(name for name, f in FORMATS.items() if isinstance(f, PointwiseFormat))
 
 _UNSET = object()
 
@@ -51,7 +57,7 @@ def get_format(
         system_prompt: replaces the default system prompt; ``None`` sends no system message.
         user_template: replaces the default user message; must keep the placeholders
             (``{query}``, ``{response_1}``, ``{response_2}`` pairwise; ``{query}``,
-            ``{responses}`` listwise).
+            ``{response}`` pointwise; ``{query}``, ``{responses}`` listwise).
         strip_think: how a response's reasoning is removed (``trl_rrm.thinking``; True is
             ``"leading"``, False ``"none"``).
 
@@ -67,6 +73,8 @@ def get_format(
         raise TypeError(f"system_prompt must be a string or None, got {type(system).__name__}")
     if isinstance(default, PairwiseFormat):
         check_template("user_template", user_template, ("query", "response_1", "response_2"))
+    elif isinstance(default, PointwiseFormat):
+        check_template("user_template", user_template, ("query", "response"))
     else:
         check_template("user_template", user_template, ("query", "responses"))
         template = user_template or default.user_template
@@ -84,9 +92,11 @@ __all__ = [
     "DEFAULT_PRINCIPLE",
     "FORMATS",
     "PAIRWISE_FORMATS",
+    "POINTWISE_FORMATS",
     "JudgeFormat",
     "ListwiseFormat",
     "PairwiseFormat",
+    "PointwiseFormat",
     "get_format",
     "render_content",
     "render_text",

@@ -16,7 +16,7 @@ from typing import Any
 from ..seeds import stable_seed
 from .config import VERDICT_MODES, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .engine import GenerativeJudge
-from .protocol import Judge, ListwiseJudge, PairwiseJudge, check_judge
+from .protocol import Judge, ListwiseJudge, PairwiseJudge, PointwiseJudge, check_judge, is_pointwise
 from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest
 from .votes import combine_votes
 
@@ -57,6 +57,7 @@ __all__ = [
     "OpenAIJudge",
     "OpenAIJudgeConfig",
     "PairwiseJudge",
+    "PointwiseJudge",
     "ScoreRequest",
     "SpeedConfig",
     "check_judge",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from ..formats import FORMATS, PAIRWISE_FORMATS, JudgeFormat, get_format
+from ..formats import FORMATS, PAIRWISE_FORMATS, POINTWISE_FORMATS, JudgeFormat, get_format
 from ..thinking import STRIP_THINK_MODES, normalize_mode
 
 VerdictMode = Literal["generate", "forced", "likelihood", "direct"]
@@ -56,10 +56,13 @@ class JudgingConfig:
     ``"generate"``: parse the judge's own verdict only (a judgment without one is a failure).
     ``"forced"``: parse; where there is no verdict (budget spent, or never written), close
     the thinking, append the verdict prefix and generate ``forced_answer_tokens`` greedily.
-    ``"likelihood"``: generate the analysis, then always score the two verdict labels after
-    it and keep p(first better) in ``Verdict.p_first``.
+    ``"likelihood"``: generate the analysis, then always score the verdict labels after
+    it and keep p(first better) in ``Verdict.p_first`` (pointwise: P(yes), or the expected
+    score, in ``Grade.value``).
     ``"direct"``: no analysis: one forward pass per match and order scores the labels right
     after the prompt; the cheapest judge.
+
+    Pointwise formats show one response: ``both_orders`` and ``order`` do not apply.
     """
 
     format: str = field(default="rrm", metadata=_help("judge prompt format", choices=tuple(FORMATS)))
@@ -71,7 +74,9 @@ class JudgingConfig:
     temperature: float = field(default=0.6, metadata=_help("judge sampling temperature; 0 decodes greedily"))
     top_p: float = field(default=1.0, metadata=_help("judge nucleus sampling"))
     num_votes: int = field(default=1, metadata=_help("judgments per presentation order; the majority decides"))
-    both_orders: bool = field(default=False, metadata=_help("judge every pair in both orders; disagreement is a tie"))
+    both_orders: bool = field(
+        default=False, metadata=_help("judge every pair in both orders; disagreement is a tie (pairwise formats)")
+    )
     order: str = field(
         default="random",
         metadata=_help("with one order: 'random' (seeded by content) or 'fixed' (as given)", choices=("random", "fixed")),
@@ -111,8 +116,8 @@ class JudgingConfig:
             raise ValueError(f"order={self.order!r} must be 'random' or 'fixed'")
         if self.verdict not in VERDICT_MODES:
             raise ValueError(f"verdict={self.verdict!r} is unknown; expected one of {VERDICT_MODES}")
-        if self.verdict in ("likelihood", "direct") and self.format not in PAIRWISE_FORMATS:
-            raise ValueError(f"verdict={self.verdict!r} scores pairwise verdict labels; format={self.format!r} is listwise")
+        if self.verdict in ("likelihood", "direct") and self.format not in PAIRWISE_FORMATS + POINTWISE_FORMATS:
+            raise ValueError(f"verdict={self.verdict!r} scores verdict labels; format={self.format!r} is listwise")
         self.strip_think = normalize_mode(self.strip_think)
         post_init_chain(self, JudgingConfig)
 

@@ -10,6 +10,10 @@
                                            # score them while writing: then_score)
     verdicts = combine orders and votes    # votes.combine_votes
 
+``grade`` (pointwise formats) runs the same steps with one response a request and no
+orders; ``compare`` with a pointwise format grades both responses of each match (every
+distinct response once per call) and compares the grades (``votes.graded_verdict``).
+
 A backend (``HFJudge``, ``OpenAIJudge``, a test double) implements ``generate`` (and
 ``score`` for probabilities); it may tell the engine about its tokenizer and context
 (``control_tokens``, ``context_length``, ``prompt_lengths``, ``count_tokens``,
@@ -25,15 +29,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..formats import ListwiseFormat, PairwiseFormat, render_content
+from ..formats import ListwiseFormat, PairwiseFormat, PointwiseFormat, render_content
 from ..formats.untrusted import COMMON_CONTROL_TOKENS
 from ..seeds import stable_seed
 from ..thinking import close_thinking
-from ..types import Match, Message, Ranking, Verdict
+from ..types import Grade, Match, Message, Ranking, Verdict
 from .config import MODE_STEPS, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .presenting import Presenter, Shown
 from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest, expand, free_copy, unique
-from .votes import combine_votes, merge_rankings, unanimous
+from .votes import combine_votes, graded_verdict, merge_grade, merge_rankings, softmax, unanimous
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +88,21 @@ class GenerativeJudge:
     def compare(self, matches: Sequence[Match]) -> list[Verdict]:
         """Judges every match; one ``generate`` call (plus one for forced answers).
 
+        A pointwise format grades each distinct response once and compares the grades.
+
         Raises:
             TypeError: the judge's format is listwise.
             ValueError: a match does not have exactly two responses.
         """
         fmt = self.format
-        if not isinstance(fmt, PairwiseFormat):
+        if not isinstance(fmt, (PairwiseFormat, PointwiseFormat)):
             raise TypeError(f"format={fmt.name!r} is listwise; use rank(), or a pairwise format for compare()")
         for i, match in enumerate(matches):
             if len(match.responses) != 2:
                 raise ValueError(f"matches[{i}] has {len(match.responses)} responses; a pairwise judge needs 2")
+        if isinstance(fmt, PointwiseFormat):
+            grades = self.grade([Match(m.prompt, (r,), m.principle) for m in matches for r in m.responses])
+            return [graded_verdict(grades[2 * i], grades[2 * i + 1]) for i in range(len(matches))]
         writes, forces, scores = MODE_STEPS[self.config.verdict]
         shown = self._presenter().show(matches)
         plan = [(i, swapped) for i, (m, s) in enumerate(zip(matches, shown)) if s.fits for swapped in self._orders(m)]
@@ -227,15 +236,22 @@ class GenerativeJudge:
         self, requests: list[GenerationRequest], texts: list[list[str]], known: list[list[tuple | None]]
     ) -> list[list[float]]:
         """p(first-shown response is better) for every sample, from the verdict labels after
-        ``_score_context``: p = 1 / (1 + exp(logp_second - logp_first)). ``known``: the
-        labels' log-probs a backend scored while writing; the rest are scored now."""
+        ``_score_context``: p = 1 / (1 + exp(logp_second - logp_first))."""
+        logps = self._label_logps(requests, texts, known, self.format.labels)
+        return [[1.0 / (1.0 + math.exp(min(second - first, 700.0))) for first, second in row] for row in logps]
+
+    def _label_logps(
+        self, requests: list[GenerationRequest], texts: list[list[str]], known: list[list[tuple | None]],
+        labels: tuple[str, ...],
+    ) -> list[list[tuple[float, ...]]]:  # fmt: skip
+        """Every sample's summed log-probability of each label after ``_score_context``.
+        ``known``: the labels' log-probs a backend scored while writing; the rest are scored now."""
         todo = [(r, s) for r, row in enumerate(known) for s, logps in enumerate(row) if logps is None]
-        labels = self.format.labels
         score_requests = [ScoreRequest(requests[r].messages, self._score_context(texts[r][s]), labels) for r, s in todo]
         logps = [list(row) for row in known]
         for (r, s), scored in zip(todo, self._score_unique(score_requests)):
-            logps[r][s] = scored
-        return [[1.0 / (1.0 + math.exp(min(second - first, 700.0))) for first, second in row] for row in logps]
+            logps[r][s] = tuple(scored)
+        return logps
 
     def _score_unique(self, requests: list[ScoreRequest]) -> list[list[float]]:
         """``score`` with the identical-request cache."""
@@ -245,6 +261,52 @@ class GenerativeJudge:
             return self.score(requests)
         distinct, where = unique(requests, lambda r: r.key)
         return expand(self.score(distinct), where, lambda copy: copy)
+
+    # ---- pointwise ------------------------------------------------------------
+    def grade(self, matches: Sequence[Match]) -> list[Grade]:
+        """Judges the one response of every match on its own; one ``generate`` call (plus
+        one for forced answers, one to score labels where they were not scored in place).
+
+        The value of a judgment is its parsed verdict, normalised to [0, 1]; with
+        ``verdict="likelihood"`` / ``"direct"``, the expected value under the label
+        probabilities. ``num_votes`` samples are averaged; orders do not apply (one
+        response is shown). A response that cannot fit gets ``Grade(None, over_context=True)``.
+
+        Raises:
+            TypeError: the judge's format is not pointwise.
+            ValueError: a match does not have exactly one response.
+        """
+        fmt = self.format
+        if not isinstance(fmt, PointwiseFormat):
+            raise TypeError(f"format={fmt.name!r} is not pointwise; grade() needs format='pointwise' or 'pointwise_score'")
+        for i, match in enumerate(matches):
+            if len(match.responses) != 1:
+                raise ValueError(f"matches[{i}] has {len(match.responses)} responses; a pointwise judge grades 1")
+        writes, forces, scores = MODE_STEPS[self.config.verdict]
+        shown = self._presenter().show(matches)
+        plan = [i for i, s in enumerate(shown) if s.fits]
+        stop = fmt.verdicts if self.speed.stop_at_verdict else ()
+        then = LabelScoring(self._score_context, fmt.candidates) if writes and scores else None
+        requests = [
+            GenerationRequest(fmt.messages(shown[i].query, shown[i].responses, shown[i].principle),
+                              self.config.num_votes, stop=stop, then_score=then)  # fmt: skip
+            for i in plan
+        ]
+        if writes:
+            texts, tokens, known = self._write(requests)
+        else:
+            texts, tokens, known = [[""] for _ in requests], [0] * len(requests), [[None] for _ in requests]
+        forced = self._force(requests, texts, tokens) if forces else [0] * len(requests)
+        expected = None
+        if scores:
+            logps = self._label_logps(requests, texts, known, fmt.candidates)
+            expected = [[fmt.expected(softmax(row)) for row in sample] for sample in logps]
+        grades = [Grade(None, over_context=True) for _ in matches]
+        for r, i in enumerate(plan):
+            parsed = [fmt.parse(t) for t in texts[r]] if writes else expected[r]
+            votes = [None if v is None else (fmt.normalize(v) if writes else v) for v in parsed]
+            grades[i] = merge_grade(votes, texts[r], tokens[r], forced[r], shown[i].cut, None if expected is None else expected[r])
+        return grades
 
     # ---- listwise -------------------------------------------------------------
     def rank(self, matches: Sequence[Match]) -> list[Ranking | None]:

@@ -57,7 +57,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_format: str = field(
         default='rrm',
-        metadata={'help': 'judge prompt format', 'choices': ('rrm', 'rm_r1', 'rm_r1_distilled', 'principle')},
+        metadata={'help': 'judge prompt format', 'choices': ('rrm', 'rm_r1', 'rm_r1_distilled', 'principle', 'pointwise', 'pointwise_score')},
     )  # fmt: skip
     judge_verdict: str = field(
         default='generate',
@@ -81,7 +81,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_both_orders: bool = field(
         default=False,
-        metadata={'help': 'judge every pair in both orders; disagreement is a tie'},
+        metadata={'help': 'judge every pair in both orders; disagreement is a tie (pairwise formats)'},
     )  # fmt: skip
     judge_order: str = field(
         default='random',

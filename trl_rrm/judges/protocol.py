@@ -1,8 +1,9 @@
 """The judge protocol: what tournaments, the reward, the labeler and the evaluator call.
 
 A *pairwise judge* is any object with ``compare(matches) -> list[Verdict]``; a *listwise
-judge* also has ``rank(matches) -> list[Ranking | None]``. So a user can plug in a rule,
-an API client or a model::
+judge* has ``rank(matches) -> list[Ranking | None]``; a *pointwise judge* has
+``grade(matches) -> list[Grade]`` (one response per match, a value in [0, 1] or None). So
+a user can plug in a rule, an API client or a model::
 
     class ShorterIsBetter:                  # a PairwiseJudge
         def compare(self, matches):
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from ..types import Match, Ranking, Verdict
+from ..types import Grade, Match, Ranking, Verdict
 
 
 @runtime_checkable
@@ -31,16 +32,36 @@ class ListwiseJudge(Protocol):
     def rank(self, matches: Sequence[Match]) -> list[Ranking | None]: ...
 
 
-Judge = PairwiseJudge | ListwiseJudge
+@runtime_checkable
+class PointwiseJudge(Protocol):
+    def grade(self, matches: Sequence[Match]) -> list[Grade]: ...
 
 
-def check_judge(judge: object, *, listwise: bool = False) -> None:
+Judge = PairwiseJudge | ListwiseJudge | PointwiseJudge
+
+
+def is_pointwise(judge: object) -> bool:
+    """Whether ``judge`` judges one response at a time: it has ``grade``, and a format
+    (a ``GenerativeJudge``) that is pointwise or no format at all (a judge of your own)."""
+    from ..formats import PointwiseFormat
+
+    if not isinstance(judge, PointwiseJudge):
+        return False
+    fmt = getattr(judge, "format", None)
+    return fmt is None or isinstance(fmt, PointwiseFormat)
+
+
+def check_judge(judge: object, *, listwise: bool = False, pointwise: bool = False) -> None:
     """Raises a TypeError naming the judge when it lacks the method the caller needs.
 
     Raises:
-        TypeError: ``judge`` has no ``rank`` (``listwise``) or neither ``compare`` nor ``rank``.
+        TypeError: ``judge`` has no ``rank`` (``listwise``), is not pointwise
+            (``pointwise``), or has none of ``compare``, ``rank``, ``grade``.
     """
     if listwise and not isinstance(judge, ListwiseJudge):
         raise TypeError(f"judge={judge!r:.80} has no rank(): a listwise tournament needs a ListwiseJudge")
-    if not isinstance(judge, (PairwiseJudge, ListwiseJudge)):
-        raise TypeError(f"judge={judge!r:.80} has neither compare() nor rank()")
+    if pointwise and not is_pointwise(judge):
+        raise TypeError(f"judge={judge!r:.80} is not pointwise: the pointwise tournament needs grade() "
+                        "(format='pointwise' or 'pointwise_score')")  # fmt: skip
+    if not isinstance(judge, (PairwiseJudge, ListwiseJudge, PointwiseJudge)):
+        raise TypeError(f"judge={judge!r:.80} has none of compare(), rank(), grade()")

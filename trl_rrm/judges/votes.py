@@ -1,5 +1,5 @@
 """Turning single judgments into one result: majority votes, both orders, soft verdicts,
-listwise rankings. Pure Python, no model.
+pointwise grades, listwise rankings. Pure Python, no model.
 
 A match's judgments come in one list per presentation order, each vote already in match
 orientation (0 = ``responses[0]`` won). Each order's majority is its result; two decisive
@@ -9,11 +9,12 @@ orders that disagree make a tie, as does an even split of votes. With probabilit
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
 from ..formats import ListwiseFormat, PairwiseFormat
-from ..types import Ranking, Verdict
+from ..types import Grade, Ranking, Verdict
 from .requests import Generation
 
 _TIE = "tie"
@@ -143,4 +144,62 @@ def merge_rankings(fmt: ListwiseFormat, perm: list[int], gens: list[Generation])
         raw=tuple(g.text for g in gens),
         tokens=tokens,
         votes=len(valid),
+    )
+
+
+def softmax(logps: Sequence[float]) -> list[float]:
+    """Probabilities from log-probabilities (the labels' share of the mass they hold)."""
+    top = max(logps)
+    weights = [math.exp(value - top) for value in logps]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def merge_grade(
+    votes: Sequence[float | None],
+    raw: Sequence[str],
+    tokens: int,
+    forced: int,
+    cut: int = 0,
+    expected: Sequence[float] | None = None,
+) -> Grade:
+    """One response's judgments as a Grade: ``votes`` are the normalised parsed values
+    (None = unparseable); ``expected`` (soft verdicts) the per-sample expected values,
+    which decide when given. The value is the mean of the valid ones; None without any."""
+    source = list(expected) if expected is not None else [v for v in votes if v is not None]
+    rationale = next((t for v, t in zip(votes, raw) if v is not None), raw[0] if raw else None)
+    return Grade(
+        value=sum(source) / len(source) if source else None,
+        votes=tuple(votes),
+        rationale=rationale or None,
+        raw=tuple(raw),
+        tokens=tokens,
+        forced=forced,
+        soft=expected is not None,
+        cut=cut,
+    )
+
+
+def graded_verdict(first: Grade, second: Grade) -> Verdict:
+    """A pairwise verdict from two pointwise grades: the higher value wins, equal values
+    tie, a failed grade fails the match. With soft grades ``p_first = 0.5 + (v1 - v2) / 2``,
+    so the match's margin ``|2 p_first - 1|`` is the difference of the two values (the
+    noise floor means the same for both kinds)."""
+    raw = first.raw + second.raw
+    common = {"raw": raw, "tokens": first.tokens + second.tokens, "forced": first.forced + second.forced,
+              "cut": first.cut + second.cut}
+    if first.failed or second.failed:
+        return Verdict(winner=None, votes=(None,), rationale=raw[0] if raw else None,
+                       over_context=first.over_context or second.over_context, **common)  # fmt: skip
+    diff = first.value - second.value
+    winner = None if diff == 0 else int(diff < 0)
+    rationale = f"[first response]\n{first.rationale or ''}\n\n[second response]\n{second.rationale or ''}"
+    return Verdict(
+        winner=winner,
+        votes=() if winner is None else (winner,),
+        rationale=rationale,
+        tie=winner is None,
+        share=None if winner is None else 1.0,
+        p_first=0.5 + diff / 2 if first.soft or second.soft else None,
+        **common,
     )

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..floor import MIN_MARGIN_HELP, SOFT_MIN_MARGIN, validate_min_margin
 from ..judges.config import positive_int
-from ..tournaments import Tournament, get_tournament
-from ..tournaments.registry import DEFAULT_LABELING_TOURNAMENT, TOURNAMENTS
+from ..tournaments import Tournament
+from ..tournaments.registry import DEFAULT_LABELING_TOURNAMENT, POINTWISE_TOURNAMENT, TOURNAMENTS, choose_tournament
 
 PAIR_MODES = ("best_worst", "all_above_margin")
 DROP_REASONS = (
@@ -33,9 +33,11 @@ class LabelingConfig:
     its default are ``trl_rrm.floor``'s, shared with ``RRMReward(min_margin=...)``.
     """
 
-    tournament: str = field(
-        default=DEFAULT_LABELING_TOURNAMENT, metadata={"help": "a tournament: " + ", ".join(TOURNAMENTS)}
-    )
+    tournament: str | None = field(
+        default=None,
+        metadata={"help": f"a tournament: {', '.join(TOURNAMENTS)}; None: {DEFAULT_LABELING_TOURNAMENT}, or "
+                          f"{POINTWISE_TOURNAMENT} for a pointwise judge"},
+    )  # fmt: skip
     pairs: str = field(
         default="best_worst",
         metadata={"help": "best_worst: one pair per prompt; all_above_margin: every pair above the margin",
@@ -52,10 +54,7 @@ class LabelingConfig:
     chunk_size: int = field(default=16, metadata={"help": "prompts per chunk: one tournament, one fsynced write"})
 
     def __post_init__(self) -> None:
-        if isinstance(self.tournament, str):
-            get_tournament(self.tournament)  # an unknown name fails here, named
-        elif not isinstance(self.tournament, Tournament):
-            raise TypeError(f"tournament={self.tournament!r:.60} must be a name or a Tournament")
+        choose_tournament(self.tournament, pointwise=False, default=DEFAULT_LABELING_TOURNAMENT)  # fails here, named
         if self.pairs not in PAIR_MODES:
             raise ValueError(f"pairs={self.pairs!r} must be one of {PAIR_MODES}")
         validate_min_margin(self.min_margin)
@@ -69,14 +68,15 @@ class LabelingConfig:
         for name in ("policy_max_new_tokens", "policy_batch_size", "chunk_size"):
             positive_int(name, getattr(self, name))
 
-    @property
-    def tournament_object(self) -> Tournament:
-        return get_tournament(self.tournament) if isinstance(self.tournament, str) else self.tournament
+    def tournament_for(self, pointwise: bool) -> Tournament:
+        """The tournament in force for a judge that is (not) pointwise (``tournament=None``)."""
+        return choose_tournament(self.tournament, pointwise=pointwise, default=DEFAULT_LABELING_TOURNAMENT)
 
-    def fingerprint_fields(self) -> dict[str, Any]:
-        """What a resumed run must share with the run it continues."""
-        data = asdict(self) if isinstance(self.tournament, str) else {**asdict(self), "tournament": repr(self.tournament)}
-        return data
+    def fingerprint_fields(self, pointwise: bool = False) -> dict[str, Any]:
+        """What a resumed run must share with the run it continues (the tournament resolved)."""
+        tournament = self.tournament_for(pointwise)
+        return {**asdict(self), "tournament": tournament.name if isinstance(self.tournament, (str, type(None)))
+                else repr(self.tournament)}  # fmt: skip
 
 
 @dataclass

@@ -24,10 +24,10 @@ from typing import Any
 from ..distributed import all_gather, world
 from ..driver import Group, JudgeStats, TournamentOutcome, run_tournament
 from ..files import write_durably
-from ..floor import resolve_min_margin, uses_probabilities
+from ..floor import resolve_min_margin
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
 from ..judges import describe
-from ..judges.protocol import Judge, check_judge
+from ..judges.protocol import Judge, check_judge, is_pointwise
 from . import output as out_files
 from .config import DROP_REASONS, LabelingConfig, LabelingSummary
 from .pairs import as_response, preference_row, select_pairs
@@ -109,8 +109,8 @@ def label_preferences(
         raise ValueError("resume/overwrite need an output file")
     if output is not None:
         out_files.check_output_path(data, Path(output))  # before anything runs
-    tournament = config.tournament_object
-    check_judge(judge, listwise=bool(getattr(tournament, "is_listwise", False)))
+    tournament = config.tournament_for(is_pointwise(judge))
+    check_judge(judge, listwise=tournament.is_listwise, pointwise=tournament.is_pointwise)
 
     rows = load_rows(data)
     validate_rows(rows)
@@ -153,7 +153,8 @@ def _open_output(path, rows, judge, config, seed, policy, resume, overwrite, chu
     """Lock, check and prepare the output on every rank (errors reach every rank)."""
     rank, size = world()
     digest = out_files.fingerprint({
-        "rows": rows.rows, "labeling": config.fingerprint_fields(), "judge": describe.settings(judge), "seed": seed,
+        "rows": rows.rows, "labeling": config.fingerprint_fields(is_pointwise(judge)),
+        "judge": describe.settings(judge), "seed": seed,
         "policy": policy if isinstance(policy, str) else type(policy).__name__, "processes": size, "version": 1,
     })  # fmt: skip
     lock, problem = None, None
@@ -240,7 +241,7 @@ def _label(rows, judge, config, tournament, sampler, chunks, complete, path, see
 def _rows_of(outcome: TournamentOutcome, ranked, rows, candidates, config, dropped, summary) -> list[str]:
     """This rank's preference rows of one chunk, as jsonl lines; counts drops and the margin used."""
     rank, size = world()
-    margin = resolve_min_margin(config.min_margin, uses_probabilities(outcome.results))
+    margin = resolve_min_margin(config.min_margin, outcome.soft)
     summary.min_margin = max(summary.min_margin, margin)
     dropped["over_context"] += outcome.stats.over_context if rank == 0 else 0
     lines = []
@@ -264,7 +265,7 @@ def _totals(summary: LabelingSummary, judged: JudgeStats) -> None:
     summary.pairs_considered = dropped.pop("pairs_considered", 0)
     summary.dropped = {reason: dropped.get(reason, 0) for reason in DROP_REASONS}
     summary.rows_written = written
-    summary.matches = judged.matches + judged.rankings
+    summary.matches = judged.judged
     judgments = judged.judgments + judged.rankings
     failed = judged.failed_judgments + judged.failed_rankings
     summary.parse_failure_rate = failed / judgments if judgments else None

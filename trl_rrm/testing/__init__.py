@@ -8,7 +8,7 @@ torch, transformers and PEFT on first access.
 
 from typing import Any
 
-from .judges import NoiseJudge, NumberJudge, SoftNumberJudge, reward_batch
+from .judges import GradeNumberJudge, NoiseJudge, NumberJudge, SoftNumberJudge, reward_batch
 
 _MODELS = {
     "EOS_TOKEN", "add", "build_tiny_model", "build_tiny_tokenizer", "end_rows_early", "make_lora_adapter",
@@ -25,6 +25,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "NoiseJudge", "NumberJudge", "SoftNumberJudge", "add", "build_tiny_model", "build_tiny_tokenizer", "end_rows_early",
+    "GradeNumberJudge", "NoiseJudge", "NumberJudge", "SoftNumberJudge", "add", "build_tiny_model", "build_tiny_tokenizer", "end_rows_early",
     "make_lora_adapter", "reward_batch", "save_tiny_model",
 ]  # fmt: skip

@@ -110,6 +110,32 @@ class NoiseJudge(_Counting):
         return verdicts
 
 
+class GradeNumberJudge(_Counting):
+    """A deterministic pointwise judge for tests: a response's grade is its last integer
+    divided by ``scale``, clipped to [0, 1]; a response without a number fails (None).
+    ``soft`` marks the grades as probabilities (the floor's soft default then applies)."""
+
+    def __init__(self, scale: float = 10.0, soft: bool = False) -> None:
+        super().__init__()
+        self.scale, self.soft = scale, soft
+
+    def grade(self, matches):
+        from ..types import Grade
+
+        self._count(matches)
+        grades = []
+        for match in matches:
+            (response,) = match.responses
+            number = _number(response)
+            if number is None:
+                grades.append(Grade(None, votes=(None,), raw=("no number",)))
+                continue
+            value = min(max(number / self.scale, 0.0), 1.0)
+            grades.append(Grade(value, votes=(value,), rationale=f"{number} of {self.scale:g}", raw=("graded",),
+                                tokens=3, soft=self.soft))  # fmt: skip
+        return grades
+
+
 def reward_batch() -> tuple[list[str], list[str]]:
     """12 completions of 3 prompts (4 each, consecutive), numbers as quality."""
     prompts, completions = [], []

@@ -26,6 +26,7 @@ matches per group, and sequential rounds (= batched judge calls per step).
 | round_robin   | n(n-1)/2                       | 1            | everyone           |
 | bradley_terry | n(n-1)/2; <= k n (opponents=k) | 1            | everyone (BT fit)  |
 | listwise      | 1 rank call reading n          | 1            | everyone           |
+| pointwise     | n grade judgments, one each    | 1            | everyone           |
 
 - ``knockout``: reward = rounds advanced / rounds.
 - ``elo``: one round (round robin or ``opponents=k``); reward = (elo - 1000) / 200 + 0.5,
@@ -46,6 +47,7 @@ matches per group, and sequential rounds (= batched judge calls per step).
   anchor is an extra response the caller appends as the LAST member of each group
   (``needs_reference``); ``scores()`` leaves its slot out.
 - ``listwise``: a marker (``is_listwise``); score ``judge.rank`` output with ``listwise_scores``.
+- ``pointwise``: a marker (``is_pointwise``); each completion's reward is its ``judge.grade`` value.
 
 GRPO normalises rewards over the whole group, so a reward should rank every member:
 swiss (about n/2 log2 n matches: 12 at n = 8, 32 at n = 16) and circular (k n) do that
@@ -66,6 +68,7 @@ from .circular import CircularTournament, circular_matches, circular_pairs
 from .elo import EloTournament, elo_ratings, elo_reward
 from .knockout import KnockoutTournament, knockout_rounds
 from .listwise import ListwiseTournament, listwise_scores
+from .pointwise import PointwiseTournament
 from .registry import TOURNAMENTS, get_tournament
 from .round_robin import RoundRobinTournament, win_rates
 from .swiss import SwissTournament, swiss_rounds
@@ -80,6 +83,7 @@ __all__ = [
     "KnockoutTournament",
     "ListwiseTournament",
     "Pairing",
+    "PointwiseTournament",
     "Result",
     "RoundRobinTournament",
     "Schedule",

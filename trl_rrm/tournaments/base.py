@@ -278,7 +278,8 @@ class Tournament(ABC):
 
     Subclasses are frozen dataclasses validated in ``__post_init__``; ``name`` is the
     key of ``get_tournament``. ``is_listwise`` marks strategies without a pairwise
-    schedule (the caller ranks each group with ``judge.rank`` instead).
+    schedule (the caller ranks each group with ``judge.rank`` instead); ``is_pointwise``
+    those that grade each completion on its own (``judge.grade``, no matches).
     ``needs_reference`` marks strategies whose schedule expects one extra response per
     group, a reference the caller supplies, as the LAST member of each group (``sizes``
     count it); their ``scores()`` leave its slot out (``AnchorTournament(anchor="reference")``).
@@ -286,6 +287,7 @@ class Tournament(ABC):
 
     name: ClassVar[str]
     is_listwise: ClassVar[bool] = False
+    is_pointwise: ClassVar[bool] = False
     needs_reference: ClassVar[bool] = False
 
     @abstractmethod

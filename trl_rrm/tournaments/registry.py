@@ -13,6 +13,7 @@ from .circular import CircularTournament
 from .elo import EloTournament
 from .knockout import KnockoutTournament
 from .listwise import ListwiseTournament
+from .pointwise import PointwiseTournament
 from .round_robin import RoundRobinTournament
 from .swiss import SwissTournament
 
@@ -28,14 +29,33 @@ TOURNAMENTS: dict[str, type[Tournament]] = {
         AdaptiveTournament,
         AnchorTournament,
         ListwiseTournament,
+        PointwiseTournament,
     )
 }
 
 
 # The reward's tournament when none is named (RRMReward, grpo_rrm): every member ranked in
-# one round at about 2n matches. The labeler keeps round robin (offline, every pair).
+# one round at about 2n matches. The labeler keeps round robin (offline, every pair). A
+# pointwise judge's default is "pointwise" everywhere: each completion judged once.
 DEFAULT_TOURNAMENT = "circular"
 DEFAULT_LABELING_TOURNAMENT = "round_robin"
+POINTWISE_TOURNAMENT = "pointwise"
+
+
+def choose_tournament(tournament: str | Tournament | None, *, pointwise: bool, default: str) -> Tournament:
+    """``tournament`` as an object; None (not named) is ``POINTWISE_TOURNAMENT`` for a
+    pointwise judge and ``default`` for any other.
+
+    Raises:
+        ValueError: an unknown name. TypeError: neither a name, a Tournament nor None.
+    """
+    if tournament is None:
+        tournament = POINTWISE_TOURNAMENT if pointwise else default
+    if isinstance(tournament, Tournament):
+        return tournament
+    if not isinstance(tournament, str):
+        raise TypeError(f"tournament={tournament!r:.60} must be a name, a Tournament or None")
+    return get_tournament(tournament)
 
 
 def get_tournament(name: str, **kwargs: Any) -> Tournament:
