@@ -274,3 +274,26 @@ def test_soft_verdicts_report_position_bias():
     RRMReward(SoftJudge(), tournament="knockout")(["p", "p"], ["a", "b"], log_metric=metrics.__setitem__)
     assert metrics["rrm_reward/position_bias"] == pytest.approx(0.1)
     assert metrics["rrm_reward/order_disagreement_rate"] == 0
+
+
+def test_audit_agreement_measures_the_judge_only_where_the_judge_ranked():
+    """Issue 46 item 6: a judge that orders every pair backwards logged 0.0 alone and 0.706
+    when a verifier settled 2 of 3 groups (the verifier's own groups agreed with the audit)."""
+    prompts = ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    completions = ["1", "2", "3"] * 3
+    truth = [1.0, 2.0, 3.0] * 3  # the audit: larger is better, as the verifier says
+    verifier = lambda prompts, completions, **kw: truth[:6] + [float("nan")] * 3  # noqa: E731
+    audit = lambda prompts, completions, **kw: truth  # noqa: E731
+
+    class Backwards(NumberJudge):  # the smaller number wins: every pair reversed
+        def compare(self, matches):
+            from dataclasses import replace
+
+            return [replace(v, winner=None if v.winner is None else 1 - v.winner) for v in super().compare(matches)]
+
+    for verifier_or_none, settled in ((None, 0.0), (verifier, 2 / 3)):
+        logged = {}
+        reward = RRMReward(Backwards(), tournament="round_robin", num_generations=3, verifier=verifier_or_none, audit=audit)
+        reward(prompts, completions, log_metric=lambda k, v: logged.__setitem__(k, v))
+        assert logged["rrm_reward/audit_agreement"] == 0.0
+        assert logged.get("rrm_reward/verified_group_rate", 0.0) == settled
