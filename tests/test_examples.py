@@ -60,3 +60,8 @@ def test_evaluate_judge_tiny(tmp_path):
 def test_judge_pairs_on_smollm2():
     out = run("judge_pairs.py", "--pairs", "2", "--votes", "1", "--max-new-tokens", "8")
     assert "matches/s" in out
+
+
+def test_pointwise_judge_tiny():
+    out = run("pointwise_judge.py", "--tiny")
+    assert "rewards: [" in out and "judged: 4.0 grades" in out

@@ -303,6 +303,18 @@ def test_pairwise_eval_reads_accuracy_and_ties_from_two_grades():
     assert result.metrics["accuracy"] == pytest.approx(1 / 3) and result.metrics["tie_rate"] == pytest.approx(1 / 3)
 
 
+def test_a_judge_with_grade_only_serves_pairwise_tournaments_and_eval():
+    from trl_rrm.evaluation import evaluate_pairwise
+
+    judge = GradeNumberJudge()  # grade() only, no compare()
+    reward = RRMReward(judge, tournament="round_robin", num_generations=3)
+    assert reward(["q"] * 3, ["2", "9", "2"]) == [0.25, 1.0, 0.25]
+    assert judge.calls == 1 and judge.judged == 2  # one grade call per round, each distinct response once
+    rows = [{"prompt": "q", "chosen": "9", "rejected": "3"}, {"prompt": "q", "chosen": "4", "rejected": "4"}]
+    result = evaluate_pairwise(judge, rows, orders="both")
+    assert result.metrics["accuracy"] == 0.5 and result.metrics["tie_rate"] == 0.5
+
+
 @pytest.mark.parametrize("fmt", POINTWISE_FORMATS)
 def test_robustness_attacks_run_on_a_pointwise_judge(fmt):
     from trl_rrm.evaluation.robustness import ATTACKS, evaluate_robustness

@@ -16,7 +16,7 @@ from typing import Any
 
 from .distributed import sharded_map
 from .floor import floor_verdict
-from .judges.protocol import Judge, PairwiseJudge, check_judge
+from .judges.protocol import Judge, PairwiseJudge, check_judge, compare_of
 from .tournaments import Pairing, Tournament, listwise_scores
 from .types import Grade, Match, Ranking, Text, Verdict, text_key
 
@@ -225,7 +225,7 @@ def _run_pairwise(
             )
             for p in pairings
         ]
-        verdicts = _checked(sharded_map(judge.compare, matches), len(matches), Verdict, judge, "compare")
+        verdicts = _checked(sharded_map(compare_of(judge), matches), len(matches), Verdict, judge, "compare")
         if match_floor > 0:
             floored = [floor_verdict(verdict, match_floor) for verdict in verdicts]
             stats.below_floor += sum(new is not old for new, old in zip(floored, verdicts))

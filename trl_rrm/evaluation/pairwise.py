@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..inputs import load_rows
 from ..judges import describe
+from ..judges.protocol import compare_of
 from ..seeds import stable_seed
 from ..types import Match, Verdict
 from .common import CurvesUnsupported, configured, judged_in_chunks
@@ -248,7 +249,7 @@ def _run(
         shown = (pair.chosen, pair.rejected) if chosen_first else (pair.rejected, pair.chosen)
         matches.append(Match(pair.prompt, shown))
     start = time.perf_counter()
-    verdicts = judged_in_chunks(judge.compare, matches, chunk_size, progress=progress, desc=desc)
+    verdicts = judged_in_chunks(compare_of(judge), matches, chunk_size, progress=progress, desc=desc)
     seconds = time.perf_counter() - start
     judged: list[list[tuple[bool, Verdict]]] = [[] for _ in pairs]
     for (i, chosen_first), verdict in zip(plan, verdicts):
@@ -294,7 +295,8 @@ def evaluate_pairwise(
     """Judge accuracy on preference pairs (metrics in the module doc).
 
     Args:
-        judge: any pairwise judge (``compare(matches) -> list[Verdict]``).
+        judge: any pairwise judge (``compare(matches) -> list[Verdict]``), or a pointwise
+            one (``grade``: a pair is right when the chosen response is graded higher).
         data: ``"builtin:pairs"``, a jsonl/json/parquet file, a hub dataset name, a list of
             rows, a ``datasets.Dataset`` (see ``data``), or a list of ``PairExample``.
         orders: ``"both"`` judges each pair in both presentation orders, ``"random"`` once.

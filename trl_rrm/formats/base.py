@@ -21,7 +21,7 @@ from typing import Literal
 
 from ..thinking import strip_think
 from ..types import Message, Ranking, Text
-from .untrusted import COMMON_CONTROL_TOKENS, ZERO_WIDTH_SPACE, neutralize
+from .untrusted import COMMON_CONTROL_TOKENS, SPACE_CHARS, ZERO_WIDTH_SPACE, neutralize
 
 DEFAULT_PRINCIPLE = (
     "Prefer the response that follows the user's instruction most faithfully and is the most "
@@ -45,9 +45,18 @@ def render_content(content: object) -> str:
     return "" if content is None else str(content)
 
 
+# Where a line starts for a reader: after any line break a tokenizer or a model treats as
+# one (\r, U+2028, U+2029, vertical tab, form feed, NEL), not only after \n.
+LINE_START = r"(?:^|(?<=[\r\u2028\u2029\x0b\x0c\x85]))"
+BLANK = f"[{SPACE_CHARS}]*"  # tabs and every Unicode space (no-break, em, full-width, ...)
+_LINE_END = r"(?=$|[\r\n\u2028\u2029\x0b\x0c\x85])"
+
 # The transcript's own headers ("[Tool]", "[Assistant]", "[Tool call]"), as a line of a
 # message's content would spell them: made inert so one message cannot forge other turns.
-_HEADERS = re.compile(r"^[ \t]*\[(?:system|developer|user|assistant|tool|tool call)\]", re.IGNORECASE | re.MULTILINE)
+_HEADERS = re.compile(
+    LINE_START + BLANK + r"\[(?:system|developer|user|assistant|tool|tool" + f"[{SPACE_CHARS}]+" + r"call)\]",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _tool_calls(message: dict) -> str:
@@ -88,7 +97,7 @@ def render_text(value: Text, *, drop_think: bool | str = False, clean: Callable[
         text = render_content(message.get("content"))
         if message["role"] == "assistant":
             text = strip_think(text, drop_think)
-        text = clean(neutralize(text, patterns=[_HEADERS]))
+        text = clean(neutralize(text, sections=[_HEADERS]))
         calls = _tool_calls(message)
         if calls:
             text = f"{text}\n{clean(calls)}" if text.strip() else clean(calls)
@@ -118,18 +127,13 @@ def check_template(field_name: str, template: str | None, required: Sequence[str
 _NEVER = re.compile(r"(?!)")  # matches nothing
 _HTML_LIKE = ("<s>", "</s>")  # Llama 2's BOS / EOS, spelled like HTML tags
 
-# Where a line starts for a reader: after any line break a tokenizer or a model treats as
-# one (\r, U+2028, U+2029, vertical tab, form feed, NEL), not only after \n.
-LINE_START = r"(?:^|(?<=[\r\u2028\u2029\x0b\x0c\x85]))"
-BLANK = r"[ \t\u00a0\u3000]*"  # spaces, tabs, no-break and full-width spaces
-_LINE_END = r"(?=$|[\r\n\u2028\u2029\x0b\x0c\x85])"
-
-
 def section_lines(titles: str) -> re.Pattern:
     """A pattern of the markdown section lines ``# <title>`` a format's template is built
     from, in every spelling a reader takes for one: any number of ``#`` (full-width ``＃``
-    too), any blanks around the title, an optional colon, a line that starts after any
-    line break. Only the whole line: ``### Analysis of the data`` is a user's own heading."""
+    too), any blanks (``BLANK``) around the title, an optional colon, a line that starts
+    after any line break; matched on the text as a reader sees it, without invisible
+    characters (``neutralize(sections=...)``). Only the whole line: ``### Analysis of the
+    data`` is a user's own heading."""
     return re.compile(
         LINE_START + BLANK + r"[#\uff03]+" + BLANK + f"(?:{titles})" + BLANK + ":?" + BLANK + _LINE_END,
         re.IGNORECASE | re.MULTILINE,
@@ -165,7 +169,8 @@ class JudgeFormat:
     def neutralize(self, text: str, control_tokens: Sequence[str] = ()) -> str:
         """``text`` with this format's structure lines, verdict markers and ``control_tokens``
         made inert (``untrusted.neutralize``)."""
-        return neutralize(self.verdicts_inert(text), control_tokens=control_tokens, patterns=(self.structure, self.markers))
+        return neutralize(self.verdicts_inert(text), control_tokens=control_tokens, patterns=(self.markers,),
+                          sections=(self.structure,))  # fmt: skip
 
     def shown_texts(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 from ..thinking import final_answer_text
 from ..types import Ranking
 from .base import ListwiseFormat, section_lines
-from .untrusted import inert_at
+from .untrusted import SPACE_CHARS, inert_at
 
 SYSTEM_PROMPT = """\
 You evaluate AI responses against a principle given in natural language. The principle \
@@ -204,7 +204,7 @@ PRINCIPLE = ListwiseFormat(
     name="principle",
     system_prompt=SYSTEM_PROMPT,
     user_template=USER_TEMPLATE,
-    structure=section_lines(r"principle|query|responses|model[ \t_-]*\d+|your task"),
+    structure=section_lines(rf"principle|query|responses|model[{SPACE_CHARS}_-]*\d+|your[{SPACE_CHARS}]+task"),
     markers=re.compile(r"</?think>", re.I),
     verdicts_inert=ranking_objects_inert,
     parse_ranking=parse_ranking,

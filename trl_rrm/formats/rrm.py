@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import PairwiseFormat, section_lines
-from .untrusted import inert_at
+from .base import BLANK, PairwiseFormat, section_lines
+from .untrusted import SPACE_CHARS, inert_at
 
 SYSTEM_PROMPT = """\
 You judge the quality of answers written by AI assistants. You will read a user query and \
@@ -123,7 +123,7 @@ RRM = PairwiseFormat(
     name="rrm",
     system_prompt=SYSTEM_PROMPT,
     user_template=USER_TEMPLATE,
-    structure=section_lines(r"query|assistant responses|assistant[ \t\u00a0]*\d+|analysis"),
+    structure=section_lines(rf"query|assistant[{SPACE_CHARS}]+responses|assistant{BLANK}\d+|analysis"),
     markers=re.compile(r"</?think>", re.I),
     verdicts_inert=verdict_boxes_inert,
     parse_final=parse_final,

@@ -15,6 +15,13 @@ verdict. Two kinds of text could take over the judge's prompt:
   ``markers``); every match gets the same zero-width space, so the rendered prompt of an
   attacked pair has exactly the structure of a benign one.
 
+A section line counts in every spelling a reader takes for it: format and zero-width
+characters (Unicode category Cf and the other default-ignorable code points: U+200B,
+U+2060, U+00AD, U+FEFF, variation selectors) are not seen, so section lines are matched
+on the text without them, with any Unicode space or tab (``SPACE_CHARS``) read as a
+plain space (``reader_view``, ``forged_at``). A line already inert (a zero-width space right after its
+first visible character) is left as it is: ``neutralize`` is idempotent.
+
 The judge still reads what the policy wrote (the characters are all there); only the
 structure cannot be forged. Judges whose training data pasted raw text can turn the
 defence off (``escape_untrusted=False`` in the judge config).
@@ -31,6 +38,19 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 ZERO_WIDTH_SPACE = "\u200b"
+
+# Characters a reader does not see: Unicode's format characters (category Cf) and the other
+# default-ignorable code points (variation selectors, the combining grapheme joiner, Hangul
+# fillers, tags), as of Unicode 15 (tests/test_untrusted.py checks Cf against unicodedata).
+INVISIBLE_CHARS = (
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f-\u1160\u17b4-\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+# What a reader takes for a blank inside a line: a tab and every Unicode space (category Zs).
+SPACE_CHARS = "\t\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]+")
+_SPACES = re.compile(f"[{SPACE_CHARS}]")
 
 # Control-token shapes of the common chat templates (ChatML, Llama 3, Llama 2 / Mistral,
 # Gemma, DeepSeek's full-width bars, sentence markers), for judges whose tokenizer is unknown.
@@ -67,9 +87,38 @@ def control_token_pattern(tokens: Iterable[str]) -> re.Pattern | None:
     return _literal_pattern(tuple(tokens))
 
 
-def neutralize(text: str, *, control_tokens: Sequence[str] | re.Pattern = (), patterns: Sequence[re.Pattern] = ()) -> str:
-    """``text`` with every control-token string and every match of ``patterns`` made inert
-    by a zero-width space after its first visible character (see the module doc).
+def reader_view(text: str) -> tuple[str, list[int]]:
+    """``text`` as a reader sees it: without the characters nobody sees (``INVISIBLE_CHARS``),
+    every blank (``SPACE_CHARS``) a plain space; and the index in ``text`` of each character
+    kept."""
+    view = _SPACES.sub(" ", text)
+    if not _INVISIBLE.search(view):
+        return view, list(range(len(view)))
+    kept = [i for i, char in enumerate(view) if not _INVISIBLE.fullmatch(char)]
+    return "".join(view[i] for i in kept), kept
+
+
+def forged_at(pattern: re.Pattern, text: str) -> list[int]:
+    """Where a zero-width space makes each section line of ``pattern`` in ``text`` inert:
+    right after the first visible character of each match in ``reader_view(text)`` that is
+    not inert already (a zero-width space there in ``text``). ``[]``: nothing forged."""
+    view, kept = reader_view(text)
+    cuts = []
+    for match in pattern.finditer(view):
+        first = match.start()
+        while first < match.end() - 1 and view[first] == " ":
+            first += 1
+        cut = kept[first] + 1
+        if not text.startswith(ZERO_WIDTH_SPACE, cut):
+            cuts.append(cut)
+    return cuts
+
+
+def neutralize(text: str, *, control_tokens: Sequence[str] | re.Pattern = (), patterns: Sequence[re.Pattern] = (),
+               sections: Sequence[re.Pattern] = ()) -> str:  # fmt: skip
+    """``text`` with every control-token string, every match of ``patterns`` and every
+    section line of ``sections`` (matched as a reader sees the text: ``forged_at``) made
+    inert by a zero-width space after its first visible character (see the module doc).
 
     ``control_tokens`` is a list of exact strings (an HF tokenizer's special and added
     tokens) or a pattern (``COMMON_CONTROL_TOKENS``). Pure and idempotent.
@@ -79,6 +128,8 @@ def neutralize(text: str, *, control_tokens: Sequence[str] | re.Pattern = (), pa
         text = tokens.sub(_inert, text)
     for pattern in patterns:
         text = pattern.sub(_inert, text)
+    for pattern in sections:
+        text = inert_at(text, forged_at(pattern, text))
     return text
 
 

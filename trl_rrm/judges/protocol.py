@@ -16,10 +16,10 @@ never turned into a score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from ..types import Grade, Match, Ranking, Verdict
+from ..types import Grade, Match, Ranking, Verdict, text_key
 
 
 @runtime_checkable
@@ -65,3 +65,29 @@ def check_judge(judge: object, *, listwise: bool = False, pointwise: bool = Fals
                         "(format='pointwise' or 'pointwise_score')")  # fmt: skip
     if not isinstance(judge, (PairwiseJudge, ListwiseJudge, PointwiseJudge)):
         raise TypeError(f"judge={judge!r:.80} has none of compare(), rank(), grade()")
+
+
+def compare_of(judge: Judge) -> Callable[[Sequence[Match]], list[Verdict]]:
+    """What a pairwise tournament or evaluation calls: ``judge.compare``, or for a pointwise
+    judge of your own that has only ``grade``, a compare that grades every distinct
+    response of the matches in one ``grade`` call and compares the grades (the higher
+    wins, equal grades tie, a failed grade fails the match: ``votes.graded_verdict``)."""
+    if isinstance(judge, PairwiseJudge):
+        return judge.compare
+
+    def compare(matches: Sequence[Match]) -> list[Verdict]:
+        from .votes import graded_verdict
+
+        index: dict[tuple[str, str, str | None], int] = {}
+        shown: list[Match] = []
+        for match in matches:
+            for response in match.responses:
+                key = (text_key(match.prompt), text_key(response), match.principle)
+                if key not in index:
+                    index[key] = len(shown)
+                    shown.append(Match(match.prompt, (response,), match.principle))
+        grades = judge.grade(shown)
+        where = [[index[(text_key(m.prompt), text_key(r), m.principle)] for r in m.responses] for m in matches]
+        return [graded_verdict(grades[first], grades[second]) for first, second in where]
+
+    return compare
