@@ -289,7 +289,8 @@ def check_encodable(value: Any, here: str) -> None:
                 raise InputError(f"{here}{' ' + path if path else ''}: character {found.start()} is a lone surrogate "
                                  f"(U+{ord(found.group()):04X}), not text: it cannot be written as UTF-8")  # fmt: skip
         elif isinstance(item, dict):  # keys, then values, in order
-            inside = [(f"{path} key", key) for key in item] + [(f"{path}[{key!r}]", entry) for key, entry in item.items()]
+            inside = [(f"{path} key", key) for key in item]
+            inside += [(f"{path}[{key!r}]", entry) for key, entry in item.items()]
             stack.extend(reversed(inside))
         elif isinstance(item, (list, tuple)):
             stack.extend(reversed([(f"{path}[{i}]", entry) for i, entry in enumerate(item)]))
