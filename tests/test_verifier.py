@@ -70,3 +70,13 @@ def test_a_verifier_returning_none_is_named_in_the_reward():
     reward = RRMReward(NumberJudge(), num_generations=4, verifier=lambda prompts, completions, **_: None)
     with pytest.raises(TypeError, match=r"verifier returned None \(NoneType\); it must return a list"):
         reward(prompts, completions)
+
+
+def test_an_audit_of_bools_fails_before_anything_is_judged():
+    """Issue 46 item 5: the TypeError once came after the whole tournament was judged."""
+    prompts, completions = reward_batch()
+    judge = NumberJudge()
+    reward = RRMReward(judge, num_generations=4, audit=lambda prompts, completions, **_: [True] * len(completions))
+    with pytest.raises(TypeError, match=r"audit reward of row 0: True \(bool\) must be a number or None"):
+        reward(prompts, completions)
+    assert judge.judged == 0
