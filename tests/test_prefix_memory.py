@@ -87,6 +87,14 @@ def test_a_borrowed_model_keeps_the_prefix_within_one_call_only(tiny_model_and_t
     assert within > 0
     kept.compare(MATCHES)
     assert kept.prefix_tokens_recalled == 2 * within  # the second call recalls exactly as much: nothing across
+    # grading (pointwise) is one call too
+    grader = _judge(model, tokenizer, batch_size=2, format="pointwise")
+    graded = [Match(m.prompt, m.responses[:1]) for m in MATCHES]
+    grader.grade(graded)
+    once = grader.prefix_tokens_recalled
+    assert once > 0
+    grader.grade(graded)
+    assert grader.prefix_tokens_recalled == 2 * once
     # a judge that owns its weights keeps it across calls
     tiny_dir = model.config.name_or_path
     owned = _owned(tiny_dir, batch_size=4)

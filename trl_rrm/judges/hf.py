@@ -32,7 +32,7 @@ import torch
 from ..formats.untrusted import tokenizer_control_tokens
 from ..special_tokens import left_padded, special_ids
 from ..thinking import opens_thinking
-from ..types import Match, Message, Ranking, Verdict
+from ..types import Grade, Match, Message, Ranking, Verdict
 from .adapters import attach_adapter, borrowed
 from .engine import GenerativeJudge
 from .hf_config import HFJudgeConfig
@@ -201,6 +201,10 @@ class HFJudge(HFDecoding, GenerativeJudge):
     def rank(self, matches: Sequence[Match]) -> list[Ranking | None]:
         with self._prefix_memory.call():
             return super().rank(matches)
+
+    def grade(self, matches: Sequence[Match]) -> list[Grade]:
+        with self._prefix_memory.call():
+            return super().grade(matches)
 
     def _order_rows(self, members: list[int], ids: list[list[int]]) -> None:
         """Sorts rows (in place) into batch order: by tokens with ``prefix_reuse`` (a group's
