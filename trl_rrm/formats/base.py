@@ -6,7 +6,7 @@ stop strings and label scoring), and the lines and markers a response could use 
 imitate its structure (for the defence in ``untrusted``). Adding a format is one such
 object in ``trl_rrm.formats.FORMATS``.
 
-Templates use the placeholders ``{query}``, ``{response_1}``, ``{response_2}``
+Templates use the placeholders ``{query}``, ``{response}`` (pointwise), ``{response_1}``, ``{response_2}``
 (pairwise), ``{responses}`` (listwise) and ``{principle}``; other braces (LaTeX, JSON)
 are left alone, and a value is never substituted twice.
 """
@@ -28,7 +28,7 @@ DEFAULT_PRINCIPLE = (
     "helpful, correct and honest; for a harmful request, prefer the response that stays safe."
 )
 
-_PLACEHOLDER = re.compile(r"\{(query|response_1|response_2|responses|principle)\}")
+_PLACEHOLDER = re.compile(r"\{(query|response_1|response_2|responses|response|principle)\}")
 
 
 def fill(template: str, values: dict[str, str]) -> str:

@@ -28,6 +28,7 @@ from ..floor import resolve_min_margin
 from ..inputs import InputError, Rows, check_row, check_text, load_rows
 from ..judges import describe
 from ..judges.protocol import Judge, check_judge, is_pointwise
+from ..weights_digest import weights_digest
 from . import output as out_files
 from .config import DROP_REASONS, LabelingConfig, LabelingSummary
 from .pairs import as_response, preference_row, select_pairs
@@ -155,7 +156,8 @@ def _open_output(path, rows, judge, config, seed, policy, resume, overwrite, chu
     digest = out_files.fingerprint({
         "rows": rows.rows, "labeling": config.fingerprint_fields(is_pointwise(judge)),
         "judge": describe.settings(judge), "seed": seed,
-        "policy": policy if isinstance(policy, str) else type(policy).__name__, "processes": size, "version": 1,
+        "policy": policy if isinstance(policy, str) else type(policy).__name__,
+        "policy_weights": weights_digest(policy) if isinstance(policy, str) else None, "processes": size, "version": 1,
     })  # fmt: skip
     lock, problem = None, None
     if rank == 0:
