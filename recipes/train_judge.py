@@ -1,7 +1,9 @@
 """Train a reasoning reward model (a LoRA judge): a warm start on judgments written by code,
 then (optionally) GRPO on its verdicts (the RRM recipe).
 
-Data: preference pairs, every one shown in BOTH orders (position has nothing to teach):
+Data: preference pairs, every one shown in BOTH orders (position has nothing to teach); a
+pointwise judge (``format: pointwise``, constraints only) learns each distinct response of
+the pairs on its own, the checks of that response, then yes (every check passes) or no:
 - ``task: constraints`` (default): requests with a constraint code can check
   (``trl_rrm.tasks.constraints.judge_data``): the base's own answers and code-written
   near misses of every trained type, a share with attacks on the violating answer; held
@@ -55,12 +57,13 @@ from trl_rrm.embedded import SMOLLM2_ID, smollm2_path
 from trl_rrm.evaluation import evaluate_pairwise
 from trl_rrm.evaluation.data import PairExample, pairwise_examples
 from trl_rrm.evaluation.held_out import HELD_OUT_FILE, adapter_held_out, save_held_out
-from trl_rrm.formats import PAIRWISE_FORMATS, get_format
+from trl_rrm.formats import PAIRWISE_FORMATS, POINTWISE_FORMATS, get_format
 from trl_rrm.inputs import load_rows
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results
 from trl_rrm.special_tokens import special_ids
 from trl_rrm.tasks import constraints, sums
+from trl_rrm.types import text_key
 from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train
 
 logger = logging.getLogger("train_judge")
@@ -71,7 +74,7 @@ class TrainJudgeConfig:
     """The judge, its data and its warm start (GRPO settings live in ``trl.GRPOConfig``)."""
 
     judge_base: str | None = field(default=None, metadata={"help": "judge base id or path (default: embedded SmolLM2)"})
-    format: str = field(default="rrm", metadata={"help": "rrm, rm_r1 or rm_r1_distilled"})
+    format: str = field(default="rrm", metadata={"help": "rrm, rm_r1, rm_r1_distilled, or pointwise (constraints)"})
     task: str = field(default="constraints", metadata={"help": "built-in data: constraints or small_sums"})
     train_file: str | None = field(default=None, metadata={"help": "jsonl/json/parquet with prompt, chosen, rejected"})
     eval_file: str | None = field(default=None, metadata={"help": "held-out pairs, same columns (subset: a group)"})
@@ -120,8 +123,11 @@ class TrainJudgeConfig:
     )  # fmt: skip
 
     def __post_init__(self) -> None:
-        if self.format not in PAIRWISE_FORMATS:
-            raise ValueError(f"format={self.format!r} is not a pairwise format; expected one of {PAIRWISE_FORMATS}")
+        if self.format not in PAIRWISE_FORMATS + ("pointwise",):
+            raise ValueError(f"format={self.format!r}: expected one of {PAIRWISE_FORMATS} or 'pointwise'")
+        if self.pointwise and (self.task != "constraints" or self.train_file):
+            raise ValueError(f"format={self.format!r} trains on the constraints task only (its checks write the "
+                             f"yes/no); got task={self.task!r}, train_file={self.train_file!r}")  # fmt: skip
         if self.task not in ("constraints", "small_sums"):
             raise ValueError(f"task={self.task!r}; expected 'constraints' or 'small_sums'")
         constraints.check_attacks(self.train_attacks, "train_attacks")
@@ -141,6 +147,10 @@ class TrainJudgeConfig:
             raise ValueError(f"decisive_weight={self.decisive_weight!r} must be >= 1")
         if self.lora_layers is not None and self.lora_layers < 1:
             raise ValueError(f"lora_layers={self.lora_layers!r} must be >= 1 (or None: every layer)")
+
+    @property
+    def pointwise(self) -> bool:
+        return self.format in POINTWISE_FORMATS
 
 
 # ------------------------------------------------------------------ data
@@ -186,9 +196,12 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
     """Both orders of every pair, each with its target: the task's code-written judgment, or
     the verdict alone (``verdict_only``, a share ``verdict_only_share``, and ``train_file``
-    pairs, which nothing can check); pairs with no preferred response: checks only."""
+    pairs, which nothing can check); pairs with no preferred response: checks only.
+    Pointwise: every distinct response of the pairs once, its checks, then yes or no."""
     fmt = get_format(cfg.format)
     rng = random.Random(f"verdict-only:{cfg.pairs_seed}")
+    if cfg.pointwise:
+        return response_judgments(cfg, pairs, fmt, rng, verdict_only)
     out = []
     for pair in pairs:
         if isinstance(pair, PairExample):
@@ -208,6 +221,24 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
                 out.append(Judgment(match, trace, spans, verdict_loss=not same))
             else:
                 out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
+    return out
+
+
+def response_judgments(cfg: TrainJudgeConfig, pairs: list, fmt, rng: random.Random, verdict_only: bool) -> list[Judgment]:
+    """The pointwise targets: each distinct (prompt, response) of the pairs, judged alone."""
+    out, seen = [], set()
+    for pair in pairs:
+        for text in (pair.first, pair.second):
+            if (pair.problem.prompt, text) in seen:
+                continue
+            seen.add((pair.problem.prompt, text))
+            trace, passes = constraints.response_trace(pair.problem, text, cfg.format, walk=cfg.walk_evidence,
+                                                       copy_limit=cfg.copy_limit)  # fmt: skip
+            match = Match(pair.problem.prompt, (text,))
+            if verdict_only or rng.random() < cfg.verdict_only_share:
+                out.append(Judgment(match, fmt.verdicts[0 if passes else 1]))
+            else:
+                out.append(Judgment(match, trace, constraints.decisive_spans(trace, cfg.decisive_marks)))
     return out
 
 
@@ -239,6 +270,12 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
                         max_new_tokens=cfg.eval_max_new_tokens, dtype="auto", batch_size=32)  # fmt: skip
         for split, pairs in held_out.items():
             start = time.perf_counter()
+            if cfg.pointwise:
+                out.setdefault(split, {})[verdict] = {**pointwise_metrics(judge, pairs),
+                                                      "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+                logger.info("pointwise judge %s, %s verdicts, %s: %s", adapter or "base", verdict, split,
+                            {k: out[split][verdict][k] for k in ("response_accuracy", "accuracy", "tie_rate")})  # fmt: skip
+                continue
             # two judge batches a call: continuous decoding refills the rows that end (a call of 16
             # left half the batch empty); the judge logs its progress within a call
             result = evaluate_pairwise(judge, pairs, orders="both", chunk_size=64, progress=True)
@@ -251,6 +288,39 @@ def evaluate(base_path: str, adapter: str | None, cfg: TrainJudgeConfig, held_ou
                         {k: out[split][verdict][k] for k in ("accuracy", "both_order_accuracy", "order_agreement")})  # fmt: skip
         del judge
     return out
+
+
+def pointwise_metrics(judge: HFJudge, pairs: list[PairExample]) -> dict:
+    """A pointwise judge on held-out pairs, every distinct response graded once: the share
+    of responses it checks right (the satisfying one yes, the other no; no verdict is
+    wrong), and the pair accuracy its grades give (the satisfying one graded higher; equal
+    grades are ties, not right), each overall and by constraint type."""
+    responses: dict[tuple[str, str], int] = {}
+    shown: list[Match] = []
+    for pair in pairs:
+        for text in (pair.chosen, pair.rejected):
+            if (text_key(pair.prompt), text_key(text)) not in responses:
+                responses[(text_key(pair.prompt), text_key(text))] = len(shown)
+                shown.append(Match(pair.prompt, (text,)))
+    values = [g.value for g in judge.grade(shown)]
+    by_type: dict[str, list] = {}
+    pair_results, checks = [], []
+    for pair in pairs:
+        good, bad = (values[responses[(text_key(pair.prompt), text_key(t))]] for t in (pair.chosen, pair.rejected))
+        result = None if good is None or bad is None else (good > bad) - (good < bad)  # 1 right, 0 tie, -1 wrong
+        answered = [good is not None and good > 0.5, bad is not None and bad <= 0.5]
+        pair_results.append(result)
+        checks += answered
+        by_type.setdefault(pair.subset or "all", []).append((result, answered))
+    n = max(len(pairs), 1)
+    return {
+        "accuracy": sum(r == 1 for r in pair_results) / n, "tie_rate": sum(r == 0 for r in pair_results) / n,
+        "failed_rate": sum(r is None for r in pair_results) / n, "response_accuracy": sum(checks) / max(len(checks), 1),
+        "responses": len(shown), "response_failed_rate": sum(v is None for v in values) / max(len(values), 1),
+        "pairs": len(pairs),
+        "by_type": {k: sum(r == 1 for r, _ in v) / len(v) for k, v in by_type.items()},
+        "response_by_type": {k: sum(sum(a) for _, a in v) / (2 * len(v)) for k, v in by_type.items()},
+    }  # fmt: skip
 
 
 def cpu_bf16(training: GRPOConfig) -> bool:
@@ -295,6 +365,8 @@ def evaluate_only(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
 def main(cfg: TrainJudgeConfig, training: GRPOConfig) -> dict:
     if cfg.evaluate_only:
         return evaluate_only(cfg, training)
+    if training.max_steps != 0 and cfg.pointwise:
+        raise SystemExit(f"format={cfg.format!r}: GRPO on verdicts is pairwise only; set max_steps 0")
     base_path = cfg.judge_base or str(smollm2_path())
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -139,3 +139,33 @@ def test_walk_config_is_what_trained_the_committed_walk_judge(recipe):
     assert sorted(cfg.train_attacks) == sorted(a for a in ATTACKS if a != "none")
     adapter = json.loads((REPO / "recipes" / "adapters" / "smollm2-constraint-judge-walk" / "adapter_config.json").read_text())
     assert adapter["layers_to_transform"] == list(range(30)) and adapter["r"] == cfg.lora_r
+
+
+def test_a_pointwise_judge_trains_each_distinct_response_once(recipe):
+    from trl_rrm.formats import FORMATS
+    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+
+    pairs = templated_pairs(constraint_prompts(6, "train", seed=2), seed=2)
+    items = recipe.judgments(recipe.TrainJudgeConfig(format="pointwise"), pairs + pairs[:2])  # repeats judged once
+    assert [i.match.responses for i in items] == [(text,) for p in pairs for text in (p.first, p.second)]
+    chosen = {p.chosen for p in pairs}
+    assert [FORMATS["pointwise"].parse(i.text) for i in items] == [float(i.match.responses[0] in chosen) for i in items]
+    only = recipe.judgments(recipe.TrainJudgeConfig(format="pointwise"), pairs, verdict_only=True)
+    assert {i.text for i in only} == {"\\boxed{yes}", "\\boxed{no}"}
+    with pytest.raises(ValueError, match="constraints task only"):
+        recipe.TrainJudgeConfig(format="pointwise", task="small_sums")
+
+
+def test_pointwise_metrics_read_responses_and_pairs_from_one_grade_call(recipe):
+    from trl_rrm.evaluation.data import PairExample
+    from trl_rrm.testing import GradeNumberJudge
+
+    judge = GradeNumberJudge()  # grade = number / 10: > 0.5 is a yes
+    pairs = [PairExample("q", "9", "2", subset="a"), PairExample("q", "9", "7", subset="a"),
+             PairExample("r", "4", "4", subset="b"), PairExample("r", "x", "1", subset="b")]  # fmt: skip
+    metrics = recipe.pointwise_metrics(judge, pairs)
+    assert judge.calls == 1 and metrics["responses"] == 6
+    assert (metrics["accuracy"], metrics["tie_rate"], metrics["failed_rate"]) == (0.5, 0.25, 0.25)
+    # right: 9 yes, 2 no | 9 yes (7 yes is wrong) | 4 no for the rejected (the chosen 4 is wrong) | 1 no (x: none)
+    assert metrics["response_accuracy"] == 5 / 8
+    assert metrics["by_type"] == {"a": 1.0, "b": 0.0} and metrics["response_by_type"] == {"a": 0.75, "b": 0.5}

@@ -49,7 +49,7 @@ from .catalog import (
 from .conflicts import combinable, conflict
 from .evidence import WALK_LIMIT, evidence
 from .judge_data import TRAINING_ATTACKS, attacked_pairs, check_attacks, judge_data, load_pairs, save_pairs
-from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, same_outcome_pairs, templated_pairs
+from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, response_trace, same_outcome_pairs, templated_pairs
 from .prompts import (
     TOPICS,
     ConstraintPrompt,
@@ -95,6 +95,7 @@ __all__ = [
     "judge_data",
     "judge_pairs",
     "judge_trace",
+    "response_trace",
     "load_pairs",
     "policy_satisfaction",
     "sample_completions",

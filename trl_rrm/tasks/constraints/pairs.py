@@ -203,12 +203,44 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False, copy
     if fmt_name not in PAIRWISE_FORMATS:
         raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected one of {PAIRWISE_FORMATS}")
     fmt = get_format(fmt_name)
-    constraints = pair.problem.constraints
-    rule = f"Rule{'s' * (len(constraints) > 1)}: " + " ".join(c.instruction() for c in constraints)
-    checks = []
-    for name, text in zip(fmt.names, (pair.first, pair.second)):
-        walked = walked_copy(list(constraints), text, copy_limit) if walk else None
-        checks.append(f"{name}: '{walked[0] if walked else quote(text, copy_limit)}'")
-        checks += [f"- {evidence(c, text, walk)} -> {c.describe_fact(text)}: {'yes' if c.check(text) else 'no'}"
-                   for c in constraints]  # fmt: skip
-    return fmt.written_judgment(rule, checks, pair.label)
+    constraints = list(pair.problem.constraints)
+    checks = [line for name, text in zip(fmt.names, (pair.first, pair.second))
+              for line in _checked(constraints, name, text, walk, copy_limit)]  # fmt: skip
+    return fmt.written_judgment(_rule(constraints), checks, pair.label)
+
+
+def _rule(constraints: list) -> str:
+    return f"Rule{'s' * (len(constraints) > 1)}: " + " ".join(c.instruction() for c in constraints)
+
+
+def _checked(constraints: list, name: str, text: str, walk: bool, copy_limit: int) -> list[str]:
+    """One response's lines of a trace: its copy (walked or quoted), then each check."""
+    walked = walked_copy(constraints, text, copy_limit) if walk else None
+    lines = [f"{name}: '{walked[0] if walked else quote(text, copy_limit)}'"]
+    return lines + [f"- {evidence(c, text, walk)} -> {c.describe_fact(text)}: {'yes' if c.check(text) else 'no'}"
+                    for c in constraints]  # fmt: skip
+
+
+def response_trace(problem: Any, response: str, fmt_name: str = "pointwise", walk: bool = False,
+                   copy_limit: int = WALK_LIMIT) -> tuple[str, bool]:  # fmt: skip
+    """A pointwise judgment of one response, as ``judge_trace`` writes each response's part:
+    the rule, the response's copy, each check with its evidence and yes/no, then the
+    verdict (yes when every check passes), and whether it passes::
+
+        Rule: End your answer with a question.
+        Response: 'I like tea. It is calming.'
+        - ends: 'is calming.' -> ends with '?': no
+        \\boxed{no}
+
+    Raises:
+        ValueError: ``fmt_name`` is not a pointwise format with a yes/no scale.
+    """
+    from ...formats import get_format
+
+    fmt = get_format(fmt_name)
+    if sorted(getattr(fmt, "values", ())) != [0.0, 1.0]:
+        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected a yes/no pointwise format ('pointwise')")
+    constraints = list(problem.constraints)
+    passes = all(c.check(response) for c in constraints)
+    checks = _checked(constraints, "Response", response, walk, copy_limit)
+    return fmt.written_judgment(_rule(constraints), checks, float(passes)), passes
