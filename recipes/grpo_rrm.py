@@ -194,8 +194,9 @@ def final_audit(reward, task, model, tokenizer, cfg: RRMGRPOConfig, training: GR
 
 def step_summary(train_log: list[dict]) -> dict:
     """Means over the logged steps: ``step_seconds``, and with a judge ``judge_share`` (its
-    wall time over the step's), ``matches`` (judged per step), ``audit_agreement`` and
-    ``verified_group_rate`` (groups the checker settled, ``reward: verified``)."""
+    wall time over the step's), ``matches`` or ``grades`` (judged per step), ``judgments`` and
+    ``judge_tokens`` per step, ``audit_agreement`` and ``verified_group_rate`` (groups the
+    checker settled, ``reward: verified``)."""
     def mean(key: str) -> float | None:
         values = [entry[key] for entry in train_log if entry.get(key) is not None]
         return sum(values) / len(values) if values else None
@@ -204,7 +205,7 @@ def step_summary(train_log: list[dict]) -> dict:
     out = {"step_seconds": step}
     if judge is not None and step:
         out["judge_share"] = judge / step
-    for key in ("matches", "verified_group_rate"):
+    for key in ("matches", "grades", "judgments", "judge_tokens", "verified_group_rate"):
         if (value := mean(f"rrm_reward/{key}")) is not None:
             out[key] = value
     if audit is not None:

@@ -138,3 +138,30 @@ def test_walk_judge_verifies_held_out_pairs():
                     max_new_tokens=256, batch_size=32)  # fmt: skip
     metrics = evaluate_pairwise(judge, list(first_of_type.values()), orders="both").metrics
     assert len(first_of_type) == 12 and metrics["accuracy"] >= WALK_THRESHOLD_ACCURACY, metrics
+
+
+# Measured on its 12 pairs (2026-12-08, bf16 weights as committed, AMD EPYC avx512_bf16):
+# POINTWISE_MEASURED. The bars: POINTWISE_BARS.
+POINTWISE_THRESHOLD_RESPONSES = 15
+POINTWISE_THRESHOLD_PAIRS = 7
+
+
+def test_pointwise_judge_checks_each_response_of_held_out_pairs():
+    """The pointwise constraint judge (recipes/adapters/smollm2-constraint-judge-pointwise)
+    on one held-out unseen-topic pair of every trained type: each of the 24 responses graded
+    once (its checks, then yes or no); the satisfying one should get yes, the other no, and
+    P(yes) after the analysis (likelihood) should rank the pair."""
+    from pathlib import Path
+
+    from trl_rrm.embedded import smollm2_path
+
+    adapter = Path(__file__).resolve().parent.parent / "recipes" / "adapters" / "smollm2-constraint-judge-pointwise"
+    pairs = list(_first_of_each_type(adapter).values())
+    matches = [Match(p.prompt, (text,)) for p in pairs for text in (p.chosen, p.rejected)]
+    judge = HFJudge(smollm2_path(), adapter=str(adapter), format="pointwise", verdict="likelihood", temperature=0.0,
+                    max_new_tokens=256, batch_size=32)  # fmt: skip
+    grades = judge.grade(matches)
+    written = [judge.format.parse(g.raw[0]) for g in grades]  # the verdict it wrote
+    right = sum(v == float(i % 2 == 0) for i, v in enumerate(written))
+    ranked = sum(grades[2 * k].value > grades[2 * k + 1].value for k in range(len(pairs)))
+    assert len(pairs) == 12 and right >= POINTWISE_THRESHOLD_RESPONSES and ranked >= POINTWISE_THRESHOLD_PAIRS, (right, ranked)
