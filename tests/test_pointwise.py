@@ -310,6 +310,7 @@ def test_a_judge_with_grade_only_serves_pairwise_tournaments_and_eval():
     reward = RRMReward(judge, tournament="round_robin", num_generations=3)
     assert reward(["q"] * 3, ["2", "9", "2"]) == [0.25, 1.0, 0.25]
     assert judge.calls == 1 and judge.judged == 2  # one grade call per round, each distinct response once
+    assert reward.last_outcome.stats.tokens == 6  # 3 tokens a grade, each distinct response counted once
     rows = [{"prompt": "q", "chosen": "9", "rejected": "3"}, {"prompt": "q", "chosen": "4", "rejected": "4"}]
     result = evaluate_pairwise(judge, rows, orders="both")
     assert result.metrics["accuracy"] == 0.5 and result.metrics["tie_rate"] == 0.5

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
-from .floor import floor_verdict
+from .floor import floor_verdict, uses_probabilities
 from .judges.protocol import Judge, PairwiseJudge, check_judge, compare_of
 from .tournaments import Pairing, Tournament, listwise_scores
 from .types import Grade, Match, Ranking, Text, Verdict, text_key
@@ -148,7 +148,7 @@ class TournamentOutcome:
     @property
     def soft(self) -> bool:
         """Whether the judge gave soft results (probabilities): the floor's default hangs on it."""
-        return any(v.p_first is not None for _, v in self.results) or any(g.soft for gs in self.grades for g in gs)
+        return uses_probabilities(self.results) or any(g.soft for gs in self.grades for g in gs)
 
 
 def run_tournament(
@@ -205,7 +205,7 @@ def _checked(results: Sequence[Any], count: int, kind: type, judge: Judge, metho
     if len(results) != count:
         raise TypeError(f"{type(judge).__name__}.{method} returned {len(results)} results for {count} matches")
     for i, result in enumerate(results):
-        if not isinstance(result, kind) and not (kind is Ranking and result is None):  # a Grade is never None
+        if not isinstance(result, kind) and not (kind is Ranking and result is None):
             raise TypeError(f"{type(judge).__name__}.{method} returned {result!r:.60} ({type(result).__name__}) at "
                             f"{i}; expected a trl_rrm.{kind.__name__}{' or None' if kind is Ranking else ''}")  # fmt: skip
     return results

@@ -12,7 +12,7 @@
 
 ``grade`` (pointwise formats) runs the same steps with one response a request and no
 orders; ``compare`` with a pointwise format grades both responses of each match (every
-distinct response once per call) and compares the grades (``votes.graded_verdict``).
+distinct response once per call) and compares the grades (``protocol.compare_by_grades``).
 
 A backend (``HFJudge``, ``OpenAIJudge``, a test double) implements ``generate`` (and
 ``score`` for probabilities); it may tell the engine about its tokenizer and context
@@ -36,8 +36,9 @@ from ..thinking import close_thinking
 from ..types import Grade, Match, Message, Ranking, Verdict
 from .config import MODE_STEPS, GenerativeJudgeConfig, JudgingConfig, SpeedConfig
 from .presenting import Presenter, Shown
+from .protocol import compare_by_grades
 from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest, expand, free_copy, unique
-from .votes import combine_votes, graded_verdict, merge_grade, merge_rankings, softmax, unanimous
+from .votes import combine_votes, merge_grade, merge_rankings, softmax, unanimous
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +102,7 @@ class GenerativeJudge:
             if len(match.responses) != 2:
                 raise ValueError(f"matches[{i}] has {len(match.responses)} responses; a pairwise judge needs 2")
         if isinstance(fmt, PointwiseFormat):
-            grades = self.grade([Match(m.prompt, (r,), m.principle) for m in matches for r in m.responses])
-            return [graded_verdict(grades[2 * i], grades[2 * i + 1]) for i in range(len(matches))]
+            return compare_by_grades(self.grade, matches)
         writes, forces, scores = MODE_STEPS[self.config.verdict]
         shown = self._presenter().show(matches)
         plan = [(i, swapped) for i, (m, s) in enumerate(zip(matches, shown)) if s.fits for swapped in self._orders(m)]
@@ -302,10 +302,10 @@ class GenerativeJudge:
             logps = self._label_logps(requests, texts, known, fmt.candidates)
             expected = [[fmt.expected(softmax(row)) for row in sample] for sample in logps]
         grades = [Grade(None, over_context=True) for _ in matches]
-        for r, i in enumerate(plan):
-            parsed = [fmt.parse(t) for t in texts[r]] if writes else expected[r]
-            votes = [None if v is None else (fmt.normalize(v) if writes else v) for v in parsed]
-            grades[i] = merge_grade(votes, texts[r], tokens[r], forced[r], shown[i].cut, None if expected is None else expected[r])
+        for r, i in enumerate(plan):  # votes: each parsed verdict, normalised (direct: its expected value)
+            votes = [None if v is None else fmt.normalize(v) for v in map(fmt.parse, texts[r])] if writes else expected[r]
+            grades[i] = merge_grade(votes, texts[r], tokens[r], forced[r], shown[i].cut,
+                                    None if expected is None else expected[r])
         return grades
 
     # ---- listwise -------------------------------------------------------------

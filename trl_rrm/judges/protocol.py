@@ -69,25 +69,40 @@ def check_judge(judge: object, *, listwise: bool = False, pointwise: bool = Fals
 
 def compare_of(judge: Judge) -> Callable[[Sequence[Match]], list[Verdict]]:
     """What a pairwise tournament or evaluation calls: ``judge.compare``, or for a pointwise
-    judge of your own that has only ``grade``, a compare that grades every distinct
-    response of the matches in one ``grade`` call and compares the grades (the higher
-    wins, equal grades tie, a failed grade fails the match: ``votes.graded_verdict``)."""
+    judge of your own that has only ``grade``, ``compare_by_grades`` with its ``grade``."""
     if isinstance(judge, PairwiseJudge):
         return judge.compare
+    return lambda matches: compare_by_grades(judge.grade, matches)
 
-    def compare(matches: Sequence[Match]) -> list[Verdict]:
-        from .votes import graded_verdict
 
-        index: dict[tuple[str, str, str | None], int] = {}
-        shown: list[Match] = []
-        for match in matches:
-            for response in match.responses:
-                key = (text_key(match.prompt), text_key(response), match.principle)
-                if key not in index:
-                    index[key] = len(shown)
-                    shown.append(Match(match.prompt, (response,), match.principle))
-        grades = judge.grade(shown)
-        where = [[index[(text_key(m.prompt), text_key(r), m.principle)] for r in m.responses] for m in matches]
-        return [graded_verdict(grades[first], grades[second]) for first, second in where]
+def compare_by_grades(grade: Callable[[Sequence[Match]], list[Grade]], matches: Sequence[Match]) -> list[Verdict]:
+    """Pairwise verdicts from a pointwise judge: every distinct response of the matches
+    graded in one ``grade`` call, then compared (the higher wins, equal grades tie, a
+    failed grade fails the match: ``votes.graded_verdict``). A grade read again in a later
+    slot counts no tokens there (as the engine's cache counts a repeated request), so a
+    response's tokens are counted once however many matches it is in."""
+    from dataclasses import replace
 
-    return compare
+    from .votes import graded_verdict
+
+    index: dict[tuple[str, str, str | None], int] = {}
+    shown: list[Match] = []
+    where: list[list[int]] = []
+    for match in matches:
+        slots = []
+        for response in match.responses:
+            key = (text_key(match.prompt), text_key(response), match.principle)
+            if key not in index:
+                index[key] = len(shown)
+                shown.append(Match(match.prompt, (response,), match.principle))
+            slots.append(index[key])
+        where.append(slots)
+    grades = grade(shown)
+    used: set[int] = set()
+
+    def read(slot: int) -> Grade:
+        again = slot in used
+        used.add(slot)
+        return replace(grades[slot], tokens=0, forced=0) if again else grades[slot]
+
+    return [graded_verdict(read(first), read(second)) for first, second in where]
