@@ -6,7 +6,7 @@
 For each batch size in ``--rows``: a prompt of ``--context`` random tokens per row is
 prefilled, then ``--steps`` single-token steps decode from its key/value cache; the mean
 seconds of a step (the first one left out) and the seconds per row. Where a step costs
-in proportion to its rows, dropping finished rows (``compact_decoding``) pays; where a
+in proportion to its rows, dropping finished rows (``continuous_decoding``) pays; where a
 fixed cost dominates (weights read once per step), keeping the batch full does. The model
 runs in bf16 where the CPU computes it natively (``trl_rrm.precision``; ``--fp32`` forces
 float32).
@@ -31,7 +31,7 @@ def main() -> None:
     setup(args)
     import torch
 
-    from trl_rrm.judges.kv_cache import cache_argument, generated_cache
+    from trl_rrm.judges.hf.kv_cache import cache_argument, generated_cache
 
     model, bf16 = native_precision(load(args.model)[0], args.fp32)
     name = cache_argument(model)

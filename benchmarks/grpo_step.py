@@ -12,8 +12,8 @@ Per step: wall time, time in policy generation (``GRPOTrainer._generate``), in t
 
 Inside the same reward call the judge also runs with every speedup switched off
 (``static_cache``, ``prefix_reuse``, ``prefix_memory``, ``cache_identical``, ``length_bucketing``,
-``reuse_analysis_cache``, ``compact_decoding`` off), with only ``reuse_analysis_cache`` off
-(the labels scored by a second prefill of prompt + analysis), with only ``compact_decoding``
+``reuse_analysis_cache``, ``continuous_decoding`` off), with only ``reuse_analysis_cache`` off
+(the labels scored by a second prefill of prompt + analysis), with only ``continuous_decoding``
 off (``model.generate``), with only ``static_cache`` off (continuous decoding into a cache
 that copies itself each step) and with only ``prefix_memory`` off (the system prompt computed
 again in each knockout round), on the very same completions, the order
@@ -56,11 +56,11 @@ def main() -> None:
 
     fast = rrm()
     off = dict(prefix_reuse=False, prefix_memory=False, static_cache=False, cache_identical=False,
-               length_bucketing=False, reuse_analysis_cache=False, compact_decoding=False)
+               length_bucketing=False, reuse_analysis_cache=False, continuous_decoding=False)
     references = {  # judged on the same completions, left out of the step's time
         "judging_no_speedups": rrm(**off),
         "judging_second_prefill": rrm(reuse_analysis_cache=False),
-        "judging_generate": rrm(compact_decoding=False),
+        "judging_generate": rrm(continuous_decoding=False),
         "judging_dynamic_cache": rrm(static_cache=False),
         "judging_no_prefix_memory": rrm(prefix_memory=False),
     }
@@ -156,7 +156,7 @@ def main() -> None:
         f"{payload['judging_speedup_same_completions']:.2f}x the time of the default judge; with the labels "
         f"scored by a second prefill (reuse_analysis_cache off): {payload['reuse_analysis_cache_speedup']:.2f}x, "
         f"a judge share of {payload['judge_share_with_second_prefill']:.0%} instead of "
-        f"{payload['share_of_step']['judging']:.0%}; decoding with model.generate (compact_decoding off): "
+        f"{payload['share_of_step']['judging']:.0%}; decoding with model.generate (continuous_decoding off): "
         f"{payload['continuous_decoding_speedup']:.2f}x; continuous decoding into a dynamic cache (static_cache "
         f"off): {payload['static_cache_speedup']:.2f}x; the system prompt computed in every round (prefix_memory "
         f"off): {payload['prefix_memory_speedup']:.2f}x.",

@@ -15,7 +15,7 @@ of ``--repeats`` kept:
   (static key/value cache, two-level shared-prefix reuse, length-sorted batches,
   identical-request cache);
 - ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
-- ``hfjudge_compact`` / ``hfjudge_stop_compact``: those two with ``compact_decoding=True``
+- ``hfjudge_compact`` / ``hfjudge_stop_compact``: those two with ``continuous_decoding=True``
   (continuous decoding: a row leaves the batch as soon as it ends, a waiting one takes its
   place); ``hfjudge_compact_x2``: the same with twice ``--batch-size`` rows decoding at once;
 - ``no_static_cache`` / ``no_prefix_reuse`` / ``no_bucketing``: speedups switched off
@@ -146,9 +146,9 @@ def main() -> None:
     judges = {
         "hfjudge": judge(),
         "hfjudge_stop": judge(stop_at_verdict=True),
-        "hfjudge_compact": judge(compact_decoding=True),
-        "hfjudge_stop_compact": judge(stop_at_verdict=True, compact_decoding=True),
-        "hfjudge_compact_x2": judge(compact_decoding=True, batch_size=2 * args.batch_size),
+        "hfjudge_compact": judge(continuous_decoding=True),
+        "hfjudge_stop_compact": judge(stop_at_verdict=True, continuous_decoding=True),
+        "hfjudge_compact_x2": judge(continuous_decoding=True, batch_size=2 * args.batch_size),
         "no_static_cache": judge(static_cache=False),
         "no_prefix_reuse": judge(static_cache=False, prefix_reuse=False),
         "no_bucketing": judge(static_cache=False, prefix_reuse=False, length_bucketing=False),

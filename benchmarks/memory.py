@@ -83,7 +83,7 @@ def child(config: str, model_name: str, matches: int) -> dict:
     if torch.cuda.is_available():
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     out["parameters_mb"] = sum(p.numel() * p.element_size() for p in policy.parameters()) / 2**20
-    if judge is not None and not judge._borrowed:
+    if judge is not None and not judge.runner.borrowed:
         out["judge_parameters_mb"] = sum(p.numel() * p.element_size() for p in judge.model.parameters()) / 2**20
     return out
 

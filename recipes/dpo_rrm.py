@@ -38,7 +38,7 @@ from transformers import AutoTokenizer
 from trl import DPOConfig, DPOTrainer, TrlParser
 
 from trl_rrm.embedded import smollm2_path
-from trl_rrm.judges.arguments import JudgeArguments
+from trl_rrm.judges.flags.arguments import JudgeArguments
 from trl_rrm.labeling import LabelingConfig, label_preferences
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results

@@ -56,7 +56,7 @@ from trl import GRPOConfig, GRPOTrainer, TrlParser
 from trl_rrm import AsyncRRMReward, RRMReward
 from trl_rrm.embedded import smollm2_path
 from trl_rrm.hacking import audit_agreement
-from trl_rrm.judges.arguments import JudgeArguments
+from trl_rrm.judges.flags.arguments import JudgeArguments
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results
 from trl_rrm.sampling import generate_completions

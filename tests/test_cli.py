@@ -4,7 +4,7 @@ the same names and defaults in both commands, old names accepted with a warning.
 import pytest
 
 from trl_rrm.cli import _COMMANDS, _split, build_parser, main
-from trl_rrm.judges.arguments import JudgeArguments
+from trl_rrm.judges.flags.arguments import JudgeArguments
 
 JUDGE_FLAGS = ["--judge", "some/judge", "--judge-adapter", "some/lora", "--judge-format", "rm_r1", "--judge-verdict",
                "direct", "--judge-both-orders", "--judge-order", "fixed", "--judge-temperature", "0.9",

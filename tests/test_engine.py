@@ -272,7 +272,7 @@ def test_long_responses_are_cut_to_fit_the_context_and_the_cut_is_stated():
     user = judge.calls[0][0].messages[-1]["content"]
     assert "more tokens of this response are not shown" in shown(user, "Assistant 1")
     assert shown(user, "Assistant 2") == short  # only what does not fit is cut
-    assert judge.count_tokens([user])[0] <= 400
+    assert judge.measure([], [user])[1][0] <= 400
     assert verdict.cut == 1 and not verdict.over_context and verdict.winner == 0
 
 

@@ -19,7 +19,7 @@ MATCHES = [
 
 def test_loads_from_path_and_judges(tiny_dir):
     judge = HFJudge(tiny_dir, max_new_tokens=6, both_orders=True, num_votes=2, batch_size=3)
-    assert judge._model is None  # lazy
+    assert not judge.runner.loaded  # lazy
     verdicts = judge.compare(MATCHES)
     assert len(verdicts) == 3
     for verdict in verdicts:
@@ -63,14 +63,18 @@ def test_forced_answer_on_a_real_model(tiny_dir):
         assert verdict.tokens <= 4 + 3
 
 
-def test_adapter_changes_the_judge(tiny_dir, tiny_adapter):
+def test_adapter_changes_the_judge_merged_or_not(tiny_dir, tiny_adapter):
     plain = HFJudge(tiny_dir, max_new_tokens=8, temperature=0)
     adapted = HFJudge(tiny_dir, adapter=tiny_adapter, max_new_tokens=8, temperature=0)
+    kept = HFJudge(tiny_dir, adapter=tiny_adapter, max_new_tokens=8, temperature=0, merge_adapter=False)
     from peft import PeftModel
 
-    assert isinstance(adapted.model, PeftModel)
+    assert isinstance(kept.model, PeftModel)
+    assert not isinstance(adapted.model, PeftModel)  # merged into its own weights (merge_adapter)
     request = [GenerationRequest([{"role": "user", "content": "Which is better?"}])]
-    assert plain.generate(request)[0][0].text != adapted.generate(request)[0][0].text
+    text = adapted.generate(request)[0][0].text
+    assert plain.generate(request)[0][0].text != text
+    assert kept.generate(request)[0][0].text == text  # merging changes no text (float32 here)
 
 
 def test_adapter_that_does_not_fit(tmp_path, tiny_dir):
@@ -114,7 +118,7 @@ def test_unknown_keyword_is_a_type_error(tiny_dir):
 def test_pickles_without_weights(tiny_dir):
     judge = HFJudge(tiny_dir, max_new_tokens=4, temperature=0).load()
     clone = pickle.loads(pickle.dumps(judge))
-    assert clone._model is None
+    assert not clone.runner.loaded
     request = [GenerationRequest([{"role": "user", "content": "hi"}])]
     assert clone.generate(request)[0][0].text == judge.generate(request)[0][0].text
 
@@ -158,5 +162,5 @@ def test_over_long_responses_are_cut_with_the_real_tokenizer_and_overflowing_pro
     cut, over = judge.compare([Match("Which is better?", (long, long + "!")), Match("Explain. " * 3000, ("a", "b"))])
     assert cut.cut == 2 and not cut.over_context and cut.p_first is not None
     assert over.over_context and over.winner is None and over.p_first is None
-    ids = judge._prompt_ids(judge._pairwise_messages(judge._presenter().show([Match("Which is better?", (long, long))])[0], False), "")[0]
+    ids = judge.runner.prompt_ids(judge._pairwise_messages(judge._presenter().show([Match("Which is better?", (long, long))])[0], False))[0]
     assert len(ids) + 8 <= 2048  # the verdict's scoring prefix still fits

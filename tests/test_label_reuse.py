@@ -10,7 +10,7 @@ import pytest
 
 from trl_rrm import HFJudge, Match
 from trl_rrm.judges import Generation, GenerativeJudge, GenerativeJudgeConfig
-from trl_rrm.judges.label_scores import reusable
+from trl_rrm.judges.hf.label_scoring import reusable
 from trl_rrm.testing import end_rows_early
 
 MATCHES = [
@@ -53,8 +53,8 @@ def ends_early(tiny_model_and_tokenizer):
 
 @pytest.mark.parametrize(
     "speed",
-    [{}, {"prefix_reuse": False}, {"batch_size": 3}, {"compact_decoding": False},
-     {"compact_decoding": False, "prefix_reuse": False}, {"compact_decoding": False, "static_cache": False},
+    [{}, {"prefix_reuse": False}, {"batch_size": 3}, {"continuous_decoding": False},
+     {"continuous_decoding": False, "prefix_reuse": False}, {"continuous_decoding": False, "static_cache": False},
      {"temperature": 1.0, "num_votes": 2}],
     ids=["defaults", "no-prefix-reuse", "refilled", "generate", "generate-no-prefix-reuse", "generate-dynamic-cache",
          "sampled-votes"],
@@ -109,7 +109,7 @@ def test_reusable_stops_at_the_first_difference_and_before_the_scored_positions(
 def test_a_cache_that_cannot_be_copied_falls_back_to_a_second_prefill(tiny_model_and_tokenizer, monkeypatch):
     model, tokenizer = tiny_model_and_tokenizer
     _, plain = _compare(model, tokenizer, reuse_analysis_cache=False)
-    monkeypatch.setattr("trl_rrm.judges.hf_decoding.row_states", lambda *a: None)  # e.g. sliding-window layers
+    monkeypatch.setattr("trl_rrm.judges.hf.generating.row_states", lambda *a: None)  # e.g. sliding-window layers
     judge, fallback = _compare(model, tokenizer, reuse_analysis_cache=True)
     _assert_same(fallback, plain)
     assert judge.analysis_tokens_reused == 0

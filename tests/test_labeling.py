@@ -493,7 +493,7 @@ def test_resume_refuses_a_judge_that_loads_other_weights(tmp_path, tiny_dir):
     rows of two judges into one file; the fingerprint held the model but not how it loads."""
     from trl_rrm import HFJudge
     from trl_rrm.judges.describe import settings as judge_description
-    from trl_rrm.judges.hf_config import HFJudgeConfig
+    from trl_rrm.judges.hf.config import HFJudgeConfig
     from trl_rrm.precision import auto_dtype
 
     class Loaded(_Crash):  # a deterministic judge that says how its weights load
@@ -526,7 +526,7 @@ def test_resume_refuses_a_judge_retrained_into_the_same_folder(tmp_path, tiny_di
     judges in one output)."""
     import shutil
 
-    from trl_rrm.judges.hf_config import HFJudgeConfig
+    from trl_rrm.judges.hf.config import HFJudgeConfig
     from trl_rrm.testing import make_lora_adapter
 
     adapter = make_lora_adapter(tiny_dir, tmp_path / "adapter", seed=0)

@@ -24,7 +24,7 @@ pytest.importorskip("fastapi", reason="transformers serve needs the serving extr
 httpx = pytest.importorskip("httpx2")
 
 from trl_rrm import AsyncRRMReward, HFJudge, Match, OpenAIJudge, OpenAIJudgeConfig, RRMReward  # noqa: E402
-from trl_rrm.judges.openai import JudgeServerError  # noqa: E402
+from trl_rrm.judges.served.openai import JudgeServerError  # noqa: E402
 
 VERDICT = "\\boxed{Assistant 1}"
 
@@ -175,7 +175,7 @@ def test_judge_pickles_and_is_an_async_reward():
 def test_reading_a_multi_sample_answer():
     """The shape vLLM answers ``n=3`` with (transformers serve never does): choices,
     summed usage, thinking apart from the content, one sample cut by the budget."""
-    from trl_rrm.judges.http import generations as _generations
+    from trl_rrm.judges.served.http import generations as _generations
 
     answer = {
         "choices": [
@@ -321,7 +321,7 @@ def test_the_served_context_is_read_from_the_model_list():
     base as ``parent``. A server that does not say gives None (nothing cut to fit)."""
     import asyncio
 
-    from trl_rrm.judges.http import served_context
+    from trl_rrm.judges.served.http import served_context
 
     cards = [{"id": "base", "max_model_len": 2048}, {"id": "judge", "parent": "base"}, {"id": "odd", "max_model_len": True}]
 

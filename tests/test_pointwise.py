@@ -344,7 +344,7 @@ def test_hf_judge_grades_in_every_verdict_mode(tiny_dir, fmt):
         assert verdict != "direct" or all(g.value is not None and g.soft for g in grades)  # direct always answers
     in_pass = HFJudge(tiny_dir, format=fmt, verdict="likelihood", max_new_tokens=6, temperature=0).grade(matches)
     separate = HFJudge(tiny_dir, format=fmt, verdict="likelihood", max_new_tokens=6, temperature=0,
-                       reuse_analysis_cache=False, compact_decoding=False).grade(matches)  # fmt: skip
+                       reuse_analysis_cache=False, continuous_decoding=False).grade(matches)  # fmt: skip
     assert [g.raw for g in in_pass] == [g.raw for g in separate]
     assert [g.value for g in in_pass] == pytest.approx([g.value for g in separate], abs=1e-4)
     assert all(g.soft and 0.0 < g.value < 1.0 for g in in_pass)

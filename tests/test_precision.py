@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from trl_rrm import HFJudge, Match, precision
-from trl_rrm.judges.hf_config import HFLoadConfig
-from trl_rrm.judges.hf_loading import load_dtype
+from trl_rrm.judges.hf.config import HFLoadConfig
+from trl_rrm.judges.hf.loading import load_dtype
 
 # Captured at collection, before conftest's autouse fixture pins the detector to False.
 REAL_DETECTOR = precision.cpu_computes_bf16

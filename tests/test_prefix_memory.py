@@ -11,7 +11,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.judges.prefix_memory import weights_state
+from trl_rrm.judges.hf.prefix_memory import weights_state
 
 MATCHES = [
     Match("What is the sum of seventeen and twenty five? Show the steps.", ("17 + 25 = 42", "It is 41.")),
@@ -35,7 +35,7 @@ def _same(a, b):
     assert [v.winner for v in a] == [v.winner for v in b]
 
 
-@pytest.mark.parametrize("speed", [{}, {"compact_decoding": False}, {"verdict": "direct"}],
+@pytest.mark.parametrize("speed", [{}, {"continuous_decoding": False}, {"verdict": "direct"}],
                          ids=["continuous", "generate", "direct"])  # fmt: skip
 def test_remembered_prefix_judges_as_a_fresh_one(tiny_model_and_tokenizer, speed):
     model, tokenizer = tiny_model_and_tokenizer

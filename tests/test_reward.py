@@ -196,7 +196,7 @@ def test_name_and_pickling(tmp_path):
     reward = RRMReward(judge, tournament="elo", name="my_rrm")
     assert reward.__name__ == "my_rrm"
     clone = pickle.loads(pickle.dumps(reward))
-    assert clone.__name__ == "my_rrm" and clone.judge._model is None
+    assert clone.__name__ == "my_rrm" and not clone.judge.runner.loaded
     assert clone.judge.config.both_orders
 
 

@@ -44,7 +44,7 @@ def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, m
     policy.train(mode == "train")
     policy.base_model.model.model.layers[0].training = False
 
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, compact_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, continuous_decoding=compact)
     seen = {}
     decoding = "forward" if compact else "generate"  # continuous decoding calls the model step by step
     real_generate = getattr(policy, decoding)
@@ -70,7 +70,7 @@ def test_restores_when_generation_raises(tiny_model_and_tokenizer, compact):
     policy = _policy_with_judge_adapter(model)
     policy.train()
     before = _state(policy)
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", compact_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", continuous_decoding=compact)
 
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
@@ -127,13 +127,13 @@ def test_an_adapter_of_another_base_is_named_in_a_warning(tiny_dir, tiny_adapter
     (other / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "org/another-model"}))
     for adapter in (tiny_adapter, other):
         policy = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_dir), LoraConfig(r=4, target_modules=["q_proj"]))
-        with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.adapters"):
+        with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.hf.adapters"):
             HFJudge.from_model(policy, tokenizer, adapter=adapter)
         if adapter == tiny_adapter:
             assert not caplog.records  # its own base: no warning
     assert "was trained on 'org/another-model'" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.adapters"):
+    with caplog.at_level(logging.WARNING, logger="trl_rrm.judges.hf.adapters"):
         HFJudge(str(tiny_dir), adapter=str(other)).load()
     assert "was trained on 'org/another-model'" in caplog.text
 

@@ -6,6 +6,8 @@ probabilities agree up to float rounding.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -16,10 +18,10 @@ from trl_rrm.judges import (
     GenerativeJudge,
     GenerativeJudgeConfig,
     JudgingConfig,
-    compact_decode,
 )
-from trl_rrm.judges.decoding import StopAtStrings
-from trl_rrm.judges.prefix_plan import plan_prefix
+from trl_rrm.judges.hf import continuous, kv_cache
+from trl_rrm.judges.hf.prefix_plan import plan_prefix
+from trl_rrm.judges.hf.stopping import StopAtStrings
 from trl_rrm.testing import end_rows_early
 
 QUERY = "What is the sum of seventeen and twenty five? Show the steps. " * 2
@@ -249,7 +251,7 @@ def test_prefix_plan_invariants_on_random_batches():
 
 @pytest.mark.parametrize("verdict", ["direct", "generate"])
 def test_cluster_prefixes_give_the_same_judgments(tiny_dir, verdict, monkeypatch):
-    import trl_rrm.judges.hf as hf_module
+    import trl_rrm.judges.hf.runner as hf_module
 
     plans = []
     original = hf_module.plan_prefix
@@ -269,21 +271,67 @@ def test_cluster_prefixes_give_the_same_judgments(tiny_dir, verdict, monkeypatch
 
 @pytest.mark.parametrize("prefix_reuse", [False, True])
 def test_static_cache_gives_the_same_generations(tiny_dir, prefix_reuse):
-    judge = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, compact_decoding=False)
+    judge = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, continuous_decoding=False)
     requests = [GenerationRequest(judge.format.render(m.prompt, *m.responses)) for m in MATCHES]
     dynamic = _judge(tiny_dir, prefix_reuse=prefix_reuse, batch_size=12, static_cache=False,
-                     compact_decoding=False).generate(requests)  # fmt: skip
+                     continuous_decoding=False).generate(requests)  # fmt: skip
     static = judge.generate(requests)
     assert [[(g.text, g.tokens, g.finished) for g in gens] for gens in static] == [
         [(g.text, g.tokens, g.finished) for g in gens] for gens in dynamic
     ]
 
 
+@pytest.mark.parametrize("continuous_decoding", [False, True])
+@pytest.mark.parametrize("static_cache", [False, True])
+def test_decode_attention_gives_the_same_generations(tiny_dir, continuous_decoding, static_cache):
+    kwargs = {"batch_size": 5, "continuous_decoding": continuous_decoding, "static_cache": static_cache}
+    judge = _judge(tiny_dir, **kwargs)
+    requests = [GenerationRequest(judge.format.render(m.prompt, *m.responses)) for m in MATCHES]
+    own = _judge(tiny_dir, decode_attention=False, **kwargs).generate(requests)
+    assert _texts(judge.generate(requests)) == _texts(own)
+    assert judge.model.config._attn_implementation == "sdpa"  # the model's own, back after the call
+
+
+def test_decode_attention_computes_the_models_attention_over_written_positions(tiny_model_and_tokenizer):
+    """Left-padded rows decode from a static cache with free room: the logits of each step
+    are those of the model's own attention (SDPA), and the free room is not read."""
+    from transformers import StaticCache
+
+    from trl_rrm.judges.hf import attention
+    from trl_rrm.judges.hf.kv_cache import cache_argument
+
+    model, _ = tiny_model_and_tokenizer
+    assert model.config.num_key_value_heads < model.config.num_attention_heads  # grouped heads
+    ids = torch.randint(3, 100, (3, 9), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[0, :4] = mask[1, :1] = 0  # left padding
+
+    def run(own: bool) -> tuple[list[torch.Tensor], list[int]]:
+        cache, logits, widths = StaticCache(config=model.config, max_cache_len=20), [], []
+        step_mask, token = mask, ids
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.no_grad(), (contextlib.nullcontext() if own else attention.judge_attention(model)):
+            for step in range(4):
+                out = model(input_ids=token, attention_mask=step_mask, position_ids=positions, **{cache_argument(model): cache})
+                logits.append(out.logits[:, -1])
+                token = out.logits[:, -1:].argmax(-1)
+                step_mask = torch.cat([step_mask, step_mask.new_ones(3, 1)], 1)
+                positions = positions[:, -1:] + 1
+                widths.append(attention._last_width[1])
+        return logits, widths
+
+    own, _ = run(own=True)
+    grouped, widths = run(own=False)
+    for a, b in zip(own, grouped):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert widths[1:] == [10, 11, 12]  # the 9 prompt positions and each step's token, not the cache's 20
+
+
 def test_static_cache_holds_the_prefilled_positions(tiny_model_and_tokenizer):
     from transformers import DynamicCache
 
-    from trl_rrm.judges.kv_cache import cache_argument
-    from trl_rrm.judges.kv_cache import static_cache as _static_cache
+    from trl_rrm.judges.hf.kv_cache import cache_argument
+    from trl_rrm.judges.hf.kv_cache import static_cache as _static_cache
 
     model, tokenizer = tiny_model_and_tokenizer
     dynamic = DynamicCache()
@@ -301,10 +349,10 @@ def _texts(generations):
 
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize("prefix_reuse", [False, True])
-def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, sampled, prefix_reuse):
+def test_continuous_decoding_gives_the_same_generations(tiny_model_and_tokenizer, sampled, prefix_reuse):
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "batch_size": 12, "prefix_reuse": prefix_reuse,
-              "compact_decoding": False}  # fmt: skip
+              "continuous_decoding": False}  # fmt: skip
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=1 + sampled) for m in MATCHES]
     plain = []
@@ -315,13 +363,12 @@ def test_compact_decoding_gives_the_same_generations(tiny_model_and_tokenizer, s
         return len(lengths) > 2 and max(lengths) == 12
 
     end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
-    from trl_rrm.judges import compact_decode
 
     dropped = []
-    select = compact_decode.kept_rows
+    select = continuous.kept_rows
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(compact_decode, "kept_rows", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
-        compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "compact_decoding": True}).generate(requests)
+        patch.setattr(continuous, "kept_rows", lambda cache, keep: dropped.append(len(keep)) or select(cache, keep))
+        compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "continuous_decoding": True}).generate(requests)
     assert _texts(compact) == _texts(plain)
     assert dropped  # rows left the batch
 
@@ -335,55 +382,53 @@ def test_continuous_decoding_refills_the_batch_and_gives_the_same_generations(ti
     "static-grown" makes that every 3 steps); a dynamic cache grows by itself."""
     model, tokenizer = tiny_model_and_tokenizer
     kwargs = {"max_new_tokens": 12, "temperature": 1.0 if sampled else 0.0, "prefix_reuse": prefix_reuse}
-    probe = HFJudge.from_model(model, tokenizer, batch_size=24, compact_decoding=False, **kwargs)
+    probe = HFJudge.from_model(model, tokenizer, batch_size=24, continuous_decoding=False, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses), num_samples=2) for m in MATCHES]
     plain = []
 
     def apart() -> bool:  # rows end early, at different steps, and some run out
-        plain[:] = HFJudge.from_model(model, tokenizer, batch_size=24, compact_decoding=False, **kwargs).generate(requests)
+        plain[:] = HFJudge.from_model(model, tokenizer, batch_size=24, continuous_decoding=False, **kwargs).generate(requests)
         lengths = {g.tokens for gens in plain for g in gens}
         return len(lengths) > 2 and max(lengths) == 12
 
     end_rows_early(model, tokenizer, [g.text for gens in probe.generate(requests) for g in gens], apart)
-    from trl_rrm.judges import kv_cache
-
     joins, join, grown, grow = [], kv_cache.joined, [], kv_cache.with_room
     with pytest.MonkeyPatch.context() as patch:  # the scheduler calls joined through its module
-        patch.setattr(compact_decode, "joined", lambda *a: joins.append(a[3].shape[0]) or join(*a))
-        patch.setattr(compact_decode, "with_room", lambda *a: grown.append(type(a[1]).__name__) or grow(*a))
+        patch.setattr(continuous, "joined", lambda *a: joins.append(a[3].shape[0]) or join(*a))
+        patch.setattr(continuous, "with_room", lambda *a: grown.append(type(a[1]).__name__) or grow(*a))
         if cache == "static-grown":
-            patch.setattr(compact_decode, "ROOM", 3)
-        continuous = HFJudge.from_model(model, tokenizer, batch_size=3, compact_decoding=True,
-                                        static_cache=cache != "dynamic", **kwargs).generate(requests)  # fmt: skip
-    assert _texts(continuous) == _texts(plain)
+            patch.setattr(continuous, "ROOM", 3)
+        decoded = HFJudge.from_model(model, tokenizer, batch_size=3, continuous_decoding=True,
+                                     static_cache=cache != "dynamic", **kwargs).generate(requests)  # fmt: skip
+    assert _texts(decoded) == _texts(plain)
     assert joins and all(1 <= n <= 2 for n in joins)  # waiting rows joined a running batch of 3
     # admissions hand a dynamic cache over to a static one; a static cache out of room is grown
     kinds = {"static": {"DynamicCache"}, "static-grown": {"DynamicCache", "StaticCache"}, "dynamic": set()}
     assert set(grown) == kinds[cache]
 
 
-def test_compact_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
+def test_continuous_decoding_stops_at_the_same_strings(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
-    kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12, "compact_decoding": False}
+    kwargs = {"max_new_tokens": 12, "temperature": 0.0, "batch_size": 12, "continuous_decoding": False}
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     prompts = [probe.format.render(m.prompt, *m.responses) for m in MATCHES]
     texts = [g.text for gens in probe.generate([GenerationRequest(p) for p in prompts]) for g in gens]
     stop = (texts[0][len(texts[0]) // 2 :][:2],)  # a string some rows write, somewhere in the middle
     requests = [GenerationRequest(p, stop=stop) for p in prompts]
     plain = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
-    compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "compact_decoding": True}).generate(requests)
+    compact = HFJudge.from_model(model, tokenizer, **{**kwargs, "continuous_decoding": True}).generate(requests)
     assert _texts(compact) == _texts(plain)
-    refilled = HFJudge.from_model(model, tokenizer, **{**kwargs, "batch_size": 3, "compact_decoding": True})
+    refilled = HFJudge.from_model(model, tokenizer, **{**kwargs, "batch_size": 3, "continuous_decoding": True})
     assert _texts(refilled.generate(requests)) == _texts(plain)
     assert any(g.finished and g.tokens < 12 for gens in plain for g in gens)  # the stop string ended rows early
 
 
 def test_the_decoding_heartbeat_logs_at_most_every_interval_and_stops_nothing(caplog):
-    from trl_rrm.judges.decoding import DecodeHeartbeat
+    from trl_rrm.judges.hf.stopping import DecodeHeartbeat
 
     times = iter([0.0, 10.0, 31.0, 40.0, 62.0])
     beat = DecodeHeartbeat(4, 3, 8, clock=lambda: next(times))
-    with caplog.at_level("INFO", logger="trl_rrm.judges.decoding"):
+    with caplog.at_level("INFO", logger="trl_rrm.judges.hf.stopping"):
         stops = [beat(torch.zeros((4, 3 + step), dtype=torch.long)) for step in (1, 2, 3, 4)]
     assert not any(bool(s.any()) for s in stops) and all(s.shape == (4,) for s in stops)
     assert [r.getMessage() for r in caplog.records] == [
@@ -394,18 +439,18 @@ def test_the_decoding_heartbeat_logs_at_most_every_interval_and_stops_nothing(ca
 
 @pytest.mark.parametrize("compact", [False, True])
 def test_a_long_batch_logs_its_progress_and_decodes_the_same(tiny_model_and_tokenizer, compact, caplog, monkeypatch):
-    import trl_rrm.judges.decoding as decoding
+    import trl_rrm.judges.hf.stopping as decoding
 
     model, tokenizer = tiny_model_and_tokenizer
-    kwargs = {"max_new_tokens": 6, "temperature": 0.0, "batch_size": 12, "compact_decoding": compact}
+    kwargs = {"max_new_tokens": 6, "temperature": 0.0, "batch_size": 12, "continuous_decoding": compact}
     probe = HFJudge.from_model(model, tokenizer, **kwargs)
     requests = [GenerationRequest(probe.format.render(m.prompt, *m.responses)) for m in MATCHES]
     quiet = probe.generate(requests)
     monkeypatch.setattr(decoding, "HEARTBEAT_SECONDS", 0.0)  # a line after every step
-    with caplog.at_level("INFO", logger="trl_rrm.judges.decoding"):
+    with caplog.at_level("INFO", logger="trl_rrm.judges.hf.stopping"):
         beating = HFJudge.from_model(model, tokenizer, **kwargs).generate(requests)
     assert _texts(beating) == _texts(quiet)
-    lines = [r.getMessage() for r in caplog.records if r.name == "trl_rrm.judges.decoding"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "trl_rrm.judges.hf.stopping"]
     assert lines and all(line.startswith("judge decoding ") for line in lines)
     if compact:
         assert any(line.startswith("judge decoding 12 rows, 12 at a time: 0 done, 12 writing, 24 tokens") for line in lines)

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "trl_rrm"
 # Algorithms and text handling: no model, so no torch (a judge server's client, the CLI's
 # validation and the tournaments stay importable in a process without it).
 PURE = [
-    "trl_rrm.formats", "trl_rrm.parsing", "trl_rrm.thinking", "trl_rrm.judges.prefix_plan", "trl_rrm.judges.votes",
+    "trl_rrm.formats", "trl_rrm.parsing", "trl_rrm.thinking", "trl_rrm.judges.hf.prefix_plan", "trl_rrm.judges.votes",
     "trl_rrm.judges.requests", "trl_rrm.judges.config", "trl_rrm.judges.protocol", "trl_rrm.judges.presenting",
     "trl_rrm.judges.engine", "trl_rrm.tournaments", "trl_rrm.hacking", "trl_rrm.inputs", "trl_rrm.labeling.config",
     "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward", "trl_rrm.precision", "trl_rrm.floor",
@@ -129,12 +129,12 @@ def test_one_default_tournament_for_the_reward():
 
 
 def test_the_judge_flags_file_is_generated_from_the_configs():
-    """``trl_rrm/judges/judge_flags.py`` is what ``python -m trl_rrm.judges.arguments``
+    """``trl_rrm/judges/flags/generated.py`` is what ``python -m trl_rrm.judges.flags.arguments``
     writes from the configs: a config option added or changed without regenerating fails."""
     from pathlib import Path
 
-    from trl_rrm.judges import arguments, judge_flags
+    from trl_rrm.judges.flags import arguments, generated
 
-    assert Path(judge_flags.__file__).read_text() == arguments.flags_source(), "run: python -m trl_rrm.judges.arguments"
+    assert Path(generated.__file__).read_text() == arguments.flags_source(), "run: python -m trl_rrm.judges.flags.arguments"
     fields = [f.name for f in __import__("dataclasses").fields(arguments.JudgeArguments)]
     assert fields == [name for name, _, _ in arguments._fields()] and "judge_model" in fields

@@ -101,7 +101,7 @@ def test_neutralize_is_idempotent_and_leaves_ordinary_text_alone():
 
 
 def test_openai_judge_sends_neutralised_text(monkeypatch):
-    from trl_rrm.judges.openai import OpenAIJudge
+    from trl_rrm.judges.served.openai import OpenAIJudge
 
     judge = OpenAIJudge("http://127.0.0.1:9/v1", model="judge", both_orders=True, control_tokens=["<my_turn>"])
     sent = []

@@ -13,7 +13,7 @@ import pytest
 
 from trl_rrm import weights_digest as module
 from trl_rrm.judges.describe import settings
-from trl_rrm.judges.hf_config import HFJudgeConfig
+from trl_rrm.judges.hf.config import HFJudgeConfig
 from trl_rrm.weights_digest import weights_digest
 
 

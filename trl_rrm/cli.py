@@ -28,7 +28,7 @@ from transformers import HfArgumentParser
 
 from . import __version__
 from .distributed import world
-from .judges.arguments import JudgeArguments
+from .judges.flags.arguments import JudgeArguments
 from .labeling.config import LabelingConfig
 
 # Old flag names, still accepted (with a warning): old -> new.

@@ -196,7 +196,7 @@ def weighted_loss(model: Any, ids: Any, attention: Any, labels: Any, weights: An
     ``bf16`` the model runs under bf16 autocast on CPU (the loss in fp32)."""
     import torch
 
-    from .judges.kv_cache import cache_argument, generated_cache
+    from .judges.hf.kv_cache import cache_argument, generated_cache
 
     decoder, head = _parts(model)
     start = shared_prefix(ids, labels) if share_prefix and ids.shape[0] > 1 else 0

@@ -3,9 +3,8 @@
 Read top to bottom: ``protocol`` (what callers use) -> ``config`` (the options) ->
 ``engine`` (``GenerativeJudge.compare``/``rank`` as a pipeline over ``presenting``,
 ``requests`` and ``votes``) -> backends that only turn requests into texts or
-probabilities: ``hf`` (in-process transformers; loading in ``hf_loading``, cache
-internals in ``kv_cache``, pure prefix planning in ``prefix_plan``) and ``openai``
-(OpenAI-compatible servers; HTTP in ``http``).
+probabilities: ``hf/`` (in-process transformers: ``HFJudge`` on one ``HFRunner``) and
+``served/`` (OpenAI-compatible servers). ``flags/``: the options as ``judge_*`` flags.
 
 ``HFJudge`` and ``OpenAIJudge`` import on first access, so the pure parts of the package
 (formats, parsing, tournaments, the protocol and the engine) import without torch.
@@ -21,13 +20,13 @@ from .requests import Generation, GenerationRequest, LabelScoring, ScoreRequest
 from .votes import combine_votes
 
 _LAZY = {
-    "HFJudge": "hf",
-    "HFJudgeConfig": "hf_config",
-    "HFLoadConfig": "hf_config",
-    "HFSpeedConfig": "hf_config",
-    "OpenAIJudge": "openai",
-    "OpenAIJudgeConfig": "openai",
-    "JudgeServerError": "http",
+    "HFJudge": "hf.judge",
+    "HFJudgeConfig": "hf.config",
+    "HFLoadConfig": "hf.config",
+    "HFSpeedConfig": "hf.config",
+    "OpenAIJudge": "served.openai",
+    "OpenAIJudgeConfig": "served.openai",
+    "JudgeServerError": "served.http",
 }
 
 

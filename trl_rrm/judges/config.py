@@ -1,7 +1,7 @@
 """How a judge judges: the options every backend shares, declared once.
 
 Two groups, each a dataclass whose fields carry one-line help (``metadata["help"]``), so
-the CLI and the recipes build their flags from them (``trl_rrm.judges.arguments``):
+the CLI and the recipes build their flags from them (``trl_rrm.judges.flags.arguments``):
 
 - ``JudgingConfig``: what the judge does: the format, how a verdict is read, the
   thinking budget, sampling, orders, votes, the defence of untrusted text.

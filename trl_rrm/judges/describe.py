@@ -14,7 +14,7 @@ from typing import Any
 
 from ..weights_digest import weights_digest
 from .config import JudgingConfig
-from .hf_config import HFLoadConfig
+from .hf.config import HFLoadConfig
 
 # Settings outside JudgingConfig that change what a judge's weights compute (placement,
 # batch size and speed switches do not: they are left out, so a resume may change them).

@@ -16,7 +16,7 @@ distinct response once per call) and compares the grades (``protocol.compare_by_
 
 A backend (``HFJudge``, ``OpenAIJudge``, a test double) implements ``generate`` (and
 ``score`` for probabilities); it may tell the engine about its tokenizer and context
-(``control_tokens``, ``context_length``, ``prompt_lengths``, ``count_tokens``,
+(``control_tokens``, ``context_length``, ``measure`` for a batch's prompts and texts,
 ``cut_text``), which the defaults here approximate.
 """
 
@@ -73,13 +73,11 @@ class GenerativeJudge:
         """The judge's context in tokens; None when unknown (nothing is cut to fit)."""
         return None
 
-    def prompt_lengths(self, messages: Sequence[list[Message]]) -> list[int]:
-        """Tokens of each chat prompt (default: about 4 characters a token)."""
-        return [sum(len(render_content(m.get("content"))) for m in chat) // 4 + 8 * len(chat) for chat in messages]
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens of each text (default: about 4 characters a token)."""
-        return [math.ceil(len(text) / 4) for text in texts]
+    def measure(self, prompts: Sequence[list[Message]], texts: Sequence[str]) -> tuple[list[int], list[int]]:
+        """(tokens of each chat prompt, tokens of each text), in one call (default: about 4
+        characters a token, 8 more per message)."""
+        prompt_tokens = [sum(len(render_content(m.get("content"))) for m in chat) // 4 + 8 * len(chat) for chat in prompts]
+        return prompt_tokens, [math.ceil(len(text) / 4) for text in texts]
 
     def cut_text(self, text: str, tokens: int) -> str:
         """The first ``tokens`` tokens of ``text`` (default: 4 characters a token)."""

@@ -45,8 +45,8 @@ class Presenter:
 
     Args:
         fmt: the judge's format (its ``shown_texts`` and ``messages``).
-        backend: the judge: ``control_tokens()``, ``context_length()``,
-            ``prompt_lengths(messages)``, ``count_tokens(texts)``, ``cut_text(text, n)``.
+        backend: the judge: ``control_tokens()``, ``context_length()``, ``measure(prompts,
+            texts)`` (a batch's measurements in one call), ``cut_text(text, n)``.
         escape: neutralise untrusted text (with the backend's control tokens).
         max_response_tokens: a fixed cut per response (None: only what the context needs).
         room: tokens the judge's answer needs after the prompt.
@@ -75,12 +75,13 @@ class Presenter:
         if context is None and self.max_response_tokens is None:
             return shown
         limits: list[int | None] = [self.max_response_tokens] * len(shown)
+        # one measurement for the batch: the prompt without its responses, once per distinct
+        # (query, principle, count), and every distinct response
+        keys = list({(s.query, s.principle, len(s.responses)): None for s in shown}) if context is not None else []
+        texts = sorted({r for s in shown for r in s.responses})
+        lengths, tokens = self.backend.measure([self._bare_messages(*key) for key in keys], texts)
+        bare, counts = dict(zip(keys, lengths)), dict(zip(texts, tokens))
         if context is not None:
-            # what the prompt costs without its responses, once per distinct (query, principle, count)
-            bare = {(s.query, s.principle, len(s.responses)): None for s in shown}
-            keys = list(bare)
-            lengths = self.backend.prompt_lengths([self._bare_messages(*key) for key in keys])
-            bare = dict(zip(keys, lengths))
             for i, s in enumerate(shown):
                 share = (context - self.room - bare[(s.query, s.principle, len(s.responses))]) // len(s.responses)
                 share -= _MARKER_ROOM + share // 32  # a cut text can re-tokenize longer in context
@@ -89,8 +90,6 @@ class Presenter:
                     limits[i] = None
                 elif limits[i] is None or share < limits[i]:
                     limits[i] = share
-        texts = sorted({r for s, limit in zip(shown, limits) if limit is not None and s.fits for r in s.responses})
-        counts = dict(zip(texts, self.backend.count_tokens(texts))) if texts else {}
         out = []
         for s, limit in zip(shown, limits):
             if limit is None or not s.fits:

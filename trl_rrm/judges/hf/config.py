@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import GenerativeJudgeConfig, SpeedConfig, positive_int, post_init_chain
+from ..config import GenerativeJudgeConfig, SpeedConfig, positive_int, post_init_chain
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -75,7 +75,7 @@ class HFSpeedConfig(SpeedConfig):
     static_cache: bool = field(
         default=True,
         metadata={"help": "decode into a preallocated key/value cache written in place (once per batch with "
-                  "model.generate; with compact_decoding, grown by copying every 32 steps) instead of one that copies "
+                  "model.generate; with continuous_decoding, grown by copying every 32 steps) instead of one that copies "
                   "itself to grow at every step (same texts)"},
     )  # fmt: skip
 
@@ -85,13 +85,32 @@ class HFSpeedConfig(SpeedConfig):
                   "into, in the same batch, instead of computing prompt and analysis again (probabilities within "
                   "float rounding; holds a copy of a batch's cache meanwhile)"},
     )  # fmt: skip
-    compact_decoding: bool = field(
+    continuous_decoding: bool = field(
         default=True,
         metadata={"help": "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the "
                   "call's waiting rows take the freed places, batch_size at a time (same texts)"},
     )  # fmt: skip
+    compact_decoding: bool | None = field(
+        default=None, metadata={"help": "the old name of continuous_decoding (when set, it sets that)",
+                                "alias_of": "continuous_decoding"},
+    )  # fmt: skip
+    decode_attention: bool = field(
+        default=True,
+        metadata={"help": "single-token decoding steps attend with the query heads grouped on their key/value heads "
+                  "(one batched matmul, no copies of the cache) over the positions written so far, instead of the "
+                  "model's attention over the whole cache (texts equal up to float rounding; see "
+                  "docs/performance.md)"},
+    )  # fmt: skip
+    merge_adapter: bool = field(
+        default=True,
+        metadata={"help": "a judge that loads its own weights merges its LoRA adapter into them once (one matmul a "
+                  "layer instead of three, no per-step casts of float32 adapter weights); verdicts within float "
+                  "rounding (see docs/performance.md); a judge from_model never merges"},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.compact_decoding is not None:
+            self.continuous_decoding, self.compact_decoding = bool(self.compact_decoding), None
         post_init_chain(self, HFSpeedConfig)
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from .requests import Generation
+from ..requests import Generation
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

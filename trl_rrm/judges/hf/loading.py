@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from ..precision import auto_dtype
+from ...precision import auto_dtype
 from .adapters import warn_if_other_base
-from .hf_config import HFLoadConfig
+from .config import HFJudgeConfig, HFLoadConfig
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,9 @@ def check_chat_template(tokenizer: Any) -> None:
         )
 
 
-def load_judge(config: HFLoadConfig) -> tuple[Any, Any]:
-    """(model, tokenizer) for ``config``: eval mode, frozen, on its device.
+def load_judge(config: HFJudgeConfig) -> tuple[Any, Any]:
+    """(model, tokenizer) for ``config``: eval mode, frozen, on its device; a LoRA adapter
+    merged into the weights (``merge_adapter``, unless quantized).
 
     Raises:
         ImportError: 4/8-bit asked for without bitsandbytes.
@@ -80,6 +81,9 @@ def load_judge(config: HFLoadConfig) -> tuple[Any, Any]:
     model = AutoModelForCausalLM.from_pretrained(config.model, **kwargs)
     if config.adapter:
         model = wrap_with_adapter(model, config.adapter, config.model)
+        if config.merge_adapter and quantization is None:
+            # its own frozen weights: W + BA once, not three matmuls and two casts a layer every step
+            model = model.merge_and_unload()
     if device_map is None:
         model.to(default_device(config))
     model.eval()

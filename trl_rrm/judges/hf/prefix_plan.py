@@ -6,7 +6,7 @@ and in a round robin or with both orders also the first response. ``plan_prefix`
 two levels of sharing: ``shared`` tokens common to every row (computed once), then
 clusters of neighbouring rows whose next ``extend`` tokens are common to the cluster
 (computed once per cluster). The backend turns the plan into a key/value cache
-(``trl_rrm.judges.kv_cache.prefilled``).
+(``trl_rrm.judges.hf.kv_cache.prefilled``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``JudgeArguments``: the judge options as ``judge_*`` flags, generated from the configs.
 
-The fields are in ``judge_flags.py`` (``JudgeFlags``), a file generated from the configs
-by ``python -m trl_rrm.judges.arguments`` (a test fails when it is stale); this module
+The fields are in ``generated.py`` (``JudgeFlags``), a file generated from the configs
+by ``python -m trl_rrm.judges.flags.arguments`` (a test fails when it is stale); this module
 adds what the arguments do.
 
 The recipes read them with TRL's parser (``TrlParser((RecipeConfig, JudgeArguments,
@@ -23,10 +23,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .config import JudgingConfig, SpeedConfig
-from .hf_config import HFLoadConfig, HFSpeedConfig
-from .judge_flags import JudgeFlags
-from .openai import ServerConfig
+from ..config import JudgingConfig, SpeedConfig
+from ..hf.config import HFLoadConfig, HFSpeedConfig
+from ..served.openai import ServerConfig
+from .generated import JudgeFlags
 
 PREFIX = "judge_"
 # ServerConfig's fields worth a flag, by flag name (the rest stay Python-only: OpenAIJudgeConfig).
@@ -38,9 +38,16 @@ _AS_STRING = {"device_map"}
 
 def _fields() -> list[tuple[str, Any, dataclasses.Field]]:
     out = []
-    for group in (HFLoadConfig, JudgingConfig, HFSpeedConfig):
+    groups = (HFLoadConfig, JudgingConfig, HFSpeedConfig)
+    # an old option name is an alias of its new flag, not a flag of its own
+    aliases = {f.metadata["alias_of"]: f"--{PREFIX}{f.name}" for g in groups for f in dataclasses.fields(g) if "alias_of" in f.metadata}
+    for group in groups:
         for f in dataclasses.fields(group):
+            if "alias_of" in f.metadata:
+                continue
             metadata = dict(f.metadata)
+            if f.name in aliases:
+                metadata["aliases"] = [aliases[f.name]]
             if f.name == "model":
                 metadata = {**metadata, "aliases": ["--judge"], "help": "judge model id or path ('embedded': the "
                             "embedded SmolLM2-135M-Instruct; unset in a recipe: the policy's own base)"}  # fmt: skip
@@ -56,16 +63,16 @@ def _fields() -> list[tuple[str, Any, dataclasses.Field]]:
 
 
 def _values(self: Any, *groups: type) -> dict[str, Any]:
-    names = {f.name for group in groups for f in dataclasses.fields(group)}
+    names = {f.name for group in groups for f in dataclasses.fields(group) if "alias_of" not in f.metadata}
     return {name: getattr(self, PREFIX + name) for name in names}
 
 
 def flags_source() -> str:
-    """The source of ``judge_flags.py``: one field per option of the configs, with its
+    """The source of ``generated.py``: one field per option of the configs, with its
     type, default and help (``_fields``)."""
     lines = [
         '"""The judge options as ``judge_*`` fields. GENERATED from HFLoadConfig, JudgingConfig,',
-        "HFSpeedConfig and ServerConfig by ``python -m trl_rrm.judges.arguments``: do not edit;",
+        "HFSpeedConfig and ServerConfig by ``python -m trl_rrm.judges.flags.arguments``: do not edit;",
         'change the configs and regenerate. ``JudgeArguments`` (``arguments.py``) adds what they do."""',
         "",
         "from __future__ import annotations",
@@ -99,19 +106,19 @@ class JudgeArguments(JudgeFlags):
         """
         judging = _values(self, JudgingConfig, SpeedConfig)
         if self.judge_base_url:
-            from .openai import OpenAIJudge
+            from ..served.openai import OpenAIJudge
 
             server = {name: getattr(self, PREFIX + flag) for flag, name in _SERVER_FLAGS.items() if name not in ("base_url", "model")}
             judge = OpenAIJudge(self.judge_base_url, model=self.judge_server_model, **server, **judging)
             judge.check()  # unreachable server, unknown model, a 4xx: fail now, before any work
             return judge
-        from .hf import HFJudge
+        from ..hf.judge import HFJudge
 
         hf_speed = {**judging, **_values(self, HFSpeedConfig)}
         if self.judge_model:
             load = _values(self, HFLoadConfig)
             if load["model"] == "embedded":
-                from ..embedded import smollm2_path
+                from ...embedded import smollm2_path
 
                 load["model"] = str(smollm2_path())
             return HFJudge(**load, **hf_speed)
@@ -141,6 +148,6 @@ class JudgeArguments(JudgeFlags):
 if __name__ == "__main__":
     from pathlib import Path
 
-    target = Path(__file__).with_name("judge_flags.py")
+    target = Path(__file__).with_name("generated.py")
     target.write_text(flags_source())
     print(f"wrote {target}")

@@ -1,7 +1,7 @@
 """transformers key/value cache internals, in one place (the only module that knows them).
 
 - ``prefilled``: a batch's inputs and a cache holding its shared prefixes, computed once
-  per ``PrefixPlan`` (``trl_rrm.judges.prefix_plan``).
+  per ``PrefixPlan`` (``trl_rrm.judges.hf.prefix_plan``).
 - ``static_cache`` / ``with_room``: a ``StaticCache`` holding a prefilled cache, so
   decoding writes in place instead of concatenating at every step; ``kept_rows`` drops
   rows from either kind.

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from ..thinking import THINK_OPEN, final_answer_text
-from .requests import Generation
+from ...thinking import THINK_OPEN, final_answer_text
+from ..requests import Generation
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The judge options as ``judge_*`` fields. GENERATED from HFLoadConfig, JudgingConfig,
-HFSpeedConfig and ServerConfig by ``python -m trl_rrm.judges.arguments``: do not edit;
+HFSpeedConfig and ServerConfig by ``python -m trl_rrm.judges.flags.arguments``: do not edit;
 change the configs and regenerate. ``JudgeArguments`` (``arguments.py``) adds what they do."""
 
 from __future__ import annotations
@@ -141,15 +141,23 @@ class JudgeFlags:
     )  # fmt: skip
     judge_static_cache: bool = field(
         default=True,
-        metadata={'help': 'decode into a preallocated key/value cache written in place (once per batch with model.generate; with compact_decoding, grown by copying every 32 steps) instead of one that copies itself to grow at every step (same texts)'},
+        metadata={'help': 'decode into a preallocated key/value cache written in place (once per batch with model.generate; with continuous_decoding, grown by copying every 32 steps) instead of one that copies itself to grow at every step (same texts)'},
     )  # fmt: skip
     judge_reuse_analysis_cache: bool = field(
         default=True,
         metadata={'help': "score the verdict labels (verdict=likelihood) from the key/values the analysis was written into, in the same batch, instead of computing prompt and analysis again (probabilities within float rounding; holds a copy of a batch's cache meanwhile)"},
     )  # fmt: skip
-    judge_compact_decoding: bool = field(
+    judge_continuous_decoding: bool = field(
         default=True,
-        metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts)"},
+        metadata={'help': "continuous decoding: each row leaves the batch and its cache as soon as it ends, and the call's waiting rows take the freed places, batch_size at a time (same texts)", 'aliases': ['--judge_compact_decoding']},
+    )  # fmt: skip
+    judge_decode_attention: bool = field(
+        default=True,
+        metadata={'help': "single-token decoding steps attend with the query heads grouped on their key/value heads (one batched matmul, no copies of the cache) over the positions written so far, instead of the model's attention over the whole cache (texts equal up to float rounding; see docs/performance.md)"},
+    )  # fmt: skip
+    judge_merge_adapter: bool = field(
+        default=True,
+        metadata={'help': 'a judge that loads its own weights merges its LoRA adapter into them once (one matmul a layer instead of three, no per-step casts of float32 adapter weights); verdicts within float rounding (see docs/performance.md); a judge from_model never merges'},
     )  # fmt: skip
     judge_base_url: list[str] | None = field(
         default=None,

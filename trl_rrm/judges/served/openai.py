@@ -46,12 +46,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formats.untrusted import COMMON_CONTROL_TOKENS, control_token_pattern
-from ..types import Match, Ranking, Verdict
-from .config import GenerativeJudgeConfig, positive_int, post_init_chain
-from .engine import GenerativeJudge
+from ...formats.untrusted import COMMON_CONTROL_TOKENS, control_token_pattern
+from ...types import Match, Ranking, Verdict
+from ..config import GenerativeJudgeConfig, positive_int, post_init_chain
+from ..engine import GenerativeJudge
+from ..requests import Generation, GenerationRequest
 from .http import JudgeServerError, Pacer, ServerPool, generations, run_sync, served_context
-from .requests import Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
 _PROBE = [{"role": "user", "content": "Reply with OK."}]

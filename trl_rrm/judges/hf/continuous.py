@@ -1,4 +1,4 @@
-"""Continuous decoding (``HFSpeedConfig.compact_decoding``): rows leave the batch as they
+"""Continuous decoding (``HFSpeedConfig.continuous_decoding``): rows leave the batch as they
 end, and the call's waiting rows take their place.
 
 ``model.generate`` keeps every row of a batch in every step until its last row ends, and
@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from .decoding import DecodeHeartbeat, logger
 from .kv_cache import accepts, cache_argument, joined, kept_rows, plain_layers, room_left, with_room
+from .stopping import DecodeHeartbeat, logger
 
 # Waiting rows are admitted once 1/REFILL_SHARE of the slots is free (or the batch is empty):
 # admitting copies the batch's cache, so one row at a time would copy it at almost every step.
