@@ -219,16 +219,16 @@ def _label(namespace: argparse.Namespace) -> int:
 def _eval(namespace: argparse.Namespace) -> int:
     from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, evaluate_robustness, write_report
     from .evaluation.report import prepare_report_dir
-    from .inputs import InputError, parse_columns
+    from .inputs import InputError, builtin_task, parse_columns
 
     run, judge_args = _split(namespace, EvalRun, JudgeArguments)
     defaults = {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise",
                 "robustness": "builtin:constraints"}  # fmt: skip
     data = run.input or defaults[run.task]
     rows_of = {"robustness": "pairwise"}  # robustness attacks pairwise rows
-    builtin_task = next((rows_of.get(task, task) for task, name in defaults.items() if name == data), None)
-    if builtin_task is not None and builtin_task != rows_of.get(run.task, run.task):
-        print(f"trl-rrm eval: error: --input {data} is a {builtin_task} set, but --task is {run.task}", file=sys.stderr)
+    set_kind = next((rows_of.get(task, task) for task, name in defaults.items() if name == data), None)
+    if set_kind is not None and set_kind != rows_of.get(run.task, run.task):
+        print(f"trl-rrm eval: error: --input {data} is a {set_kind} set, but --task is {run.task}", file=sys.stderr)
         return 2
     if not judge_args.judge_model and not judge_args.judge_base_url:
         judge_args.judge_model = "embedded"
@@ -237,6 +237,8 @@ def _eval(namespace: argparse.Namespace) -> int:
         judge_args.judge_format = "principle"  # judge.rank needs the listwise format
     common = dict(split=run.split, limit=run.limit, seed=run.seed, progress=not run.no_progress)
     try:
+        if data.startswith("builtin:"):
+            builtin_task(data)  # a built-in set exists (in a checkout) before anything loads
         common["columns"] = parse_columns(namespace.column)
         prepare_report_dir(run.output, overwrite=run.overwrite)  # before any judging
         judge = build_judge(judge_args)
@@ -263,11 +265,16 @@ def _eval(namespace: argparse.Namespace) -> int:
 
 
 def _demo(namespace: argparse.Namespace) -> int:
-    from .tasks.demo import run_demo
+    from .demo import run_demo
+    from .inputs import InputError
 
-    report = run_demo(namespace.model, adapter=namespace.adapter, formats=namespace.formats, verdicts=namespace.verdicts,
-                      pairs=namespace.pairs, max_new_tokens=namespace.max_new_tokens, batch_size=namespace.batch_size,
-                      seed=namespace.seed)  # fmt: skip
+    try:
+        report = run_demo(namespace.model, adapter=namespace.adapter, formats=namespace.formats,
+                          verdicts=namespace.verdicts, pairs=namespace.pairs, max_new_tokens=namespace.max_new_tokens,
+                          batch_size=namespace.batch_size, seed=namespace.seed)  # fmt: skip
+    except InputError as err:
+        print(f"trl-rrm demo: error: {err}", file=sys.stderr)
+        return 2
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 
