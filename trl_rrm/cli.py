@@ -28,8 +28,10 @@ from transformers import HfArgumentParser
 
 from . import __version__
 from .distributed import world
+from .formats import LISTWISE_FORMATS
 from .judges.arguments import JudgeArguments
 from .labeling.config import LabelingConfig
+from .tournaments.registry import DEFAULT_EVALUATION_TOURNAMENTS
 
 # Old flag names, still accepted (with a warning): old -> new.
 RENAMED = {
@@ -71,7 +73,7 @@ class EvalRun:
     rewardbench: bool = field(default=False, metadata={"help": "pairwise: add RewardBench's section scores"})
     votes_curve: list[int] | None = field(default=None, metadata={"help": "pairwise: re-run with these num_votes"})
     budget_curve: list[int] | None = field(default=None, metadata={"help": "pairwise: re-run with these max_new_tokens"})
-    tournament: list[str] = field(default_factory=lambda: ["knockout", "round_robin"],
+    tournament: list[str] = field(default_factory=lambda: list(DEFAULT_EVALUATION_TOURNAMENTS),
                                   metadata={"help": "best-of-n: tournaments picking the best candidate"})  # fmt: skip
     method: str = field(default="listwise", metadata={"help": "listwise: 'listwise' (judge.rank) or a pairwise tournament"})
     attacks: list[str] | None = field(default=None, metadata={"help": "robustness: the attacks to run (default: all)"})
@@ -233,8 +235,9 @@ def _eval(namespace: argparse.Namespace) -> int:
     if not judge_args.judge_model and not judge_args.judge_base_url:
         judge_args.judge_model = "embedded"
     listwise = run.task == "listwise" and run.method == "listwise"
-    if listwise and judge_args.judge_format == "rrm" and not _is_factory(judge_args.judge_model):
-        judge_args.judge_format = "principle"  # judge.rank needs the listwise format
+    unset_format = _default(JudgeArguments.__dataclass_fields__["judge_format"])  # a pairwise format
+    if listwise and judge_args.judge_format == unset_format and not _is_factory(judge_args.judge_model):
+        judge_args.judge_format = LISTWISE_FORMATS[0]  # judge.rank needs a listwise format
     common = dict(split=run.split, limit=run.limit, seed=run.seed, progress=not run.no_progress)
     try:
         if data.startswith("builtin:"):
