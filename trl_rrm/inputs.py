@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .types import Text
@@ -144,7 +145,7 @@ def load_rows(
 TASKS_DIR = Path(__file__).resolve().parent.parent / "recipes" / "tasks"
 
 
-def builtin_tasks(name: str = "builtin:") -> Any:
+def builtin_tasks(name: str = "builtin:") -> ModuleType:
     """The checkout's task package (``recipes/tasks``, imported as ``tasks``): its registry
     (``get_task``, ``EVALUATION_SETS``) is what ``"builtin:<name>"`` names. The library ships
     no task: a checkout installed with ``pip install -e .`` has the folder beside
@@ -190,7 +191,8 @@ def builtin_task(name: str) -> Any:
     tasks = builtin_tasks(name)
     key = name.removeprefix("builtin:")
     if key not in tasks.EVALUATION_SETS:
-        raise InputError(f"data={name!r} is not a built-in set; choose one of {['builtin:' + k for k in sorted(tasks.EVALUATION_SETS)]}")
+        sets = ["builtin:" + k for k in sorted(tasks.EVALUATION_SETS)]
+        raise InputError(f"data={name!r} is not a built-in set; choose one of {sets}")
     return tasks.get_task(key)
 
 
