@@ -87,14 +87,14 @@ def native_precision(model: Any, fp32: bool = False) -> tuple[Any, bool]:
 def groups_workload(groups: int, size: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     """``groups`` arithmetic prompts with ``size`` candidate answers each (right, near
     misses, one duplicate per group as GRPO groups often have), as a policy would write."""
-    from trl_rrm.tasks.arithmetic import arithmetic_pairs
+    from trl_rrm.inputs import builtin_rows
 
     rng = random.Random(seed)
     out = []
-    for pair in arithmetic_pairs(groups, seed=seed):
-        right = int(pair.answer)
-        candidates = [pair.chosen, pair.rejected]
-        stem = pair.chosen.rsplit("=", 1)[0]
+    for pair in builtin_rows("builtin:arithmetic", groups, seed=seed):  # "a + b = right" vs a near miss
+        stem, right = pair["chosen"].rsplit("=", 1)
+        right = int(right)
+        candidates = [pair["chosen"], pair["rejected"]]
         while len(candidates) < size:
             style = rng.randrange(3)
             value = right + rng.choice([-10, -2, -1, 0, 1, 2, 10])
@@ -106,7 +106,7 @@ def groups_workload(groups: int, size: int, seed: int = 0) -> list[tuple[str, li
                 candidates.append(f"The result is {value}.")
         if size >= 4:
             candidates[-1] = candidates[0]  # a duplicate completion
-        out.append((pair.prompt, candidates[:size]))
+        out.append((pair["prompt"], candidates[:size]))
     return out
 
 

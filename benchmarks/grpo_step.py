@@ -43,7 +43,7 @@ def main() -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     from trl_rrm import HFJudge, RRMReward
-    from trl_rrm.tasks.arithmetic import arithmetic_pairs
+    from trl_rrm.inputs import builtin_rows
 
     base, tokenizer = load(args.model)
     policy = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],
@@ -83,7 +83,7 @@ def main() -> None:
         return out
 
     reward.__name__ = "rrm_reward"
-    dataset = Dataset.from_dict({"prompt": [[{"role": "user", "content": q.prompt}] for q in arithmetic_pairs(64)]})
+    dataset = Dataset.from_dict({"prompt": [[{"role": "user", "content": q["prompt"]}] for q in builtin_rows("builtin:arithmetic", 64)]})
     steps: list[dict[str, float]] = []
 
     class Split(TrainerCallback):

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from trl_rrm import HFJudge, Match, OpenAIJudge
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
+from trl_rrm.inputs import builtin_rows
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=None, help="judge path (default: embedded SmolLM2-135M-Instruct)")
@@ -55,7 +55,7 @@ if args.vllm:
     rows = [json.loads(line) for line in (ADAPTER / "held_out_pairs.jsonl").read_text().splitlines()]
     matches = [Match(r["prompt"], (r["chosen"], r["rejected"])) for r in rows if r["split"] == "test"][: args.pairs]
 else:
-    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in arithmetic_pairs(args.pairs, seed=0)]
+    matches = [Match(p["prompt"], (p["chosen"], p["rejected"])) for p in builtin_rows("builtin:arithmetic", args.pairs)]
 
 
 def serve(extra: list[str]) -> tuple[subprocess.Popen, str]:

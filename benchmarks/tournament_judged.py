@@ -51,16 +51,16 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trl_rrm import HFJudge, Match
+    from trl_rrm.inputs import builtin_tasks
     from trl_rrm.precision import cpu_computes_bf16
     from trl_rrm.sampling import generate_completions
-    from trl_rrm.tasks.proof import get_task
     from trl_rrm.tournaments import get_tournament, play
     from trl_rrm.types import Verdict
 
     path = model_path(args.model)
     policy = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if cpu_computes_bf16() else torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    task = get_task("builtin:constraints")
+    task = builtin_tasks().get_task("builtin:constraints")  # the checkout's toy task (recipes/tasks)
     rows = task.train_rows(args.prompts, args.seed, labels=True)
     start = time.perf_counter()
     answers = generate_completions(policy, tokenizer, [r["prompt"] for r in rows], num_samples=args.size,

@@ -28,12 +28,13 @@ PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "
 
 
 def judgments(n: int):
-    from trl_rrm import Match
-    from trl_rrm.tasks.constraints import TRAIN_TYPES, constraint_prompts, judge_trace, templated_pairs
+    from trl_rrm import Match, get_format
+    from trl_rrm.inputs import builtin_tasks
     from trl_rrm.warm_start import Judgment
 
-    pairs = templated_pairs(constraint_prompts(4 * n, "train", seed=7, types=list(TRAIN_TYPES)), seed=7)[:n]
-    return [Judgment(Match(p.problem.prompt, (p.first, p.second)), judge_trace(p)) for p in pairs]
+    c = builtin_tasks().constraints  # the checkout's toy task (recipes/tasks)
+    pairs = c.templated_pairs(c.constraint_prompts(4 * n, "train", seed=7, types=list(c.TRAIN_TYPES)), seed=7)[:n]
+    return [Judgment(Match(p.problem.prompt, (p.first, p.second)), c.judge_trace(p, get_format("rrm"))) for p in pairs]
 
 
 def main() -> None:

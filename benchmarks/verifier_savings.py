@@ -41,8 +41,8 @@ def main() -> None:
     args = p.parse_args()
     setup(args)
 
+    from trl_rrm.inputs import builtin_tasks
     from trl_rrm.sampling import generate_completions
-    from trl_rrm.tasks.proof import get_task
     from trl_rrm.verifier import settled_groups
 
     model, tokenizer = load(args.model)
@@ -51,7 +51,7 @@ def main() -> None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, args.policy)
-    task = get_task("builtin:constraints")
+    task = builtin_tasks().get_task("builtin:constraints")  # the checkout's toy task (recipes/tasks)
     rows = task.train_rows(args.prompts, args.seed, labels=True)
     answers = generate_completions(model, tokenizer, [r["prompt"] for r in rows], num_samples=args.generations,
                                    temperature=1.0, max_new_tokens=args.max_new_tokens, seed=args.seed)  # fmt: skip

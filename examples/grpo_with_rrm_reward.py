@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from trl_rrm import HFJudge, RRMReward
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
+from trl_rrm.inputs import builtin_rows
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--tiny", action="store_true", help="a tiny random model built in code instead of SmolLM2")
@@ -58,8 +58,8 @@ else:
     judge = HFJudge.from_model(policy, tokenizer, disable_adapters=True, **judge_kwargs)
 reward = RRMReward(judge, tournament="knockout", num_generations=args.num_generations)
 
-# Unlabeled prompts: only the question, no answer column.
-prompts = [[{"role": "user", "content": p.prompt}] for p in arithmetic_pairs(64, seed=0)]
+# Unlabeled prompts: only the question, no answer column (the questions of a toy set of the checkout).
+prompts = [[{"role": "user", "content": p["prompt"]}] for p in builtin_rows("builtin:arithmetic", 64)]
 dataset = Dataset.from_dict({"prompt": prompts})
 
 

@@ -13,7 +13,7 @@ import argparse
 import time
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
+from trl_rrm.inputs import builtin_rows
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=None, help="judge id or path (default: embedded SmolLM2-135M-Instruct)")
@@ -41,8 +41,8 @@ judge = HFJudge(
     max_new_tokens=args.max_new_tokens,
     verdict="forced",
 )
-pairs = arithmetic_pairs(args.pairs, seed=0)
-matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in pairs]  # the right answer is shown first here
+pairs = builtin_rows("builtin:arithmetic", args.pairs)  # a toy set of the checkout: the right result vs a near miss
+matches = [Match(p["prompt"], (p["chosen"], p["rejected"])) for p in pairs]  # the right answer is shown first here
 
 start = time.perf_counter()
 verdicts = judge.compare(matches)  # one call: all pairs, both orders, all votes
@@ -50,6 +50,6 @@ seconds = time.perf_counter() - start
 
 for pair, verdict in zip(pairs, verdicts):
     outcome = "tie" if verdict.tie else "failed" if verdict.failed else ("right" if verdict.winner == 0 else "wrong")
-    print(f"{pair.prompt:45s} votes={verdict.votes} -> {outcome} (forced {verdict.forced})")
+    print(f"{pair['prompt']:45s} votes={verdict.votes} -> {outcome} (forced {verdict.forced})")
 print(f"{len(matches) / seconds:.2f} matches/s, {sum(v.tokens for v in verdicts) / seconds:.0f} judge tokens/s")
 print("rationale of the first match:\n", verdicts[0].rationale)

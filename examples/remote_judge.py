@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from trl_rrm import AsyncRRMReward, OpenAIJudge
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
+from trl_rrm.inputs import builtin_rows
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", nargs="+", help="server API roots, e.g. http://127.0.0.1:8000/v1")
@@ -97,10 +97,10 @@ try:
     reward = AsyncRRMReward(judge, tournament="round_robin", num_generations=args.generations)
 
     prompts, completions = [], []
-    for pair in arithmetic_pairs(args.prompts * args.generations, seed=0)[: args.prompts]:
+    for pair in builtin_rows("builtin:arithmetic", args.prompts):  # a toy set of the checkout
         for g in range(args.generations):  # half right, half wrong answers per prompt
-            prompts.append(pair.prompt)
-            completions.append(pair.chosen if g % 2 == 0 else pair.rejected)
+            prompts.append(pair["prompt"])
+            completions.append(pair["chosen"] if g % 2 == 0 else pair["rejected"])
     metrics: dict[str, float] = {}
     start = time.perf_counter()
     rewards = asyncio.run(reward(prompts=prompts, completions=completions, log_metric=metrics.__setitem__))

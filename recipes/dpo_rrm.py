@@ -1,8 +1,8 @@
 """DPO on preference pairs labelled by a reasoning reward model (no human labels).
 
-1. Prompts: a built-in task of ``trl_rrm.tasks.proof`` (``constraints``, ``small_sums``) or
-   ``arithmetic`` (``trl_rrm.tasks.arithmetic``); the checkers and answers are never shown to
-   the labeler or the trainer. For the proof's tasks they measure the policy's held-out
+1. Prompts: a built-in task of ``tasks.registry`` (``constraints``, ``small_sums``,
+   ``arithmetic``); the checkers and answers are never shown to the labeler or the
+   trainer. For the tasks with a checker (the proof's) they measure the policy's held-out
    score before and after training (``<output_dir>/results.json``).
 2. Candidates: ``num_candidates`` samples per prompt from the policy.
 3. Labels: ``label_preferences`` ranks each prompt's candidates with a round robin of judge
@@ -42,8 +42,8 @@ from trl_rrm.judges.flags.arguments import JudgeArguments
 from trl_rrm.labeling import LabelingConfig, label_preferences
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
-from trl_rrm.tasks.proof import TASKS, get_task
+
+from tasks import TRAINING_TASKS, get_task
 
 
 @dataclass
@@ -52,7 +52,7 @@ class RRMDPOConfig:
     ``JudgeArguments``; training: ``trl.DPOConfig``)."""
 
     policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
-    task: str = field(default="arithmetic", metadata={"help": f"prompts: {', '.join(TASKS)} or arithmetic"})
+    task: str = field(default="arithmetic", metadata={"help": f"prompts: {', '.join(TRAINING_TASKS)}"})
     num_prompts: int = field(default=8, metadata={"help": "prompts to label"})
     eval_max_new_tokens: int = field(default=32, metadata={"help": "policy budget in the held-out evaluation"})
     eval_limit: int | None = field(default=None, metadata={"help": "held-out prompts scored (None: all)"})
@@ -60,8 +60,8 @@ class RRMDPOConfig:
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
 
     def __post_init__(self) -> None:
-        if self.task not in (*TASKS, "arithmetic"):
-            raise ValueError(f"task={self.task!r}; expected one of {(*TASKS, 'arithmetic')}")
+        if self.task not in TRAINING_TASKS:
+            raise ValueError(f"task={self.task!r}; expected one of {TRAINING_TASKS}")
         for name in ("num_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
@@ -71,12 +71,8 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     policy = cfg.policy_model or str(smollm2_path())
     judge_args.judge_model = judge_args.judge_model or policy  # default: the policy's base judges
     judge = judge_args.build()
-    task = get_task(cfg.task) if cfg.task in TASKS else None
-    if task is not None:
-        prompts = Dataset.from_list(task.train_rows(cfg.num_prompts, training.seed, labels=False))
-    else:
-        problems = arithmetic_pairs(cfg.num_prompts, seed=training.seed)
-        prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt}]} for p in problems])
+    task = get_task(cfg.task)
+    prompts = Dataset.from_list(task.train_rows(cfg.num_prompts, training.seed, labels=False))
     out = Path(training.output_dir)
     summary = label_preferences(
         prompts, judge, output=out / "preferences.jsonl", config=labeling, policy=policy, seed=training.seed,
@@ -94,7 +90,7 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     def score(model) -> dict:
         return task.score(model, tokenizer, max_new_tokens=cfg.eval_max_new_tokens, limit=cfg.eval_limit)
 
-    if task is not None:
+    if task.checked:
         from transformers import AutoModelForCausalLM
 
         base = AutoModelForCausalLM.from_pretrained(policy)
@@ -112,7 +108,7 @@ def main(cfg: RRMDPOConfig, labeling: LabelingConfig, judge_args: JudgeArguments
     )
     trainer.train()
     trainer.save_model(training.output_dir)
-    if task is not None:
+    if task.checked:
         results["after"] = score(trainer.model)
     results["adapter"] = training.output_dir
     write_results(out, results)

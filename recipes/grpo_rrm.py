@@ -7,7 +7,7 @@ OpenAI-compatible endpoint (``judge_base_url``). Each group of ``num_generations
 completions is ranked by a tournament (any of ``trl_rrm.tournaments.TOURNAMENTS``;
 docs/tournaments.md) and every completion gets its reward.
 
-Built-in datasets (``trl_rrm.tasks.proof``): ``builtin:constraints`` (short requests with a
+Built-in datasets (the tasks beside this recipe, ``tasks.registry``): ``builtin:constraints`` (short requests with a
 constraint code can check; the proof's task) and ``builtin:small_sums`` (the hard case).
 The policy never sees the checkers or the answers: they only measure the held-out score
 (satisfaction on prompts about unseen topics; accuracy on held-out questions) before,
@@ -60,8 +60,9 @@ from trl_rrm.judges.flags.arguments import JudgeArguments
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results
 from trl_rrm.sampling import generate_completions
-from trl_rrm.tasks.proof import TASKS, get_task
 from trl_rrm.tournaments.registry import DEFAULT_TOURNAMENT, TOURNAMENTS
+
+from tasks import CHECKED_TASKS, get_task
 
 logger = logging.getLogger("grpo_rrm")
 REWARDS = ("rrm", "ground_truth", "verified")
@@ -73,7 +74,7 @@ class RRMGRPOConfig:
     GRPO settings: ``trl.GRPOConfig``)."""
 
     policy_model: str | None = field(default=None, metadata={"help": "policy id or path (default: embedded SmolLM2)"})
-    dataset: str = field(default="builtin:constraints", metadata={"help": f"builtin:{'/'.join(TASKS)}, a hub dataset or a file"})
+    dataset: str = field(default="builtin:constraints", metadata={"help": f"builtin:{'/'.join(CHECKED_TASKS)}, a hub dataset or a file"})
     dataset_split: str = field(default="train", metadata={"help": "split of a hub dataset"})
     prompt_column: str = field(default="prompt", metadata={"help": "column with the prompts (text or messages)"})
     num_train_prompts: int = field(default=256, metadata={"help": "built-in dataset: training prompts"})
@@ -114,8 +115,9 @@ class RRMGRPOConfig:
             raise ValueError(f"reward={self.reward!r}; expected one of {REWARDS}")
         if self.labelled() and not self.dataset.startswith("builtin:"):
             raise ValueError(f"reward={self.reward!r} needs a built-in dataset (got dataset={self.dataset!r})")
-        if self.dataset.startswith("builtin:"):
-            get_task(self.dataset)  # an unknown task fails here, named
+        if self.dataset.startswith("builtin:") and self.dataset.removeprefix("builtin:") not in CHECKED_TASKS:
+            raise ValueError(f"dataset={self.dataset!r}: expected builtin:{'/'.join(CHECKED_TASKS)} (a task with a "
+                             "checker: its held-out score is the result), a hub dataset or a file")  # fmt: skip
         for name in ("num_train_prompts", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")

@@ -1,7 +1,7 @@
 """The end-to-end proof: a trained judge lets a policy learn from prompts without labels.
 
 On the embedded SmolLM2-135M-Instruct (CPU), task ``constraints`` by default (short
-requests with a constraint code checks; ``trl_rrm.tasks.proof``), for each seed:
+requests with a constraint code checks; ``tasks.registry``), for each seed:
 
 1. judge accuracy (both orders) on held-out pairs, for the bare base and for the judge
    adapter (trained by ``recipes/train_judge.py`` with ``train_judge: true``, or given as

@@ -5,7 +5,7 @@ Data: preference pairs, every one shown in BOTH orders (position has nothing to 
 pointwise judge (``format: pointwise``, constraints only) learns each distinct response of
 the pairs on its own, the checks of that response, then yes (every check passes) or no:
 - ``task: constraints`` (default): requests with a constraint code can check
-  (``trl_rrm.tasks.constraints.judge_data``): the base's own answers and code-written
+  (``tasks.constraints.judge_data``): the base's own answers and code-written
   near misses of every trained type, a share with attacks on the violating answer; held
   out, prompts about unseen topics and constraint types never trained, stratified by type;
 - ``task: small_sums``: the base's answers to small sums;
@@ -61,10 +61,13 @@ from trl_rrm.formats import PAIRWISE_FORMATS, POINTWISE_FORMATS, get_format
 from trl_rrm.inputs import load_rows
 from trl_rrm.precision import default_bf16
 from trl_rrm.recipe_results import write_results
+from trl_rrm.sampling import generate_completions
+from trl_rrm.seeds import seeded_rng
 from trl_rrm.special_tokens import special_ids
-from trl_rrm.tasks import constraints, sums
 from trl_rrm.types import text_key
 from trl_rrm.warm_start import Judgment, WarmStartConfig, judgment_examples, train
+
+from tasks import constraints, sums
 
 logger = logging.getLogger("train_judge")
 
@@ -185,12 +188,15 @@ def build_pairs(cfg: TrainJudgeConfig, model, tokenizer, cache: Path | None = No
             attack_share=cfg.attack_share, same_outcome=cfg.same_outcome, attacks=cfg.train_attacks, cache=cache,
         )  # fmt: skip
         return train_pairs, {split: as_examples(v, by_type=True) for split, v in held_out.items()}
+    def sampled(problems: list, seed: int) -> list[list[str]]:  # the base's own answers (temperature 1, 32 tokens)
+        return generate_completions(model, tokenizer, [p.prompt for p in problems], num_samples=cfg.samples_per_problem,
+                                    temperature=1.0, max_new_tokens=32, seed=seed, batch_size=64)  # fmt: skip
+
     problems = sums.small_sums(cfg.num_train_problems, seed=cfg.pairs_seed, split="train")
-    samples = sums.sample_completions(model, tokenizer, problems, num_samples=cfg.samples_per_problem, seed=cfg.pairs_seed)
-    train_pairs = sums.judge_pairs(problems, samples, seed=cfg.pairs_seed, per_problem=2)
+    train_pairs = sums.judge_pairs(problems, sampled(problems, cfg.pairs_seed), seed=cfg.pairs_seed, per_problem=2)
     held = sums.small_sums(cfg.num_eval_problems, seed=1000, split="test")
-    held_samples = sums.sample_completions(model, tokenizer, held, num_samples=cfg.samples_per_problem, seed=1000)
-    return train_pairs, {"test": as_examples(sums.judge_pairs(held, held_samples, seed=1000, per_problem=2), by_type=False)}
+    held_pairs = sums.judge_pairs(held, sampled(held, 1000), seed=1000, per_problem=2)
+    return train_pairs, {"test": as_examples(held_pairs, by_type=False)}
 
 
 def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) -> list[Judgment]:
@@ -199,7 +205,7 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
     pairs, which nothing can check); pairs with no preferred response: checks only.
     Pointwise: every distinct response of the pairs once, its checks, then yes or no."""
     fmt = get_format(cfg.format)
-    rng = random.Random(f"verdict-only:{cfg.pairs_seed}")
+    rng = seeded_rng("verdict-only", cfg.pairs_seed)
     if cfg.pointwise:
         return response_judgments(cfg, pairs, fmt, rng, verdict_only)
     out = []
@@ -216,11 +222,11 @@ def judgments(cfg: TrainJudgeConfig, pairs: list, verdict_only: bool = False) ->
             if not same and (verdict_only or rng.random() < cfg.verdict_only_share):
                 out.append(Judgment(match, fmt.verdicts[shown.label]))
             elif cfg.task == "constraints":
-                trace = constraints.judge_trace(shown, cfg.format, walk=cfg.walk_evidence, copy_limit=cfg.copy_limit)
+                trace = constraints.judge_trace(shown, fmt, walk=cfg.walk_evidence, copy_limit=cfg.copy_limit)
                 spans = constraints.decisive_spans(trace, cfg.decisive_marks)
                 out.append(Judgment(match, trace, spans, verdict_loss=not same))
             else:
-                out.append(Judgment(match, sums.judge_trace(shown, cfg.format)))
+                out.append(Judgment(match, sums.judge_trace(shown, fmt)))
     return out
 
 
@@ -232,7 +238,7 @@ def response_judgments(cfg: TrainJudgeConfig, pairs: list, fmt, rng: random.Rand
             if (pair.problem.prompt, text) in seen:
                 continue
             seen.add((pair.problem.prompt, text))
-            trace, passes = constraints.response_trace(pair.problem, text, cfg.format, walk=cfg.walk_evidence,
+            trace, passes = constraints.response_trace(pair.problem, text, fmt, walk=cfg.walk_evidence,
                                                        copy_limit=cfg.copy_limit)  # fmt: skip
             match = Match(pair.problem.prompt, (text,))
             if verdict_only or rng.random() < cfg.verdict_only_share:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The recipes' own modules (the toy tasks ``tasks``, the recipe scripts) import as a recipe
+# script sees them: from the recipes folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes"))
 
 
 def pytest_addoption(parser):

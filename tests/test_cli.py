@@ -81,3 +81,31 @@ def test_eval_with_a_local_and_a_served_judge_is_a_usage_error(tmp_path, capsys)
         main(["eval", "--task", "pairwise", "--input", str(data), "--judge", "some/model",
               "--judge-base-url", "http://127.0.0.1:9/v1", "--output", str(out), "--no-progress"])  # fmt: skip
     assert exit_.value.code == 2 and "judge_base_url is set" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_best_of_n_tournaments_default_is_declared_once():
+    import inspect
+
+    from trl_rrm.cli import EvalRun
+    from trl_rrm.evaluation import evaluate_best_of_n
+    from trl_rrm.tournaments.registry import DEFAULT_EVALUATION_TOURNAMENTS
+
+    assert DEFAULT_EVALUATION_TOURNAMENTS == ("knockout", "round_robin")
+    assert inspect.signature(evaluate_best_of_n).parameters["tournaments"].default is DEFAULT_EVALUATION_TOURNAMENTS
+    assert EvalRun().tournament == list(DEFAULT_EVALUATION_TOURNAMENTS)
+    assert build_parser().parse_args(["eval"]).tournament == list(DEFAULT_EVALUATION_TOURNAMENTS)
+
+
+@pytest.mark.parametrize("flags, judged_format", [([], "principle"), (["--judge-format", "rm_r1"], "rm_r1")])
+def test_a_listwise_eval_gives_an_unset_judge_format_the_listwise_one(flags, judged_format, monkeypatch, tmp_path, capsys):
+    from trl_rrm import cli
+
+    seen = []
+
+    def build_judge(arguments):
+        seen.append(arguments.judge_format)
+        raise ValueError("no judge in this test")
+
+    monkeypatch.setattr(cli, "build_judge", build_judge)
+    assert main(["eval", "--task", "listwise", "--output", str(tmp_path / "out"), *flags]) == 2
+    assert seen == [judged_format] and "no judge in this test" in capsys.readouterr().err

@@ -23,10 +23,11 @@ from trl_rrm.evaluation import (
     write_report,
 )
 from trl_rrm.evaluation.data import best_of_n_examples, listwise_examples, pairwise_examples
-from trl_rrm.inputs import parse_columns
 from trl_rrm.evaluation.metrics import REWARDBENCH_WEIGHTS
-from trl_rrm.tasks.eval_sets import best_of_n_set, listwise_set, pairwise_set
+from trl_rrm.inputs import parse_columns
 from trl_rrm.testing import NumberJudge
+
+from tasks.eval_sets import best_of_n_set, listwise_set, pairwise_set
 
 JUDGE = "trl_rrm.testing:NumberJudge"  # a module:factory judge, no model
 from trl_rrm.types import Verdict

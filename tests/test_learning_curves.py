@@ -11,7 +11,8 @@ import pytest
 
 from trl_rrm.evaluation import plot_learning_curves
 from trl_rrm.evaluation.learning_curves import mean_curve
-from trl_rrm.tasks.proof import get_task
+
+from tasks import get_task
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 

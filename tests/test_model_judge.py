@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from trl_rrm import HFJudge, Match
-from trl_rrm.tasks.arithmetic import arithmetic_pairs
+
+from tasks.arithmetic import arithmetic_pairs
 
 pytestmark = pytest.mark.model
 

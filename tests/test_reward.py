@@ -152,7 +152,7 @@ def test_keyword_columns_are_checked_before_judging():
 
 def test_verifier_settles_the_groups_it_separates_and_the_judge_ranks_the_rest():
     """Issue 26 item 5, on the constraints task's checker: a mixed batch of three prompts."""
-    from trl_rrm.tasks.constraints import constraint_prompts, constraint_reward, dataset_rows
+    from tasks.constraints import constraint_prompts, constraint_reward, dataset_rows
 
     rows = dataset_rows(constraint_prompts(3, "train", seed=0, types=["end_question"]))
     completions = ["Is it 3?", "It is 9.", "Is it 1?", "It is 5.",  # the checker separates: 1 0 1 0

@@ -17,7 +17,7 @@ PURE = [
     "trl_rrm.formats", "trl_rrm.parsing", "trl_rrm.thinking", "trl_rrm.judges.hf.prefix_plan", "trl_rrm.judges.votes",
     "trl_rrm.judges.requests", "trl_rrm.judges.config", "trl_rrm.judges.protocol", "trl_rrm.judges.presenting",
     "trl_rrm.judges.engine", "trl_rrm.tournaments", "trl_rrm.hacking", "trl_rrm.inputs", "trl_rrm.labeling.config",
-    "trl_rrm.tasks.constraints", "trl_rrm.tasks.sums", "trl_rrm.reward", "trl_rrm.precision", "trl_rrm.floor",
+    "trl_rrm.reward", "trl_rrm.precision", "trl_rrm.floor",
     "trl_rrm.seeds", "trl_rrm.special_tokens", "trl_rrm.recipe_results", "trl_rrm.weights_digest",
 ]  # fmt: skip
 
@@ -73,45 +73,77 @@ def test_every_relative_import_resolves():
     assert not missing
 
 
-def test_nothing_in_the_core_imports_the_toy_tasks():
-    """Issue 25 item 3: ``trl_rrm.tasks`` (toy tasks for recipes, tests and built-in sets)
-    is optional; the built-in sets reach the core through entry points. Only the CLI's
-    ``demo`` command (an application of them) imports it."""
+def test_the_library_never_imports_the_toy_tasks():
+    """Issue 43 item 2: the toy tasks are the recipes' package ``tasks`` (recipes/tasks), not
+    the library's. No module of trl_rrm imports it; importing the library (CLI, demo,
+    evaluation, labeling) loads none of it; a ``builtin:`` name reaches the checkout's
+    registry by path when one is asked for (``inputs.builtin_tasks``); packaging finds only
+    trl_rrm, so a wheel ships no task code."""
     import ast
+
+    import tomllib
+    from setuptools import find_packages
 
     found = []
     for path in PACKAGE.rglob("*.py"):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        if parts[1] == "tasks" or parts == ("trl_rrm", "cli"):
-            continue
-        imports = [(node, [name] + [f"{name}.{a.name}" for a in node.names]) for node, name in _from_imports(path)]
-        imports += [(node, [a.name for a in node.names]) for node in ast.walk(ast.parse(path.read_text()))
-                    if isinstance(node, ast.Import)]  # fmt: skip
-        for node, names in imports:
-            found += [f"{path.name}:{node.lineno}" for n in names if n == "trl_rrm.tasks" or n.startswith("trl_rrm.tasks.")]
+        names = [name for _, name in _from_imports(path)]
+        names += [a.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Import) for a in node.names]
+        found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "tasks" or n.startswith("trl_rrm.tasks")]
     assert not found
-    code = "import sys, trl_rrm.inputs as i; rows = i.builtin_rows('builtin:pairs', 2); assert len(rows) == 2; print(sorted(i.builtin_sets()))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "['best_of_n', 'constraints', 'listwise', 'pairs']"
+    code = ("import sys, trl_rrm, trl_rrm.cli, trl_rrm.demo, trl_rrm.evaluation, trl_rrm.labeling, trl_rrm.inputs as i\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tasks'))\n"
+            "print(len(i.builtin_rows('builtin:pairs', 2)), sys.modules['tasks'].__file__)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert result.stdout.splitlines() == ["[]", f"2 {PACKAGE.parent / 'recipes' / 'tasks' / '__init__.py'}"]
+    setup = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = find_packages(str(PACKAGE.parent), include=setup["include"])
+    assert "trl_rrm" in packages and all(p.split(".")[0] == "trl_rrm" for p in packages)
+    assert not (PACKAGE / "tasks").exists()
+
+
+def test_a_builtin_name_without_the_checkout_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    """The library installed from a wheel has no recipes/tasks beside it: a built-in name is
+    an InputError that names it, and the CLI says so before it loads a judge."""
+    from trl_rrm import inputs
+    from trl_rrm.cli import main
+
+    monkeypatch.setattr(inputs, "TASKS_DIR", tmp_path / "recipes" / "tasks")
+    monkeypatch.delitem(sys.modules, "tasks", raising=False)
+    with pytest.raises(inputs.InputError, match=r"data='builtin:pairs' is a toy task of the trl-rrm repository"):
+        inputs.load_rows("builtin:pairs")
+    assert main(["eval", "--input", "builtin:listwise", "--task", "listwise", "--output", str(tmp_path / "out")]) == 2
+    assert main(["demo", "--pairs", "2"]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(" is a toy task")[0] for line in errors] == [
+        "trl-rrm eval: error: data='builtin:listwise'", "trl-rrm demo: error: data='builtin:arithmetic'"]
+    assert "tasks" not in sys.modules and not (tmp_path / "out").exists()
+
+
+def test_builtin_names_are_the_registrys_sets():
+    from trl_rrm.inputs import InputError, builtin_rows, builtin_task
+
+    from tasks import EVALUATION_SETS, TASKS
+
+    assert EVALUATION_SETS == ("pairs", "best_of_n", "listwise", "constraints", "arithmetic")
+    assert builtin_task("builtin:pairs") is TASKS["pairs"]
+    assert builtin_rows("builtin:arithmetic", 2) == TASKS["arithmetic"].rows(2)
+    with pytest.raises(InputError, match=r"'builtin:small_sums' is not a built-in set; choose one of \['builtin:arithmetic'"):
+        builtin_rows("builtin:small_sums")  # a training task, no evaluation set
 
 
 def test_one_default_tournament_for_the_reward():
     """Issue 25 item 5: the reward's tournament default was circular in RRMReward and
     round robin in grpo_rrm's config; the docs called knockout the default."""
     import inspect
-    import sys
     from pathlib import Path
+
+    from grpo_rrm import RRMGRPOConfig  # recipes/ is on the path (conftest.py)
 
     from trl_rrm import RRMReward
     from trl_rrm.labeling.config import LabelingConfig
     from trl_rrm.tournaments.registry import DEFAULT_LABELING_TOURNAMENT, DEFAULT_TOURNAMENT, TOURNAMENTS
 
     repo = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo / "recipes"))
-    try:
-        from grpo_rrm import RRMGRPOConfig
-    finally:
-        sys.path.remove(str(repo / "recipes"))
     from trl_rrm.judges import GenerativeJudge, GenerativeJudgeConfig
 
     # not named: the default for a pairwise judge, "pointwise" for a pointwise one, in both entry points

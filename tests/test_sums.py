@@ -1,11 +1,14 @@
-"""The verifiable task behind the end-to-end proof (trl_rrm.tasks.sums)."""
+"""The verifiable task behind the end-to-end proof (recipes/tasks/sums.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from trl_rrm.formats import get_format
 from trl_rrm.parsing import parse_verdict
-from trl_rrm.tasks.sums import (
+from trl_rrm.sampling import generate_completions
+
+from tasks.sums import (
     JudgePair,
     Problem,
     all_sums,
@@ -15,7 +18,6 @@ from trl_rrm.tasks.sums import (
     judge_pairs,
     judge_trace,
     policy_accuracy,
-    sample_completions,
     small_sums,
     templated_samples,
 )
@@ -81,32 +83,26 @@ def test_judge_pairs_take_one_right_and_one_wrong_answer():
 def test_judge_trace_ends_in_the_right_parseable_verdict(fmt, label):
     problem = Problem("What is 7 + 5?", 12, "7 + 5")
     first, second = ("7 + 5 = 12", "13") if label == 0 else ("13", "7 + 5 = 12")
-    trace = judge_trace(JudgePair(problem, first, second, label), fmt)
+    trace = judge_trace(JudgePair(problem, first, second, label), get_format(fmt))
     assert parse_verdict(trace, fmt) == label
     assert "12" in trace and "13" in trace
-    with pytest.raises(ValueError, match="fmt_name"):
-        judge_trace(JudgePair(problem, first, second, label), "principle")
+    with pytest.raises(TypeError, match="'principle' has no pair trace"):
+        judge_trace(JudgePair(problem, first, second, label), get_format("principle"))
 
 
-def test_generation_helpers_on_the_tiny_model(tiny_model_and_tokenizer):
+def test_policy_accuracy_on_the_tiny_model_is_greedy_decoding(tiny_model_and_tokenizer):
     model, tokenizer = tiny_model_and_tokenizer
     model.train()
     problems = small_sums(3, seed=0)
-    texts = sample_completions(model, tokenizer, problems, max_new_tokens=4, num_samples=2, temperature=1.0)
-    assert len(texts) == 3 and all(len(t) == 2 for t in texts)
-    assert texts == sample_completions(model, tokenizer, problems, max_new_tokens=4, num_samples=2, temperature=1.0)
-    assert model.training  # the mode is restored
     result = policy_accuracy(model, tokenizer, problems, max_new_tokens=4)
-    assert result["n"] == 3 and len(result["examples"]) == 3
-    assert [e["completion"] for e in result["examples"]] == [t[0] for t in sample_completions(
-        model, tokenizer, problems, max_new_tokens=4, num_samples=1, temperature=0.0)]  # fmt: skip
-    assert result["accuracy"] == sum(is_correct(e["completion"], p.answer) for p, e in zip(problems, result["examples"])) / 3
-    with pytest.raises(ValueError, match="num_samples"):
-        sample_completions(model, tokenizer, problems, num_samples=2, temperature=0.0)
+    assert model.training  # the mode is restored
+    greedy = generate_completions(model, tokenizer, [p.prompt for p in problems], max_new_tokens=4)
+    assert result["n"] == 3 and [e["completion"] for e in result["examples"]] == [t[0] for t in greedy]
+    assert result["accuracy"] == sum(is_correct(t[0], p.answer) for p, t in zip(problems, greedy)) / 3
 
 
 def test_policy_accuracy_counts_the_right_answers(monkeypatch):
-    import trl_rrm.tasks.sums as sums_module
+    import tasks.sums as sums_module
 
     problems = small_sums(3, seed=0)
     answers = [f"It is {problems[0].answer}.", "no idea", f"{problems[2].answer}"]

@@ -58,7 +58,7 @@ def test_bad_user_pairs_are_refused_by_row(recipe, tmp_path):
 
 
 def test_constraint_pairs_train_on_checked_judgments(recipe):
-    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+    from tasks.constraints import constraint_prompts, templated_pairs
 
     pairs = templated_pairs(constraint_prompts(6, "train", seed=2), seed=2)
     cfg = recipe.TrainJudgeConfig()
@@ -75,7 +75,7 @@ def test_constraint_pairs_train_on_checked_judgments(recipe):
 
 
 def test_decisive_marks_weigh_the_walks_marks(recipe):
-    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+    from tasks.constraints import constraint_prompts, templated_pairs
 
     pairs = templated_pairs(constraint_prompts(24, "train", seed=2), seed=2)
     plain = recipe.judgments(recipe.TrainJudgeConfig(walk_evidence=True), pairs)
@@ -87,7 +87,7 @@ def test_decisive_marks_weigh_the_walks_marks(recipe):
 
 
 def test_pairs_without_a_preferred_response_train_their_checks_in_both_orders(recipe):
-    from trl_rrm.tasks.constraints import constraint_prompts, same_outcome_pairs, templated_pairs
+    from tasks.constraints import constraint_prompts, same_outcome_pairs, templated_pairs
 
     prompts = constraint_prompts(6, "train", seed=2)
     same = same_outcome_pairs([], [], prompts, seed=2)
@@ -143,7 +143,8 @@ def test_walk_config_is_what_trained_the_committed_walk_judge(recipe):
 
 def test_a_pointwise_judge_trains_each_distinct_response_once(recipe):
     from trl_rrm.formats import FORMATS
-    from trl_rrm.tasks.constraints import constraint_prompts, templated_pairs
+
+    from tasks.constraints import constraint_prompts, templated_pairs
 
     pairs = templated_pairs(constraint_prompts(6, "train", seed=2), seed=2)
     items = recipe.judgments(recipe.TrainJudgeConfig(format="pointwise"), pairs + pairs[:2])  # repeats judged once

@@ -28,8 +28,10 @@ from transformers import HfArgumentParser
 
 from . import __version__
 from .distributed import world
+from .formats import LISTWISE_FORMATS
 from .judges.flags.arguments import JudgeArguments
 from .labeling.config import LabelingConfig
+from .tournaments.registry import DEFAULT_EVALUATION_TOURNAMENTS
 
 # Old flag names, still accepted (with a warning): old -> new.
 RENAMED = {
@@ -71,7 +73,7 @@ class EvalRun:
     rewardbench: bool = field(default=False, metadata={"help": "pairwise: add RewardBench's section scores"})
     votes_curve: list[int] | None = field(default=None, metadata={"help": "pairwise: re-run with these num_votes"})
     budget_curve: list[int] | None = field(default=None, metadata={"help": "pairwise: re-run with these max_new_tokens"})
-    tournament: list[str] = field(default_factory=lambda: ["knockout", "round_robin"],
+    tournament: list[str] = field(default_factory=lambda: list(DEFAULT_EVALUATION_TOURNAMENTS),
                                   metadata={"help": "best-of-n: tournaments picking the best candidate"})  # fmt: skip
     method: str = field(default="listwise", metadata={"help": "listwise: 'listwise' (judge.rank) or a pairwise tournament"})
     attacks: list[str] | None = field(default=None, metadata={"help": "robustness: the attacks to run (default: all)"})
@@ -219,24 +221,27 @@ def _label(namespace: argparse.Namespace) -> int:
 def _eval(namespace: argparse.Namespace) -> int:
     from .evaluation import evaluate_best_of_n, evaluate_listwise, evaluate_pairwise, evaluate_robustness, write_report
     from .evaluation.report import prepare_report_dir
-    from .inputs import InputError, parse_columns
+    from .inputs import InputError, builtin_task, parse_columns
 
     run, judge_args = _split(namespace, EvalRun, JudgeArguments)
     defaults = {"pairwise": "builtin:pairs", "best-of-n": "builtin:best_of_n", "listwise": "builtin:listwise",
                 "robustness": "builtin:constraints"}  # fmt: skip
     data = run.input or defaults[run.task]
     rows_of = {"robustness": "pairwise"}  # robustness attacks pairwise rows
-    builtin_task = next((rows_of.get(task, task) for task, name in defaults.items() if name == data), None)
-    if builtin_task is not None and builtin_task != rows_of.get(run.task, run.task):
-        print(f"trl-rrm eval: error: --input {data} is a {builtin_task} set, but --task is {run.task}", file=sys.stderr)
+    set_kind = next((rows_of.get(task, task) for task, name in defaults.items() if name == data), None)
+    if set_kind is not None and set_kind != rows_of.get(run.task, run.task):
+        print(f"trl-rrm eval: error: --input {data} is a {set_kind} set, but --task is {run.task}", file=sys.stderr)
         return 2
     if not judge_args.judge_model and not judge_args.judge_base_url:
         judge_args.judge_model = "embedded"
     listwise = run.task == "listwise" and run.method == "listwise"
-    if listwise and judge_args.judge_format == "rrm" and not _is_factory(judge_args.judge_model):
-        judge_args.judge_format = "principle"  # judge.rank needs the listwise format
+    unset_format = _default(JudgeArguments.__dataclass_fields__["judge_format"])  # a pairwise format
+    if listwise and judge_args.judge_format == unset_format and not _is_factory(judge_args.judge_model):
+        judge_args.judge_format = LISTWISE_FORMATS[0]  # judge.rank needs a listwise format
     common = dict(split=run.split, limit=run.limit, seed=run.seed, progress=not run.no_progress)
     try:
+        if data.startswith("builtin:"):
+            builtin_task(data)  # a built-in set exists (in a checkout) before anything loads
         common["columns"] = parse_columns(namespace.column)
         prepare_report_dir(run.output, overwrite=run.overwrite)  # before any judging
         judge = build_judge(judge_args)
@@ -263,11 +268,16 @@ def _eval(namespace: argparse.Namespace) -> int:
 
 
 def _demo(namespace: argparse.Namespace) -> int:
-    from .tasks.demo import run_demo
+    from .demo import run_demo
+    from .inputs import InputError
 
-    report = run_demo(namespace.model, adapter=namespace.adapter, formats=namespace.formats, verdicts=namespace.verdicts,
-                      pairs=namespace.pairs, max_new_tokens=namespace.max_new_tokens, batch_size=namespace.batch_size,
-                      seed=namespace.seed)  # fmt: skip
+    try:
+        report = run_demo(namespace.model, adapter=namespace.adapter, formats=namespace.formats,
+                          verdicts=namespace.verdicts, pairs=namespace.pairs, max_new_tokens=namespace.max_new_tokens,
+                          batch_size=namespace.batch_size, seed=namespace.seed)  # fmt: skip
+    except InputError as err:
+        print(f"trl-rrm demo: error: {err}", file=sys.stderr)
+        return 2
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

@@ -12,12 +12,15 @@ file by its line number (``line 12``: what an editor shows), anything else by it
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .types import Text
@@ -137,17 +140,60 @@ def load_rows(
     return apply_columns(rows, columns or {})
 
 
-SETS_GROUP = "trl_rrm.sets"
+# "builtin:<name>" names a toy task of the repository, not of the library: the recipes'
+# package ``tasks`` (recipes/tasks, its registry), found beside this package in a checkout.
+TASKS_DIR = Path(__file__).resolve().parent.parent / "recipes" / "tasks"
 
 
-def builtin_sets() -> dict[str, Any]:
-    """The sets ``"builtin:<name>"`` names: the ``trl_rrm.sets`` entry points of every
-    installed package (this one's in pyproject.toml: ``pairs``, ``constraints``,
-    ``best_of_n``, ``listwise``), each a function ``(n, seed=...) -> rows``. Nothing here
-    imports the package that defines them until a set is asked for."""
-    from importlib.metadata import entry_points
+def builtin_tasks(name: str = "builtin:") -> ModuleType:
+    """The checkout's task package (``recipes/tasks``, imported as ``tasks``): its registry
+    (``get_task``, ``EVALUATION_SETS``) is what ``"builtin:<name>"`` names. The library ships
+    no task: a checkout installed with ``pip install -e .`` has the folder beside
+    ``trl_rrm``; a wheel does not. The package is imported when a built-in name is first
+    asked for, never by the library's own imports.
 
-    return {point.name: point for point in entry_points(group=SETS_GROUP)}
+    Raises:
+        InputError: naming ``name``: no ``recipes/tasks`` beside the package (the library
+            installed without its checkout), or another module already imported as ``tasks``.
+    """
+    init = TASKS_DIR / "__init__.py"
+    loaded = sys.modules.get("tasks")
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", None) or "").resolve() == init:
+            return loaded
+        raise InputError(f"data={name!r}: the built-in tasks are the package 'tasks' of {TASKS_DIR.parent}, "
+                         f"but another module named 'tasks' is imported ({getattr(loaded, '__file__', loaded)!r})")  # fmt: skip
+    if not init.is_file():
+        raise InputError(
+            f"data={name!r} is a toy task of the trl-rrm repository (recipes/tasks), which the installed library "
+            f"does not ship ({TASKS_DIR} is missing): install trl-rrm from a checkout (git clone, then "
+            "pip install -e .), or pass a file, a list of rows or a hub dataset"
+        )
+    spec = importlib.util.spec_from_file_location("tasks", init, submodule_search_locations=[str(TASKS_DIR)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tasks"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["tasks"]
+        raise
+    return module
+
+
+def builtin_task(name: str) -> Any:
+    """The task of the evaluation set ``name`` (``"builtin:pairs"`` or ``"pairs"``), checked
+    before anything loads (the CLI asks before it loads a judge).
+
+    Raises:
+        InputError: see ``builtin_tasks``, or a name that is no evaluation set (the message
+            lists them).
+    """
+    tasks = builtin_tasks(name)
+    key = name.removeprefix("builtin:")
+    if key not in tasks.EVALUATION_SETS:
+        sets = ["builtin:" + k for k in sorted(tasks.EVALUATION_SETS)]
+        raise InputError(f"data={name!r} is not a built-in set; choose one of {sets}")
+    return tasks.get_task(key)
 
 
 def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
@@ -155,15 +201,11 @@ def builtin_rows(name: str, n: int | None = None, seed: int = 0) -> list[dict[st
     set's default if None), seeded.
 
     Raises:
-        InputError: an unknown name or a bad ``n``.
+        InputError: see ``builtin_task``, or a bad ``n``.
     """
-    sets = builtin_sets()
-    key = name.removeprefix("builtin:")
-    if key not in sets:
-        raise InputError(f"data={name!r} is not a built-in set; choose one of {['builtin:' + k for k in sorted(sets)]}")
-    make = sets[key].load()
+    task = builtin_task(name)
     try:
-        return make(seed=seed) if n is None else make(n, seed=seed)
+        return task.rows(n, seed=seed)
     except ValueError as err:
         raise InputError(str(err)) from None
 

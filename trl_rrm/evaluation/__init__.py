@@ -12,7 +12,8 @@
 - ``write_report``: report.json, report.md and curves.png; ``plot_learning_curves``: a
   policy's held-out score against training step, per arm and seed (the proof's plot).
 - Built-in sets (``builtin:pairs``, ``builtin:best_of_n``, ``builtin:listwise``) come from
-  ``trl_rrm.tasks.eval_sets``, so everything runs offline.
+  the toy tasks of the checkout (``recipes/tasks``: ``trl_rrm.inputs.builtin_rows``), so
+  everything runs offline.
 
 Plain Python apart from the judge: any object with ``compare`` (and ``rank``) works.
 """

@@ -1,6 +1,6 @@
 """Best-of-N: does a tournament of judge matches pick a correct candidate?
 
-    result = evaluate_best_of_n(judge, "builtin:best_of_n", tournaments=["knockout", "round_robin"])
+    result = evaluate_best_of_n(judge, "builtin:best_of_n")  # knockout and round robin (the default)
 
 For each tournament, every prompt's candidates are played through the same driver as
 ``RRMReward`` (``run_tournament``: one judge call per round for a chunk of prompts) and
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..judges import describe
 from ..seeds import seeded_rng
 from ..tournaments import Tournament, get_tournament
+from ..tournaments.registry import DEFAULT_EVALUATION_TOURNAMENTS
 from .common import play_tournaments
 from .data import CandidateList, best_of_n_examples, candidate_lists
 from .metrics import mean
@@ -109,7 +110,7 @@ def evaluate_best_of_n(
     judge: Judge,
     data: Any,
     *,
-    tournaments: Sequence[str | Tournament] = ("knockout", "round_robin"),
+    tournaments: Sequence[str | Tournament] = DEFAULT_EVALUATION_TOURNAMENTS,
     seed: int = 0,
     chunk_size: int = 16,
     progress: bool = False,
@@ -123,7 +124,8 @@ def evaluate_best_of_n(
         judge: a pairwise judge (and ``rank`` for the ``listwise`` tournament).
         data: rows with ``prompt``, ``candidates``, ``correct`` (``"builtin:best_of_n"``, a
             file, a hub dataset, ...; see ``trl_rrm.inputs.load_rows``), or a list of ``CandidateList``.
-        tournaments: names for ``get_tournament`` or ``Tournament`` objects.
+        tournaments: names for ``get_tournament`` or ``Tournament`` objects
+            (``DEFAULT_EVALUATION_TOURNAMENTS``: knockout and round robin).
         seed: seeds the built-in set, the tournaments and the tie-breaking draws.
         chunk_size: prompts per tournament run (each round of a run is one judge call).
         progress: show a tqdm progress bar.

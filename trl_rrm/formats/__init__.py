@@ -39,6 +39,7 @@ FORMATS: dict[str, JudgeFormat] = {
 }
 PAIRWISE_FORMATS = tuple(name for name, f in FORMATS.items() if isinstance(f, PairwiseFormat))
 POINTWISE_FORMATS = tuple(name for name, f in FORMATS.items() if isinstance(f, PointwiseFormat))
+LISTWISE_FORMATS = tuple(name for name, f in FORMATS.items() if isinstance(f, ListwiseFormat))
 
 _UNSET = object()
 
@@ -91,6 +92,7 @@ def get_format(
 __all__ = [
     "DEFAULT_PRINCIPLE",
     "FORMATS",
+    "LISTWISE_FORMATS",
     "PAIRWISE_FORMATS",
     "POINTWISE_FORMATS",
     "JudgeFormat",

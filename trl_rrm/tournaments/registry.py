@@ -39,6 +39,9 @@ TOURNAMENTS: dict[str, type[Tournament]] = {
 # pointwise judge's default is "pointwise" everywhere: each completion judged once.
 DEFAULT_TOURNAMENT = "circular"
 DEFAULT_LABELING_TOURNAMENT = "round_robin"
+# The tournaments a best-of-N evaluation compares when none are named (evaluate_best_of_n,
+# trl-rrm eval --task best-of-n): the cheapest exact pick beside the most thorough one.
+DEFAULT_EVALUATION_TOURNAMENTS = ("knockout", "round_robin")
 POINTWISE_TOURNAMENT = "pointwise"
 
 

@@ -2,7 +2,7 @@
 
 Each type is a ``ConstraintType``; a ``Constraint`` is one type with its parameters, e.g.
 ``Constraint.of("include_word", word="purple")``. The rules behind every check are defined
-in ``trl_rrm.tasks.constraints.text``; on top of them, a response with no letter or digit
+in ``tasks.constraints.text``; on top of them, a response with no letter or digit
 (empty, whitespace, only punctuation or emoji) satisfies no constraint at all.
 
 | type            | asks                                   | satisfied when                                  |

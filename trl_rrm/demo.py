@@ -1,7 +1,8 @@
 """The main job on the embedded default: judge real pairs with a real judge, report.
 
 ``trl-rrm demo`` loads a judge (by default SmolLM2-135M-Instruct, obtained offline from
-PyPI by ``trl_rrm.embedded``), builds verifiable arithmetic preference pairs in code,
+PyPI by ``trl_rrm.embedded``), takes verifiable arithmetic preference pairs (the set
+``builtin:arithmetic``: a toy task of the checkout, ``trl_rrm.inputs.builtin_rows``),
 judges them in each pairwise format and verdict mode (``forced``: write an analysis,
 force a verdict where none came; ``direct``: read p(first better) from the verdict
 tokens, no analysis) with both presentation orders in ONE ``compare`` call each, and
@@ -15,9 +16,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..judges import HFJudge
-from ..types import Match, Verdict
-from .arithmetic import arithmetic_pairs
+from .inputs import builtin_rows
+from .judges.hf import HFJudge
+from .types import Match, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +74,17 @@ def run_demo(
         max_new_tokens: thinking budget per judgment.
         batch_size: sequences generated together.
         seed: seeds the pairs and the judge's sampling.
+
+    Raises:
+        InputError: the library is installed without its checkout (no built-in sets), or
+            ``pairs`` < 1; raised before any model loads.
     """
+    data = builtin_rows("builtin:arithmetic", pairs, seed=seed)
+    matches = [Match(row["prompt"], (row["chosen"], row["rejected"])) for row in data]
     if model is None:
-        from ..embedded import smollm2_path
+        from .embedded import smollm2_path
 
         model = str(smollm2_path())
-    data = arithmetic_pairs(pairs, seed=seed)
-    matches = [Match(p.prompt, (p.chosen, p.rejected)) for p in data]
     loaded = HFJudge(model, adapter=adapter, batch_size=batch_size).load()
     report: dict[str, Any] = {"model": model, "adapter": adapter, "pairs": pairs, "max_new_tokens": max_new_tokens}
     report["results"] = []

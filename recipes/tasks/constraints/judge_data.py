@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from trl_rrm.evaluation.robustness import ATTACKS
+from trl_rrm.formats import FORMATS, PairwiseFormat
+from trl_rrm.sampling import generate_completions
+from trl_rrm.seeds import seeded_rng
+
 from .catalog import TRAIN_TYPES
 from .pairs import JudgePair, judge_pairs, same_outcome_pairs, templated_pairs
 from .prompts import ConstraintPrompt, constraint_prompts, evaluation_prompts
-from .scoring import sample_completions
 
 logger = logging.getLogger(__name__)
 
@@ -60,29 +63,23 @@ def check_attacks(attacks: Sequence[str], name: str = "attacks") -> None:
     """Raises ValueError naming the field (``name``) and the value when ``attacks`` is
     empty or holds a name that ``trl_rrm.evaluation.ATTACKS`` does not have (or ``none``,
     no attack at all)."""
-    from ...evaluation.robustness import ATTACKS
-
     unknown = [a for a in attacks if a not in ATTACKS or a == "none"]
     if unknown or not attacks:
         raise ValueError(f"{name}={list(attacks)!r}: {unknown or 'none given'}; expected names from {sorted(ATTACKS)}")
 
 
-def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt_name: str = "rrm",
+def attacked_pairs(pairs: Sequence[JudgePair], share: float, *, seed: int = 0, fmt: PairwiseFormat = FORMATS["rrm"],
                    control_tokens: Sequence[str] = ("<|im_end|>",),
                    attacks: Sequence[str] = TRAINING_ATTACKS) -> list[JudgePair]:  # fmt: skip
     """Copies of a share of ``pairs`` whose violating answer carries one of ``attacks``
     (names in ``trl_rrm.evaluation.ATTACKS``, drawn per pair), kept only where it still
-    violates.
+    violates. ``fmt``: the format whose sections and verdicts an attack forges.
 
     Raises:
         ValueError: see ``check_attacks``.
     """
-    from ...evaluation.robustness import ATTACKS
-    from ...formats import get_format
-
     check_attacks(attacks)
-    fmt = get_format(fmt_name)
-    rng = random.Random(f"constraint_attacked_pairs:{seed}")
+    rng = seeded_rng("constraint_attacked_pairs", seed)
     out = []
     for pair in pairs:
         if pair.same or rng.random() >= share:
@@ -143,8 +140,8 @@ def judge_data(
     splits = {split: evaluation_prompts(split, per_type=held_out_per_type) for split in ("test", "test_types")}
     every = [*sampled_prompts, *splits["test"], *splits["test_types"]]
     logger.info("sampling %d answers of the base for %d prompts", samples_per_prompt * len(every), len(every))
-    samples = sample_completions(model, tokenizer, every, num_samples=samples_per_prompt, max_new_tokens=max_new_tokens,
-                                 seed=seed)  # fmt: skip
+    samples = generate_completions(model, tokenizer, [p.prompt for p in every], num_samples=samples_per_prompt,
+                                   temperature=1.0, max_new_tokens=max_new_tokens, seed=seed, batch_size=64)  # fmt: skip
     train = judge_pairs(sampled_prompts, samples[: len(sampled_prompts)], seed=seed, per_prompt=2)
     templated_prompts = constraint_prompts(per_type * len(types), "train", seed=seed, types=types)
     for k in range(templated_per_prompt):

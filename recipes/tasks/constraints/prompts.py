@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from trl_rrm.seeds import seeded_rng
+
 from .catalog import HELD_OUT_TYPES, TRAIN_TYPES, TYPES, Constraint
 from .conflicts import combinable
 
@@ -202,7 +204,7 @@ def constraint_prompts(
         raise ValueError(f"second={second!r} must be within [0, 1]")
     chosen = _split_types(split, types)
     topics = split_topics(split)
-    rng = random.Random(f"constraint_prompts:{split}:{seed}")
+    rng = seeded_rng("constraint_prompts", split, seed)
     out = []
     for _ in range(n):
         name = rng.choice(chosen)
@@ -225,7 +227,7 @@ def evaluation_prompts(split: Split, *, per_type: int = 32, types: Sequence[str]
     topics = split_topics(split)
     out = []
     for name in chosen:
-        rng = random.Random(f"evaluation_prompts:{split}:{name}")
+        rng = seeded_rng("evaluation_prompts", split, name)
         seen: dict[str, ConstraintPrompt] = {}
         for _ in range(per_type * 50):
             p = _draw(rng, name, topics)

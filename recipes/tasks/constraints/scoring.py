@@ -1,4 +1,4 @@
-"""Ground truth for constraint prompts: the TRL reward, satisfaction rates, policy sampling.
+"""Ground truth for constraint prompts: the TRL reward, satisfaction rates, a policy's held-out satisfaction.
 
     rows = dataset_rows(constraint_prompts(256, "train"))           # prompt + constraints (JSON)
     GRPOTrainer(..., reward_funcs=constraint_reward, train_dataset=Dataset.from_list(rows))
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...types import Text
-from ..common import sample_completions  # noqa: F401  (part of this task's API)
+from trl_rrm.sampling import generate_completions
+from trl_rrm.types import Text
+
 from ..sums import completion_text
 from .prompts import ConstraintPrompt, as_constraint_prompt
 
@@ -97,8 +98,6 @@ def policy_satisfaction(
 ) -> dict[str, Any]:
     """Greedy satisfaction of a policy on ``prompts``: ``satisfaction``'s keys plus
     ``examples`` (the first four prompts, completions and results)."""
-    from ...sampling import generate_completions
-
     texts = [t[0] for t in generate_completions(
         model, tokenizer, [p.prompt for p in prompts], max_new_tokens=max_new_tokens, batch_size=batch_size
     )]  # fmt: skip

@@ -10,7 +10,7 @@ post-trained with that judge's reward and no labels; the checkers only *measure*
 - ``catalog``: the constraint types (``TYPES``) and ``TRAIN_TYPES`` / ``HELD_OUT_TYPES``.
 - ``conflicts``: the combinations no text can satisfy (``conflict``, ``combinable``).
 - ``prompts``: topics, requests, the ``train`` / ``test`` / ``test_types`` splits.
-- ``scoring``: the ground-truth GRPO reward, satisfaction rates, policy sampling.
+- ``scoring``: the ground-truth GRPO reward, satisfaction rates, a policy's held-out satisfaction.
 - ``templated`` and ``pairs``: responses written by code, judge pairs and judge traces;
   ``evidence``: what a trace quotes or counts before each check.
 
@@ -36,7 +36,7 @@ through ``templated_pairs``.
     rewards = constraint_reward(completions, constraints=[r["constraints"] for r in rows])
     pairs = judge_pairs(prompts, samples, seed=0) + templated_pairs(prompts, seed=0)
     train, held_out = judge_data(model, tokenizer, per_type=50)  # a judge's data, cached
-    judge_trace(pairs[0], "rrm")                     # evidence, then each check, then the verdict
+    judge_trace(pairs[0], get_format("rrm"))         # evidence, then each check, then the verdict
 """
 
 from .catalog import (
@@ -49,7 +49,15 @@ from .catalog import (
 from .conflicts import combinable, conflict
 from .evidence import WALK_LIMIT, evidence
 from .judge_data import TRAINING_ATTACKS, attacked_pairs, check_attacks, judge_data, load_pairs, save_pairs
-from .pairs import JudgePair, decisive_spans, judge_pairs, judge_trace, response_trace, same_outcome_pairs, templated_pairs
+from .pairs import (
+    JudgePair,
+    decisive_spans,
+    judge_pairs,
+    judge_trace,
+    response_trace,
+    same_outcome_pairs,
+    templated_pairs,
+)
 from .prompts import (
     TOPICS,
     ConstraintPrompt,
@@ -64,7 +72,6 @@ from .scoring import (
     constraint_credit_reward,
     constraint_reward,
     policy_satisfaction,
-    sample_completions,
     satisfaction,
 )
 
@@ -98,7 +105,6 @@ __all__ = [
     "response_trace",
     "load_pairs",
     "policy_satisfaction",
-    "sample_completions",
     "satisfaction",
     "same_outcome_pairs",
     "save_pairs",

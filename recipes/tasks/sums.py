@@ -1,7 +1,6 @@
 """A verifiable task for end-to-end proofs: small sums whose answers code can check.
 
-The recipes (``recipes/train_judge.py``, ``recipes/grpo_rrm.py``, ``recipes/dpo_rrm.py``,
-``recipes/proof.py``) use it to show, on a model that runs on a laptop, the claim of
+The recipes (``train_judge.py``, ``grpo_rrm.py``, ``dpo_rrm.py``, ``proof.py``) use it to show, on a model that runs on a laptop, the claim of
 reasoning reward models: a judge trained on preference pairs lets a policy be
 post-trained on prompts that carry no answer. The answers only serve to *measure*
 (policy accuracy, judge accuracy) and to build the ground-truth baseline.
@@ -11,22 +10,25 @@ greedily, so there is room both ways.
 
     acc = policy_accuracy(model, tokenizer, all_sums("test"))  # {"accuracy": ..., ...}
     problems = small_sums(256, seed=0)                           # training draws
-    samples = sample_completions(model, tokenizer, problems, num_samples=4, seed=0)
+    samples = generate_completions(model, tokenizer, [p.prompt for p in problems], num_samples=4,
+                                   temperature=1.0, max_new_tokens=32, seed=0)  # the policy's answers
     pairs = judge_pairs(problems, samples, seed=0)               # one right vs one wrong answer
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..sampling import generate_completions
-from ..types import Text
-from .common import ShownPair, sample_completions  # noqa: F401  (sample_completions: part of this task's API)
+from trl_rrm.formats import PairwiseFormat
+from trl_rrm.sampling import generate_completions
+from trl_rrm.seeds import seeded_rng
+from trl_rrm.types import Text
+
+from .common import ShownPair, check_pairwise
 
 _NUMBER = re.compile(r"-?\d+")
 
@@ -59,7 +61,7 @@ def small_sums(n: int, seed: int = 0, split: Literal["train", "test"] = "train")
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"n={n!r} must be an integer >= 0")
     pool = all_sums(split)
-    rng = random.Random(f"small_sums:{split}:{seed}")
+    rng = seeded_rng("small_sums", split, seed)
     return [rng.choice(pool) for _ in range(n)]
 
 
@@ -147,7 +149,7 @@ def judge_pairs(
     """
     if len(problems) != len(samples):
         raise ValueError(f"len(problems)={len(problems)} != len(samples)={len(samples)}")
-    rng = random.Random(f"judge_pairs:{seed}")
+    rng = seeded_rng("judge_pairs", seed)
     pairs = []
     for problem, texts in zip(problems, samples):
         right, wrong, seen = [], [], set()
@@ -170,17 +172,18 @@ def _says(text: str) -> str:
     return "gives no number" if number is None else f"answers {number}"
 
 
-def judge_trace(pair: JudgePair, fmt_name: str = "rrm") -> str:
-    """A short worked judgment of ``pair``: compute the answer, check each response, verdict.
+def judge_trace(pair: JudgePair, fmt: PairwiseFormat) -> str:
+    """A short worked judgment of ``pair`` in ``fmt`` (``trl_rrm.formats.get_format``):
+    compute the answer, check each response, verdict.
 
     The warm-start (SFT) targets of ``recipes/train_judge.py``, written by code that knows
     the answer: the distillation stage of RM-R1 with a program as the teacher.
-    """
-    from ..formats import PAIRWISE_FORMATS, get_format
 
-    if fmt_name not in PAIRWISE_FORMATS:
-        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected one of {PAIRWISE_FORMATS}")
-    fmt, p = get_format(fmt_name), pair.problem
+    Raises:
+        TypeError: ``fmt`` is not a pairwise format.
+    """
+    check_pairwise(fmt)
+    p = pair.problem
     checks = []
     for name, text in zip(fmt.names, (pair.first, pair.second)):
         checks.append(f"{name} {_says(text)}, which is {'right' if final_number(text) == p.answer else 'wrong'}.")
@@ -194,9 +197,9 @@ def templated_samples(problems: Sequence[Problem], *, seed: int = 0) -> list[lis
     """A right and a near-miss answer per problem, in varied wording (no model needed).
 
     For quick runs and tests; the proof judges the policy's own samples instead
-    (``sample_completions``).
+    (``trl_rrm.sampling.generate_completions``).
     """
-    rng = random.Random(f"templated:{seed}")
+    rng = seeded_rng("templated", seed)
     out = []
     for p in problems:
         wrong = p.answer + rng.choice([d for d in (-2, -1, 1, 2) if p.answer + d >= 0])

@@ -3,6 +3,8 @@
 Every set is a list of plain dict rows in the input format of the evaluators, built
 from a seeded RNG (the same ``(n, seed)`` gives the same rows on every machine):
 
+- ``arithmetic_set``: ``prompt``, ``chosen`` (the right result), ``rejected`` (a near miss,
+  same wording): the pairs of ``trl-rrm demo``.
 - ``pairwise_set``: ``prompt``, ``chosen`` (right), ``rejected`` (a near miss), ``subset``
   (the task) and ``category``: arithmetic and sorting are ``numbers``, reversing a word
   and counting a letter are ``text``.
@@ -13,10 +15,9 @@ from a seeded RNG (the same ``(n, seed)`` gives the same rows on every machine):
   true one by graded amounts (0, 1, 10, 100, ...) and ``relevance`` (higher is better:
   the reference ranking, by absolute error).
 
-``trl_rrm.inputs.builtin_rows("builtin:pairs")`` (also ``builtin:constraints``,
-``builtin:best_of_n`` and ``builtin:listwise``) gives them by name, as the CLI's
-``--input builtin:<set>`` does: they are this package's ``trl_rrm.sets`` entry points
-(pyproject.toml), so nothing in the core imports this module.
+``trl_rrm.inputs.builtin_rows("builtin:pairs")`` (also ``builtin:arithmetic``,
+``builtin:constraints``, ``builtin:best_of_n`` and ``builtin:listwise``) gives them by
+name, as the CLI's ``--input builtin:<set>`` does, through the registry (``registry.TASKS``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from typing import Any
+
+from trl_rrm.seeds import seeded_rng
 
 from .arithmetic import arithmetic_pairs, arithmetic_question
 
@@ -104,7 +107,7 @@ def pairwise_set(n: int = 64, seed: int = 0) -> list[dict[str, Any]]:
         ValueError: ``n`` is not an integer >= 1.
     """
     _check_n("n", n, 1)
-    rng = random.Random(f"trl_rrm:eval:pairs:{seed}")
+    rng = seeded_rng("trl_rrm", "eval", "pairs", seed)
     arithmetic = iter(arithmetic_pairs((n + 3) // 4, seed=seed))
     rows = []
     for i in range(n):
@@ -114,11 +117,23 @@ def pairwise_set(n: int = 64, seed: int = 0) -> list[dict[str, Any]]:
             prompt, chosen, rejected = pair.prompt, pair.chosen, pair.rejected
         else:
             prompt, chosen, rejected = _GENERATORS[subset](rng)
-        rows.append(
-            {"prompt": prompt, "chosen": chosen, "rejected": rejected, "subset": subset,
-             "category": PAIRWISE_SUBSETS[subset]}
-        )
+        rows.append(_pair_row(prompt, chosen, rejected, subset))
     return rows
+
+
+def _pair_row(prompt: str, chosen: str, rejected: str, subset: str) -> dict[str, Any]:
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected, "subset": subset, "category": PAIRWISE_SUBSETS[subset]}
+
+
+def arithmetic_set(n: int = 32, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` arithmetic preference pairs (``arithmetic.arithmetic_pairs(n, seed)``, as rows):
+    the right result vs a near miss in the same wording.
+
+    Raises:
+        ValueError: ``n`` is not an integer >= 1.
+    """
+    _check_n("n", n, 1)
+    return [_pair_row(p.prompt, p.chosen, p.rejected, "arithmetic") for p in arithmetic_pairs(n, seed=seed)]
 
 
 def best_of_n_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[str, Any]]:
@@ -132,7 +147,7 @@ def best_of_n_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[
     """
     _check_n("n", n, 1)
     _check_n("candidates", candidates, 2)
-    rng = random.Random(f"trl_rrm:eval:best_of_n:{seed}")
+    rng = seeded_rng("trl_rrm", "eval", "best_of_n", seed)
     rows = []
     for _ in range(n):
         a, op, b, right, prompt = arithmetic_question(rng)
@@ -159,7 +174,7 @@ def listwise_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[s
     _check_n("candidates", candidates, 2)
     if candidates > 5:
         raise ValueError(f"candidates={candidates!r} must be <= 5 (graded errors 0, 1, 10, 100, 1000)")
-    rng = random.Random(f"trl_rrm:eval:listwise:{seed}")
+    rng = seeded_rng("trl_rrm", "eval", "listwise", seed)
     rows = []
     for _ in range(n):
         a, op, b, right, prompt = arithmetic_question(rng)
@@ -181,7 +196,7 @@ def listwise_set(n: int = 16, candidates: int = 4, seed: int = 0) -> list[dict[s
 
 def constraint_set(n: int = 384, seed: int = 0) -> list[dict[str, Any]]:
     """Held-out constraint prompts (unseen topics), a satisfying response and a near miss
-    written by code (``trl_rrm.tasks.constraints.templated_pairs``); ``subset`` is the type."""
+    written by code (``constraints.templated_pairs``); ``subset`` is the type."""
     from .constraints import evaluation_prompts, templated_pairs
 
     _check_n("n", n, 1)

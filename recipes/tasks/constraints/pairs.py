@@ -1,13 +1,13 @@
 """Judge data for constraint prompts: preference pairs and short code-written judge traces.
 
-``JudgePair`` has the shape of ``trl_rrm.tasks.sums.JudgePair`` (``problem``, ``first``,
+``JudgePair`` has the shape of ``tasks.sums.JudgePair`` (``problem``, ``first``,
 ``second``, ``label``, ``chosen``, ``rejected``; ``problem.prompt`` is the text the judge
 sees), so the judge-training code reads either.
 
-    samples = sample_completions(model, tokenizer, prompts, num_samples=4)
+    samples = generate_completions(model, tokenizer, [p.prompt for p in prompts], num_samples=4, temperature=1.0)
     pairs = judge_pairs(prompts, samples, seed=0)        # the policy's own answers
     pairs += templated_pairs(prompts, seed=0)            # written by code, for rare types
-    judge_trace(pairs[0], "rrm")                         # SFT target: check each, then verdict
+    judge_trace(pairs[0], get_format("rrm"))             # SFT target: check each, then verdict
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..common import ShownPair
+from trl_rrm.formats import PairwiseFormat, PointwiseFormat
+from trl_rrm.seeds import seeded_rng
+
+from ..common import ShownPair, check_pairwise
 from . import text as T
 from .evidence import MARK, WALK_LIMIT, evidence, walked_copy
 from .prompts import ConstraintPrompt
@@ -83,7 +86,7 @@ def judge_pairs(
         raise ValueError(f"len(prompts)={len(prompts)} != len(samples)={len(samples)}")
     if per_prompt < 1:
         raise ValueError(f"per_prompt={per_prompt!r} must be >= 1")
-    rng = random.Random(f"constraint_judge_pairs:{seed}")
+    rng = seeded_rng("constraint_judge_pairs", seed)
     pairs = []
     for prompt, texts in zip(prompts, samples):
         good, bad = _distinct(prompt, texts)
@@ -110,12 +113,12 @@ def same_outcome_pairs(
     has to check each response on its own."""
     if len(prompts) != len(samples):
         raise ValueError(f"len(prompts)={len(prompts)} != len(samples)={len(samples)}")
-    rng = random.Random(f"constraint_same_outcome_pairs:{seed}")
+    rng = seeded_rng("constraint_same_outcome_pairs", seed)
     found: list[tuple[ConstraintPrompt, str, str]] = []
     for prompt, texts in zip(prompts, samples):
         found += [(prompt, *kind[:2]) for kind in _distinct(prompt, texts) if len(kind) >= 2]
     for i, prompt in enumerate(templated_prompts):
-        a, b = (respond(prompt, random.Random(f"{seed}:{i}:{k}:{prompt.prompt}")) for k in "ab")
+        a, b = (respond(prompt, seeded_rng(seed, i, k, prompt.prompt)) for k in "ab")
         if a is not None and b is not None:
             found += [(prompt, x, y) for x, y in zip(a, b) if T.clean(x) != T.clean(y)]
     pairs = []
@@ -130,10 +133,10 @@ def templated_pairs(prompts: Sequence[ConstraintPrompt], *, seed: int = 0) -> li
     miss that breaks exactly one constraint (``templated.respond``), in a seeded shown
     order. Prompts for which no verified pair is found are skipped (rare: custom words
     without a carrier phrase)."""
-    rng = random.Random(f"constraint_templated_pairs:{seed}")
+    rng = seeded_rng("constraint_templated_pairs", seed)
     pairs = []
     for i, prompt in enumerate(prompts):
-        found = respond(prompt, random.Random(f"{seed}:{i}:{prompt.prompt}"))
+        found = respond(prompt, seeded_rng(seed, i, prompt.prompt))
         if found is not None:
             pairs.append(_ordered(rng, prompt, *found))
     return pairs
@@ -170,7 +173,7 @@ def quote(response: str, limit: int = WALK_LIMIT) -> str:
     return T.snip(text, limit=10 * limit) if text else "(empty)"
 
 
-def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False, copy_limit: int = WALK_LIMIT) -> str:
+def judge_trace(pair: JudgePair, fmt: PairwiseFormat, walk: bool = False, copy_limit: int = WALK_LIMIT) -> str:
     """A short worked judgment of ``pair``: state the rule; then for each response, copy
     it, write the evidence its check reads (``evidence``: quoted or counted) and the
     check's yes/no; then the verdict. Each decision comes after the text it rests on:
@@ -196,13 +199,9 @@ def judge_trace(pair: JudgePair, fmt_name: str = "rrm", walk: bool = False, copy
     ``<rubric>`` and the checks in ``<eval>``). The verdict follows ``pair.label``.
 
     Raises:
-        ValueError: ``fmt_name`` is not a pairwise format.
+        TypeError: ``fmt`` is not a pairwise format.
     """
-    from ...formats import PAIRWISE_FORMATS, get_format
-
-    if fmt_name not in PAIRWISE_FORMATS:
-        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected one of {PAIRWISE_FORMATS}")
-    fmt = get_format(fmt_name)
+    check_pairwise(fmt)
     constraints = list(pair.problem.constraints)
     checks = [line for name, text in zip(fmt.names, (pair.first, pair.second))
               for line in _checked(constraints, name, text, walk, copy_limit)]  # fmt: skip
@@ -221,7 +220,7 @@ def _checked(constraints: list, name: str, text: str, walk: bool, copy_limit: in
                     for c in constraints]  # fmt: skip
 
 
-def response_trace(problem: Any, response: str, fmt_name: str = "pointwise", walk: bool = False,
+def response_trace(problem: Any, response: str, fmt: PointwiseFormat, walk: bool = False,
                    copy_limit: int = WALK_LIMIT) -> tuple[str, bool]:  # fmt: skip
     """A pointwise judgment of one response, as ``judge_trace`` writes each response's part:
     the rule, the response's copy, each check with its evidence and yes/no, then the
@@ -233,13 +232,10 @@ def response_trace(problem: Any, response: str, fmt_name: str = "pointwise", wal
         \\boxed{no}
 
     Raises:
-        ValueError: ``fmt_name`` is not a pointwise format with a yes/no scale.
+        ValueError: ``fmt`` is not a pointwise format with a yes/no scale.
     """
-    from ...formats import get_format
-
-    fmt = get_format(fmt_name)
     if sorted(getattr(fmt, "values", ())) != [0.0, 1.0]:
-        raise ValueError(f"fmt_name={fmt_name!r} has no trace; expected a yes/no pointwise format ('pointwise')")
+        raise ValueError(f"fmt={fmt.name!r} has no trace; expected a yes/no pointwise format ('pointwise')")
     constraints = list(problem.constraints)
     passes = all(c.check(response) for c in constraints)
     checks = _checked(constraints, "Response", response, walk, copy_limit)
