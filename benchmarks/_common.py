@@ -84,6 +84,17 @@ def native_precision(model: Any, fp32: bool = False) -> tuple[Any, bool]:
     return model, bf16
 
 
+def matmul_gflops(dtype: Any, size: int = 1024, repeats: int = 5) -> float:
+    """This machine's rate on one ``size``-cube matmul in ``dtype`` (the best of ``repeats``):
+    the yardstick printed beside every absolute time."""
+    import torch
+
+    a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+    a @ b
+    seconds, _ = best_of(repeats, lambda: a @ b)
+    return 2 * size**3 / seconds / 1e9
+
+
 def groups_workload(groups: int, size: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     """``groups`` arithmetic prompts with ``size`` candidate answers each (right, near
     misses, one duplicate per group as GRPO groups often have), as a policy would write."""
