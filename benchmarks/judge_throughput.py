@@ -14,6 +14,8 @@ of ``--repeats`` kept:
 - ``hfjudge``: ``HFJudge.compare`` on all 64 at ``--batch-size`` with its defaults
   (static key/value cache, two-level shared-prefix reuse, length-sorted batches,
   identical-request cache);
+- ``hfjudge_own_attention``: the same with ``decode_attention=False`` (the model's own
+  attention in decoding steps);
 - ``hfjudge_stop``: the same with ``stop_at_verdict=True``;
 - ``hfjudge_compact`` / ``hfjudge_stop_compact``: those two with ``continuous_decoding=True``
   (continuous decoding: a row leaves the batch as soon as it ends, a waiting one takes its
@@ -145,6 +147,7 @@ def main() -> None:
 
     judges = {
         "hfjudge": judge(),
+        "hfjudge_own_attention": judge(decode_attention=False),
         "hfjudge_stop": judge(stop_at_verdict=True),
         "hfjudge_compact": judge(continuous_decoding=True),
         "hfjudge_stop_compact": judge(stop_at_verdict=True, continuous_decoding=True),
@@ -172,6 +175,9 @@ def main() -> None:
             "matches_per_s": n / times[key],
             "generated_tokens": tokens,
             "tokens_per_s": tokens / times[key],
+            # verdicts unlike plain_batched's (bf16 rounding differs between attention kernels and batch layouts)
+            "verdicts_unlike_plain": (sum(a != b for a, b in zip(results[key][1], results["plain_batched"][1]))
+                                      if results[key][1] is not None and "plain_batched" in results else None),
         }
     for key, s in summary.items():
         for ref in ("naive", "plain_batched"):
