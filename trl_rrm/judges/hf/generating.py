@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -21,10 +21,8 @@ from ..requests import Generation, GenerationRequest
 from .continuous import decode
 from .kv_cache import cache_argument, device_of, generated_cache, row_states, static_cache
 from .label_scoring import label_rows, reusable
+from .runner import HFRunner
 from .stopping import DecodeHeartbeat, StopAtStrings, written_generations
-
-if TYPE_CHECKING:
-    from .runner import HFRunner
 
 
 class _Row(NamedTuple):

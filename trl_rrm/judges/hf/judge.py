@@ -29,6 +29,7 @@ from ..engine import GenerativeJudge
 from ..requests import Generation, GenerationRequest, ScoreRequest
 from .adapters import attach_adapter
 from .config import HFJudgeConfig
+from .generating import generate
 from .loading import check_chat_template
 from .runner import HFRunner
 
@@ -131,7 +132,7 @@ class HFJudge(GenerativeJudge):
 
     # ---- what the engine asks of its backend ----------------------------------
     def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
-        return self.runner.generate(requests)
+        return generate(self.runner, requests)
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
         return self.runner.score(requests)

@@ -9,8 +9,9 @@ the judge asks of the model is one call on a batch:
 - ``prompt_ids``: a chat prompt's token ids;
 - ``prefill(prompts)``: a batch's inputs with its shared prefixes computed once;
 - ``label_logps(rows)``: verdict-label log-probabilities of a batch of label rows;
-- ``score(requests)`` and ``generate(requests)``: the backend calls of the engine
-  (``generate`` decodes through ``generating``).
+- ``score(requests)``: verdict-label log-probabilities of whole requests.
+
+Decoding (``generating``) is a client of these operations, like the judge.
 
 ``call()`` is the span of one engine call: the prefix memory lives in it and a borrowed
 model is switched to the judge for it (and back afterwards).
@@ -29,7 +30,7 @@ from ...formats.untrusted import tokenizer_control_tokens
 from ...special_tokens import left_padded, special_ids
 from ...thinking import opens_thinking
 from ...types import Message
-from ..requests import Generation, GenerationRequest, ScoreRequest
+from ..requests import ScoreRequest
 from .adapters import borrowed
 from .attention import judge_attention
 from .config import HFJudgeConfig
@@ -216,9 +217,3 @@ class HFRunner:
                 for r, c, value in self.label_logps([rows[i] for i in order[start : start + size]]):
                     scores[r][c] = value
         return scores
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Generation]]:
-        """Every request's samples, batched (``generating``)."""
-        from .generating import generate
-
-        return generate(self, requests)
