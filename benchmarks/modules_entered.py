@@ -44,7 +44,7 @@ def main() -> None:
 
         entered: set[str] = set()
 
-        def hook(frame, event, arg):  # noqa: ANN001 - the profile hook's fixed signature
+        def hook(frame, event, arg):
             if event == "call":
                 entered.add(frame.f_code.co_filename)
 

@@ -289,6 +289,9 @@ class Tournament(ABC):
     is_listwise: ClassVar[bool] = False
     is_pointwise: ClassVar[bool] = False
     needs_reference: ClassVar[bool] = False
+    # Whether a verdict's ``p_first`` is its points (``outcome``); the tournaments that read
+    # it declare the option ``soft`` (default True), those that go by ``winner`` keep False.
+    soft: bool = False
 
     @abstractmethod
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
