@@ -69,20 +69,24 @@ class JudgeStats:
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
             self.matches += 1
-            self.judgments += len(verdict.votes)
-            self.failed_judgments += sum(vote is None for vote in verdict.votes)
+            self._add_judgments(verdict)
             self.failed_matches += verdict.failed
             self.ties += verdict.tie
-            self.forced += verdict.forced
-            self.tokens += verdict.tokens
             if verdict.order_agreement is not None:
                 self.both_orders += 1
                 self.order_disagreements += not verdict.order_agreement
             if verdict.position_bias is not None:
                 self.bias_sum += verdict.position_bias
                 self.bias_count += 1
-            self.over_context += verdict.over_context
-            self.cut += verdict.cut
+
+    def _add_judgments(self, result: Verdict | Grade) -> None:
+        """What a verdict and a grade both count: judgments, forced answers, tokens, cuts."""
+        self.judgments += len(result.votes)
+        self.failed_judgments += sum(vote is None for vote in result.votes)
+        self.forced += result.forced
+        self.tokens += result.tokens
+        self.over_context += result.over_context
+        self.cut += result.cut
 
     def merge(self, other: JudgeStats) -> None:
         """Adds ``other``'s counters to these (stats of several runs, one total)."""
@@ -99,12 +103,7 @@ class JudgeStats:
         for grade in grades:
             self.grades += 1
             self.failed_grades += grade.failed
-            self.judgments += len(grade.votes)
-            self.failed_judgments += sum(vote is None for vote in grade.votes)
-            self.forced += grade.forced
-            self.tokens += grade.tokens
-            self.over_context += grade.over_context
-            self.cut += grade.cut
+            self._add_judgments(grade)
 
     def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
         for ranking in rankings:

@@ -215,13 +215,17 @@ class RRMReward:
         self.seed = seed
         self.log_rationales = log_rationales
         self.guard = guard
-        self.min_margin = min_margin
         self.floor = floor
         self.audit = audit
         self.verifier = verifier
         self.__name__ = name
         self._calls = 0
         self.last_outcome: TournamentOutcome | None = None
+
+    @property
+    def min_margin(self) -> float | None:
+        """The option ``min_margin`` (``self.floor``'s)."""
+        return self.floor.min_margin
 
     def __call__(
         self,

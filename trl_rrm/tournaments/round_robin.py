@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import OneRoundSchedule, Result, Schedule, Tournament
-from .pairings import one_round_pairings
-from .validation import validate_flag, validate_seed, validate_sizes
+from .base import Result
+from .one_round import OneRoundTournament
+from .validation import validate_flag
 
 
 def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
@@ -29,7 +29,7 @@ def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
 
 
 @dataclass(frozen=True)
-class RoundRobinTournament(Tournament):
+class RoundRobinTournament(OneRoundTournament):
     """All n(n-1)/2 pairs of each group in one round, each in a random presentation order.
 
     Reward: ``(wins + 0.5 * ties) / valid matches`` in [0, 1]. With ``soft`` (default), a
@@ -50,7 +50,5 @@ class RoundRobinTournament(Tournament):
     def __post_init__(self) -> None:
         validate_flag("soft", self.soft)
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        pairings = one_round_pairings(sizes, seed, opponents=None)
-        return OneRoundSchedule(sizes, seed, pairings, lambda g, n, results: win_rates(n, results), self.soft)
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        return win_rates(size, results)
