@@ -38,8 +38,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .tournaments.base import Pairing, valid_results
-from .tournaments.round_robin import win_rates
+from .tournaments.base import Pairing, valid_results, win_rates
 from .types import Verdict
 
 # The default minimum margin with soft verdicts: a preference the judge barely expresses
@@ -112,7 +111,7 @@ def mean_points(
     results: Sequence[tuple[Pairing, Verdict]], sizes: Sequence[int], soft: bool = True
 ) -> list[list[float | None]]:
     """Each member's mean points per valid match, per group of ``sizes[g]`` members:
-    ``round_robin.win_rates`` of the ``valid_results``. None without a valid match."""
+    ``win_rates`` of the ``valid_results``. None without a valid match."""
     return [win_rates(n, group) for n, group in zip(sizes, valid_results(results, len(sizes), soft))]
 
 

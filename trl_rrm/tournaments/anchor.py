@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from .base import Pairing, Result, group_rng
-from .one_round import OneRoundTournament
+from .base import OneRoundTournament, Pairing, Result, group_rng
 from .validation import validate_choice, validate_flag
 
 ANCHORS = ("random", "first", "reference")

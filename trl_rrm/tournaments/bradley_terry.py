@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Result
-from .one_round import OneRoundTournament
+from .base import OneRoundTournament, Pairing, Result
+from .pairings import one_round_pairings
 from .validation import validate_count, validate_flag, validate_opponents, validate_positive
 
 logger = logging.getLogger(__name__)
@@ -186,6 +186,9 @@ class BradleyTerryTournament(OneRoundTournament):
         validate_positive("tol", self.tol)
         validate_count("max_iter", self.max_iter)
         validate_flag("soft", self.soft)
+
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, self.opponents)
 
     def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
         return bradley_terry_rewards(size, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)

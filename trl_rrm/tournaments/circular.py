@@ -6,9 +6,8 @@ import random
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Pairing, Result, group_rng
+from .base import OneRoundTournament, Pairing, Result, group_rng
 from .bradley_terry import bradley_terry_rewards
-from .one_round import OneRoundTournament
 from .validation import validate_count, validate_flag, validate_positive
 
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Result, group_rng
-from .one_round import OneRoundTournament
+from .base import OneRoundTournament, Pairing, Result, group_rng
+from .pairings import one_round_pairings
 from .validation import validate_count, validate_flag, validate_opponents, validate_positive
 
 ELO_INITIAL = 1000.0
@@ -98,6 +98,9 @@ class EloTournament(OneRoundTournament):
         validate_positive("k_factor", self.k_factor)
         validate_count("passes", self.passes)
         validate_flag("soft", self.soft)
+
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, self.opponents)
 
     def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
         rng = group_rng(seed, group, "elo-passes")

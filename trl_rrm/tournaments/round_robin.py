@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Result
-from .one_round import OneRoundTournament
+from .base import OneRoundTournament, Pairing, Result, win_rates
+from .pairings import one_round_pairings
 from .validation import validate_flag
-
-
-def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
-    """Points / valid matches per player; None without a valid match.
-
-    Each result ``(first, second, score)`` gives ``score`` points to ``first`` and
-    ``1 - score`` to ``second``: 1/0 for a win, 0.5 each for a tie, p/1 - p for a soft
-    verdict (so the points are expected wins).
-    """
-    points = [0.0] * n
-    played = [0] * n
-    for first, second, score in results:
-        points[first] += score
-        points[second] += 1.0 - score
-        played[first] += 1
-        played[second] += 1
-    return [points[i] / played[i] if played[i] else None for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -49,6 +31,9 @@ class RoundRobinTournament(OneRoundTournament):
 
     def __post_init__(self) -> None:
         validate_flag("soft", self.soft)
+
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, opponents=None)
 
     def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
         return win_rates(size, results)

@@ -1,15 +1,11 @@
-"""The one-round tournaments (round robin, ELO, Bradley-Terry, circular, anchor): who meets
-whom, and the schedule they share (``OneRoundTournament``)."""
+"""Who meets whom in the one-round tournaments (round robin, ELO, Bradley-Terry)."""
 
 from __future__ import annotations
 
 import random
-from abc import abstractmethod
 from collections.abc import Sequence
-from functools import partial
 
-from .base import OneRoundSchedule, Pairing, Result, Schedule, Tournament, group_rng
-from .validation import validate_seed, validate_sizes
+from .base import Pairing, group_rng
 
 
 def _oriented(i: int, j: int, rng: random.Random) -> tuple[int, int]:
@@ -53,30 +49,3 @@ def one_round_pairings(sizes: Sequence[int], seed: int, opponents: int | None) -
         pairs = round_robin_pairs(n, rng) if opponents is None else random_opponent_pairs(n, opponents, rng)
         pairings.extend(Pairing(g, a, b) for a, b in pairs)
     return pairings
-
-
-class OneRoundTournament(Tournament):
-    """A tournament that plays every match in one round (round robin, ELO, Bradley-Terry,
-    circular, anchor): a subclass says how a group's valid results become its rewards
-    (``score_group``) and, unless they are the full round robin or ``opponents`` random
-    others (``one_round_pairings``), who meets whom (``pairings``); the schedule
-    is this one."""
-
-    # Each completion against this many distinct random others; None: the full round robin.
-    opponents: int | None = None
-
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        return OneRoundSchedule(sizes, seed, self.pairings(sizes, seed), partial(self.score_group, seed), self.soft)
-
-    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
-        """Every group's matches (``sizes`` and ``seed`` validated).
-
-        Raises:
-            ValueError: a size this tournament cannot play.
-        """
-        return one_round_pairings(sizes, seed, self.opponents)
-
-    @abstractmethod
-    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
-        """Rewards of group ``group`` (``size`` members) from its valid ``results``."""
