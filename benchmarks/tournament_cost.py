@@ -35,6 +35,8 @@ from pathlib import Path
 
 from _common import RESULTS, parser, table, write
 
+from trl_rrm.evaluation.metrics import kendall_tau_b
+
 # name: (registry name, options, both orders)
 TOURNAMENTS = {
     "knockout": ("knockout", {}, False),
@@ -224,22 +226,6 @@ def _plot(results: dict[str, dict[int, dict[str, float]]], sizes: list[int], pat
     print(f"plot: {path}")
 
 
-def _kendall_tau_b(x: list[float], y: list[float]) -> float:
-    """Kendall tau-b (ties in either list handled); 0.0 when either is all ties."""
-    concordant = discordant = ties_x = ties_y = 0
-    for i, j in itertools.combinations(range(len(x)), 2):
-        a, b = (x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])
-        if a and b:
-            concordant += a == b
-            discordant += a != b
-        elif a:
-            ties_y += 1
-        elif b:
-            ties_x += 1
-    denominator = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
-    return (concordant - discordant) / denominator if denominator else 0.0
-
-
 def _quality(scores, quality, rng) -> dict[str, float]:
     hits, regret, tau = 0, 0.0, 0.0
     for group_scores, q in zip(scores, quality):
@@ -253,7 +239,7 @@ def _quality(scores, quality, rng) -> dict[str, float]:
         hits += pick == best
         regret += q[best] - q[pick]
         mean = sum(valid) / len(valid) if valid else 0.0
-        tau += _kendall_tau_b([mean if s is None else s for s in group_scores], q)
+        tau += kendall_tau_b([mean if s is None else s for s in group_scores], q) or 0.0  # all tied: 0
     count = len(quality)
     return {"accuracy": hits / count, "regret": regret / count, "kendall_tau": tau / count}
 

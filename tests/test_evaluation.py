@@ -16,6 +16,7 @@ from trl_rrm.evaluation import (
     evaluate_listwise,
     evaluate_pairwise,
     kendall_tau,
+    kendall_tau_b,
     load_rows,
     ndcg,
     rewardbench_sections,
@@ -325,6 +326,9 @@ def test_ranking_metrics_hand_computed():
     assert kendall_tau((1, 0, 2), [3, 2, 1]) == pytest.approx(1 / 3)  # 2 concordant, 1 discordant
     assert kendall_tau((0, 1, 2), [2, 2, 0]) == pytest.approx(2 / math.sqrt(3 * 2))  # one reference tie
     assert kendall_tau((0, 1), [1, 1]) is None
+    assert kendall_tau_b([1, 2, 3], [10, 20, 30]) == 1.0 and kendall_tau_b([3, 2, 1], [1, 2, 3]) == -1.0
+    assert kendall_tau_b([1, 1, 2], [1, 2, 3]) == 2 / math.sqrt(3 * 2)  # a tie in x: C = 2, D = 0, Tx = 1
+    assert kendall_tau_b([0.5, 0.5], [1, 2]) is None and kendall_tau_b([], []) is None
     assert ndcg((1, 0, 2), [3, 2, 1]) == pytest.approx((2 + 3 / math.log2(3) + 1 / 2) / (3 + 2 / math.log2(3) + 1 / 2))
     assert ndcg((1, 0, 2), [3, 2, 1], k=1) == pytest.approx(2 / 3)
     assert ndcg((0, 1), [0, 0]) is None

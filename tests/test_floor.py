@@ -9,12 +9,14 @@ import time
 import pytest
 
 from trl_rrm import RRMReward, Verdict, label_preferences
-from trl_rrm.floor import SOFT_MIN_MARGIN, floor_verdict, resolve_min_margin, separated
+from trl_rrm.driver import Group, run_tournament
+from trl_rrm.floor import SOFT_MIN_MARGIN, NoiseFloor, floor_verdict, resolve_min_margin, separated
 from trl_rrm.hacking import audit_agreement
 from trl_rrm.labeling import LabelingConfig
 from trl_rrm.labeling import config as labeling_config
 from trl_rrm.testing import NoiseJudge, NumberJudge, SoftNumberJudge, reward_batch
 from trl_rrm.testing.judges import _number
+from trl_rrm.tournaments import get_tournament
 
 TOURNAMENTS = ["circular", "round_robin", "bradley_terry", "elo", "knockout", "swiss", "anchor"]
 
@@ -147,6 +149,23 @@ def test_knockout_sees_the_floored_tie_too():
     judge = TableJudge({("a", "b"): 0.52})
     assert RRMReward(judge, "knockout", min_margin=0)(prompts, completions) in ([1.0, 0.0], [0.0, 1.0])
     assert RRMReward(judge, "knockout")(prompts, completions) == [0.5, 0.5]
+
+
+def test_the_driver_applies_the_floor_once_and_counts_it_in_judge_stats():
+    # group 0: a > b at 0.52 (under the floor: a tie), b ~ c, a > c at 0.9: win rates
+    # (0.5 + 0.9) / 2, (0.5 + 0.5) / 2, (0.5 + 0.1) / 2 = 0.7, 0.5, 0.3 (margin 0.4: kept);
+    # group 1: d > e at 0.6, e > f at 0.6, f > d at 0.6: 0.5 each (flat, no match under the floor)
+    judge = TableJudge({("a", "b"): 0.52, ("b", "c"): 0.5, ("a", "c"): 0.9,
+                        ("d", "e"): 0.6, ("e", "f"): 0.6, ("f", "d"): 0.6})  # fmt: skip
+    groups = [Group("p", ("a", "b", "c")), Group("q", ("d", "e", "f"))]
+    outcome = run_tournament(groups, judge, get_tournament("round_robin"), floor=NoiseFloor())
+    assert outcome.scores[0] == pytest.approx([0.7, 0.5, 0.3]) and outcome.scores[1] == [0.5, 0.5, 0.5]
+    stats = outcome.stats
+    assert (stats.matches, stats.below_floor, stats.rated_groups, stats.flat_groups) == (6, 1, 2, 1)
+    assert stats.metrics()["below_floor_rate"] == 1 / 6 and stats.metrics()["flat_group_rate"] == 0.5
+    raw = run_tournament(groups, judge, get_tournament("round_robin"))  # no floor: as the tournament scores
+    assert raw.scores[0] == pytest.approx([0.71, 0.49, 0.3]) and (raw.stats.below_floor, raw.stats.rated_groups) == (0, 0)
+    assert "flat_group_rate" not in raw.stats.metrics() and raw.stats.metrics()["below_floor_rate"] == 0.0
 
 
 # ------------------------------------------------------------------ one definition for both

@@ -7,12 +7,12 @@ reference path through the driver and the reward: tests/test_tournaments_referen
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 
 import pytest
 
+from trl_rrm.evaluation.metrics import kendall_tau_b as tau_b
 from trl_rrm.tournaments import (
     AdaptiveTournament,
     AnchorTournament,
@@ -66,18 +66,7 @@ def noisy(quality, seed, noise=0.5, fail=0.0, tie=0.0):
 
 
 def kendall_tau_b(x, y):
-    concordant = discordant = ties_x = ties_y = 0
-    for i, j in itertools.combinations(range(len(x)), 2):
-        a, b = (x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])
-        if a and b:
-            concordant += a == b
-            discordant += a != b
-        elif a:
-            ties_y += 1
-        elif b:
-            ties_x += 1
-    denominator = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
-    return (concordant - discordant) / denominator if denominator else 0.0
+    return tau_b(x, y) or 0.0  # all tied: 0, as the benchmark counts it
 
 
 def pairs_of(schedule, group=0):

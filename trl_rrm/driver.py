@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .distributed import sharded_map
-from .floor import floor_verdict, uses_probabilities
+from .floor import NoiseFloor, flatten, mean_points, uses_probabilities
 from .judges.protocol import Judge, PairwiseJudge, check_judge, compare_of
 from .tournaments import Pairing, Tournament, listwise_scores
 from .types import Grade, Match, Ranking, Text, Verdict, text_key
@@ -38,7 +38,11 @@ class Group:
 
 @dataclass
 class JudgeStats:
-    """Counters over everything judged in one driver run (identical on every rank)."""
+    """Counters over everything judged in one driver run (identical on every rank).
+
+    With a noise floor (``run_tournament(floor=...)``): ``below_floor`` counts the matches
+    it made ties, ``rated_groups`` the groups with two or more members with points and
+    ``flat_groups`` those of them it found flat."""
 
     matches: int = 0
     judgments: int = 0
@@ -59,24 +63,30 @@ class JudgeStats:
     below_floor: int = 0
     grades: int = 0
     failed_grades: int = 0
+    rated_groups: int = 0
+    flat_groups: int = 0
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
             self.matches += 1
-            self.judgments += len(verdict.votes)
-            self.failed_judgments += sum(vote is None for vote in verdict.votes)
+            self._add_judgments(verdict)
             self.failed_matches += verdict.failed
             self.ties += verdict.tie
-            self.forced += verdict.forced
-            self.tokens += verdict.tokens
             if verdict.order_agreement is not None:
                 self.both_orders += 1
                 self.order_disagreements += not verdict.order_agreement
             if verdict.position_bias is not None:
                 self.bias_sum += verdict.position_bias
                 self.bias_count += 1
-            self.over_context += verdict.over_context
-            self.cut += verdict.cut
+
+    def _add_judgments(self, result: Verdict | Grade) -> None:
+        """What a verdict and a grade both count: judgments, forced answers, tokens, cuts."""
+        self.judgments += len(result.votes)
+        self.failed_judgments += sum(vote is None for vote in result.votes)
+        self.forced += result.forced
+        self.tokens += result.tokens
+        self.over_context += result.over_context
+        self.cut += result.cut
 
     def merge(self, other: JudgeStats) -> None:
         """Adds ``other``'s counters to these (stats of several runs, one total)."""
@@ -93,12 +103,7 @@ class JudgeStats:
         for grade in grades:
             self.grades += 1
             self.failed_grades += grade.failed
-            self.judgments += len(grade.votes)
-            self.failed_judgments += sum(vote is None for vote in grade.votes)
-            self.forced += grade.forced
-            self.tokens += grade.tokens
-            self.over_context += grade.over_context
-            self.cut += grade.cut
+            self._add_judgments(grade)
 
     def add_rankings(self, rankings: Sequence[Ranking | None]) -> None:
         for ranking in rankings:
@@ -131,6 +136,10 @@ class JudgeStats:
         if self.rankings:
             out["rankings"] = float(self.rankings)
             out["ranking_failure_rate"] = self.failed_rankings / self.rankings
+        if self.matches:
+            out["below_floor_rate"] = self.below_floor / self.matches
+        if self.rated_groups:
+            out["flat_group_rate"] = self.flat_groups / self.rated_groups
         return out
 
 
@@ -152,14 +161,19 @@ class TournamentOutcome:
 
 
 def run_tournament(
-    groups: Sequence[Group], judge: Judge, tournament: Tournament, seed: int = 0, *, match_floor: float = 0.0
+    groups: Sequence[Group], judge: Judge, tournament: Tournament, seed: int = 0, *, floor: NoiseFloor | None = None
 ) -> TournamentOutcome:
     """Plays ``tournament`` on every group with ``judge``.
 
-    ``match_floor``: a soft verdict whose margin ``|2 p_first - 1|`` is below it is
-    recorded as an exact tie (``trl_rrm.floor.floor_verdict``), before any tournament
-    turns it into points, so every tournament sees the same draw; counted in
-    ``JudgeStats.below_floor``. 0 (the default): verdicts as the judge gave them.
+    ``floor``: the noise floor (``trl_rrm.floor``), applied here once: each round's soft
+    verdicts under it are recorded as exact ties (``NoiseFloor.ties``), before any
+    tournament turns them into points, so every tournament sees the same draw; once the
+    tournament is done, each group whose members' points lie within it gets identical
+    scores (``NoiseFloor.flat``, ``flatten``). Points are each member's mean points per
+    match (``floor.mean_points``), as the tournament counts them, not its rewards (ELO's
+    stay within a few hundredths of 0.5); listwise and pointwise, the judge's own scores.
+    Counted in ``JudgeStats`` (``below_floor``, ``rated_groups``, ``flat_groups``). None
+    (the default): scores as the tournament gives them.
 
     Every process must call this with the same groups and seed (the reward gathers them
     first); each judges its share of every round and all end with identical outcomes.
@@ -190,11 +204,27 @@ def run_tournament(
     elif tournament.is_listwise:
         outcome = _run_listwise(groups, judge, stats)
     else:
-        outcome = _run_pairwise(groups, judge, tournament, seed, stats, match_floor)
+        outcome = _run_pairwise(groups, judge, tournament, seed, stats, floor)
     if reference:
         outcome.rationales = [rationales[:-1] for rationales in outcome.rationales]
+    if floor is not None:
+        _flatten(outcome, floor, tournament, [len(group.completions) for group in groups])
     stats.seconds = time.perf_counter() - start
     return outcome
+
+
+def _flatten(outcome: TournamentOutcome, floor: NoiseFloor, tournament: Tournament, sizes: list[int]) -> None:
+    """Gives every flat group (``NoiseFloor.flat``) identical scores and counts them.
+    ``sizes``: the members each group played with (a reference too, left out here)."""
+    if tournament.is_listwise or tournament.is_pointwise:
+        points = outcome.scores
+    else:
+        points = mean_points(outcome.results, sizes, soft=tournament.soft)
+        points = [group[: len(scores)] for group, scores in zip(points, outcome.scores)]
+    flat = floor.flat(points, outcome.soft)
+    outcome.scores = [flatten(scores) if is_flat else scores for scores, is_flat in zip(outcome.scores, flat)]
+    outcome.stats.rated_groups += sum(is_flat is not None for is_flat in flat)
+    outcome.stats.flat_groups += sum(bool(is_flat) for is_flat in flat)
 
 
 def _checked(results: Sequence[Any], count: int, kind: type, judge: Judge, method: str) -> list[Any]:
@@ -212,7 +242,12 @@ def _checked(results: Sequence[Any], count: int, kind: type, judge: Judge, metho
 
 
 def _run_pairwise(
-    groups: Sequence[Group], judge: PairwiseJudge, tournament: Tournament, seed: int, stats: JudgeStats, match_floor: float
+    groups: Sequence[Group],
+    judge: PairwiseJudge,
+    tournament: Tournament,
+    seed: int,
+    stats: JudgeStats,
+    floor: NoiseFloor | None,
 ) -> TournamentOutcome:
     schedule = tournament.schedule([len(g.completions) for g in groups], seed=seed)
     rationales: list[list[str | None]] = [[None] * len(g.completions) for g in groups]
@@ -226,8 +261,8 @@ def _run_pairwise(
             for p in pairings
         ]
         verdicts = _checked(sharded_map(compare_of(judge), matches), len(matches), Verdict, judge, "compare")
-        if match_floor > 0:
-            floored = [floor_verdict(verdict, match_floor) for verdict in verdicts]
+        if floor is not None:
+            floored = floor.ties(verdicts)
             stats.below_floor += sum(new is not old for new, old in zip(floored, verdicts))
             verdicts = floored
         schedule.record(verdicts)

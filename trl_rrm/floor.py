@@ -21,21 +21,24 @@ verdicts (``likelihood`` / ``direct``: probabilities carry noise of every size; 
 untrained judge whose two orders cancel gives ``p_first = 0.5 +- 0.003``), 0 with hard
 verdicts, whose noise floor is the tie itself (two orders that disagree, an even vote).
 
-Where each applies: ``RRMReward`` floors every match (``run_tournament(match_floor=...)``,
-before any tournament reads the verdict) and every group; the labeler floors the pairs it
-writes, on the tournament's scores as before (it floors no single match, so the scores in
-its rows are unchanged). A soft verdict judged in both orders has ``p_first`` = the mean of
-the two, which cancels a constant position bias: its margin decides, whether or not the
-two orders pointed the same way.
+Where each applies: ``RRMReward`` hands the tournament driver one ``NoiseFloor``
+(``run_tournament(floor=...)``), which applies it once, where verdicts become scores:
+every match as it is recorded (before any tournament turns it into points, so knockout
+and swiss pair on the same draw) and every group once the tournament is done; the
+counts land in ``JudgeStats`` (``below_floor_rate``, ``flat_group_rate``). The labeler
+floors the pairs it writes, on the tournament's scores as before (it floors no single
+match, so the scores in its rows are unchanged). A soft verdict judged in both orders has
+``p_first`` = the mean of the two, which cancels a constant position bias: its margin
+decides, whether or not the two orders pointed the same way.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from .tournaments.base import Pairing, outcome
+from .tournaments.base import Pairing, valid_results, win_rates
 from .types import Verdict
 
 # The default minimum margin with soft verdicts: a preference the judge barely expresses
@@ -107,22 +110,9 @@ def floor_verdict(verdict: Verdict, min_margin: float) -> Verdict:
 def mean_points(
     results: Sequence[tuple[Pairing, Verdict]], sizes: Sequence[int], soft: bool = True
 ) -> list[list[float | None]]:
-    """Each member's mean points per valid match (``tournaments.base.outcome``), per group.
-
-    Members ``>= sizes[g]`` (a tournament's reference response) are left out; a member
-    without a valid match gets None.
-    """
-    totals = [[0.0] * n for n in sizes]
-    played = [[0] * n for n in sizes]
-    for pairing, verdict in results:
-        points = outcome(verdict, soft)
-        if points is None:
-            continue
-        for member, value in ((pairing.first, points), (pairing.second, 1.0 - points)):
-            if member < sizes[pairing.group]:
-                totals[pairing.group][member] += value
-                played[pairing.group][member] += 1
-    return [[t / c if c else None for t, c in zip(tg, cg)] for tg, cg in zip(totals, played)]
+    """Each member's mean points per valid match, per group of ``sizes[g]`` members:
+    ``win_rates`` of the ``valid_results``. None without a valid match."""
+    return [win_rates(n, group) for n, group in zip(sizes, valid_results(results, len(sizes), soft))]
 
 
 def group_margin(points: Sequence[float | None]) -> float | None:
@@ -141,3 +131,38 @@ def flatten(rewards: Sequence[float | None]) -> list[float | None]:
     """Every rewarded member gets ``flat_reward``; None stays None (a failure stays missing)."""
     value = flat_reward(rewards)
     return [None if r is None else value for r in rewards]
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """The noise floor of one reward, applied by the tournament driver (``run_tournament``).
+
+    ``min_margin``: the option (None: ``SOFT_MIN_MARGIN`` with soft verdicts, 0 with hard
+    ones). ``ties`` applies it to a round's verdicts, ``flat`` to the groups' points once
+    the tournament is done; a flat group's rewards become ``flatten``'s.
+
+    Raises:
+        TypeError, ValueError: as ``validate_min_margin``.
+    """
+
+    min_margin: float | None = None
+
+    def __post_init__(self) -> None:
+        validate_min_margin(self.min_margin)
+
+    def margin(self, soft: bool) -> float:
+        """The floor in force (``resolve_min_margin``)."""
+        return resolve_min_margin(self.min_margin, soft)
+
+    def ties(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        """``verdicts`` with each soft one under the floor made an exact tie (``floor_verdict``);
+        unchanged (the same objects) where the floor is 0."""
+        margin = self.margin(soft=True)  # only a soft verdict can change
+        return [floor_verdict(verdict, margin) for verdict in verdicts] if margin > 0 else list(verdicts)
+
+    def flat(self, points: Sequence[Sequence[float | None]], soft: bool) -> list[bool | None]:
+        """Per group whether its members' points all lie within the floor; None for a
+        group with fewer than two members with points."""
+        margin = self.margin(soft)
+        margins = [group_margin(group) for group in points]
+        return [None if m is None else not separated(m, margin) for m in margins]

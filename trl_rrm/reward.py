@@ -31,15 +31,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .distributed import all_gather, world
-from .driver import Group, TournamentOutcome, run_tournament
-from .floor import (
-    flatten,
-    group_margin,
-    mean_points,
-    resolve_min_margin,
-    separated,
-    validate_min_margin,
-)  # fmt: skip
+from .driver import Group, JudgeStats, TournamentOutcome, run_tournament
+from .floor import NoiseFloor
 from .formats import render_text
 from .hacking import GUARDS, Guard, apply_guard, audit_agreement, length_correlation, suspicious
 from .judges.protocol import Judge, check_judge, is_pointwise
@@ -50,10 +43,34 @@ from .verifier import settled_groups, verifier_values
 
 logger = logging.getLogger(__name__)
 
+# One completion of the gathered batch: (prompt, completion, principle, reference).
+Item = tuple[Text, Text, str | None, Text | None]
+
 
 def _regroup(flat: list[bool], shape: list[list[str]]) -> list[list[bool]]:
     values = iter(flat)
     return [[next(values) for _ in group] for group in shape]
+
+
+def _placed(
+    size: int,
+    members: list[list[int]],
+    settled: list[list[float] | None],
+    judged: list[int],
+    scores: list[list[float | None]],
+    rationales: list[list[str | None]],
+) -> tuple[list[float | None], list[str | None]]:
+    """Rewards and rationales in the gathered batch's order: the judged groups' ``scores``
+    and the verifier's rewards of the groups it settled."""
+    rewards: list[float | None] = [None] * size
+    reasons: list[str | None] = [None] * size
+    for j, g in enumerate(judged):
+        for c, position in enumerate(members[g]):
+            rewards[position], reasons[position] = scores[j][c], rationales[j][c]
+    for g, values in enumerate(settled):
+        for position, value in zip(members[g], values or ()):
+            rewards[position], reasons[position] = value, f"settled by the verifier: {value:g}"
+    return rewards, reasons
 
 
 def _column(kwargs: dict[str, Any], name: str, rows: int, *, messages: bool) -> list[Any]:
@@ -177,7 +194,7 @@ class RRMReward:
         verifier: Callable[..., Sequence[float | None]] | None = None,
     ) -> None:
         check_judge(judge)
-        validate_min_margin(min_margin)
+        floor = NoiseFloor(min_margin)
         for option, function in (("audit", audit), ("verifier", verifier)):
             if function is not None and not callable(function):
                 raise TypeError(f"{option}={function!r:.60} must be a reward function (prompts, completions, **kwargs)")
@@ -198,12 +215,17 @@ class RRMReward:
         self.seed = seed
         self.log_rationales = log_rationales
         self.guard = guard
-        self.min_margin = min_margin
+        self.floor = floor
         self.audit = audit
         self.verifier = verifier
         self.__name__ = name
         self._calls = 0
         self.last_outcome: TournamentOutcome | None = None
+
+    @property
+    def min_margin(self) -> float | None:
+        """The option ``min_margin`` (``self.floor``'s)."""
+        return self.floor.min_margin
 
     def __call__(
         self,
@@ -214,107 +236,46 @@ class RRMReward:
     ) -> list[float | None]:
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
-        principles = _column(kwargs, self.principle_column, len(prompts), messages=False)
-        needs_reference = self.tournament.needs_reference
-        references = (
-            _column(kwargs, self.reference_column, len(prompts), messages=True) if needs_reference else [None] * len(prompts)
-        )
-        local = [
-            (prompt, completion, principle if principle is not None else self.principle, reference)
-            for prompt, completion, principle, reference in zip(prompts, completions, principles, references)
-        ]
-        rank, size = world()
-        shards = all_gather(local)
-        items = [item for shard in shards for item in shard]
-        offset = sum(len(shard) for shard in shards[:rank])
-
+        call = (prompts, completions, completion_ids, kwargs)
+        items, mine = self._gather(prompts, completions, kwargs)
         groups, members = self._group(items)
-        settled: list[list[float] | None] = [None] * len(groups)
-        if self.verifier is not None:
-            values = self._gathered(self.verifier, "verifier", prompts, completions, completion_ids, kwargs)
-            settled = settled_groups([[values[p] for p in m] for m in members])
+        settled = self._verify(members, call)
         judged = [g for g, values in enumerate(settled) if values is None]  # the groups the judge ranks
-        audited = None  # read before judging: an audit that answers wrongly fails before the judge's work
-        if self.audit is not None:
-            audited = self._gathered(self.audit, "audit", prompts, completions, completion_ids, kwargs)
-        seed = self.seed + self._calls
-        self._calls += 1
-        match_floor = resolve_min_margin(self.min_margin, soft=True)  # it only changes soft verdicts
-        judged_groups = [groups[g] for g in judged]
-        outcome = run_tournament(judged_groups, self.judge, self.tournament, seed=seed, match_floor=match_floor)
-        self.last_outcome = outcome
-        floored, flat = self._floor(judged_groups, outcome)
-
-        texts = [[render_text(c) for c in group.completions] for group in judged_groups]
-        flags = suspicious([text for group in texts for text in group], self.judge)
-        flagged = None if flags is None else _regroup(flags, texts)
-        scores = floored if flagged is None else apply_guard(self.guard, floored, flagged)
-        signals = {"length_correlation": length_correlation(floored, [[len(x) for x in g] for g in texts])}
-        if flags is not None:
-            signals["suspicious_rate"] = sum(flags) / max(len(flags), 1)
-        if outcome.stats.matches:
-            signals["below_floor_rate"] = outcome.stats.below_floor / outcome.stats.matches
-        rated = [f for f in flat if f is not None]
-        if rated:
-            signals["flat_group_rate"] = sum(rated) / len(rated)
-
-        rewards: list[float | None] = [None] * len(items)
-        rationales: list[str | None] = [None] * len(items)
-        for j, g in enumerate(judged):
-            for c, position in enumerate(members[g]):
-                rewards[position] = scores[j][c]
-                rationales[position] = outcome.rationales[j][c]
-        for g, values in enumerate(settled):
-            for position, value in zip(members[g], values or ()):
-                rewards[position], rationales[position] = value, f"settled by the verifier: {value:g}"
+        # read before judging: an audit that answers wrongly fails before the judge's work
+        audited = self._gathered(self.audit, "audit", *call) if self.audit is not None else None
+        outcome = self._tournament([groups[g] for g in judged])
+        scores, signals = self._hacking([groups[g] for g in judged], outcome.scores)
+        rewards, rationales = _placed(len(items), members, settled, judged, scores, outcome.rationales)
         if self.verifier is not None:
             signals["verified_group_rate"] = (len(groups) - len(judged)) / max(len(groups), 1)
         if audited is not None:  # the judge's agreement where the judge ranked (not the verifier's groups)
             signals["audit_agreement"] = audit_agreement(
                 [[rewards[p] for p in members[g]] for g in judged], [[audited[p] for p in members[g]] for g in judged]
             )
-        mine = slice(offset, offset + len(local))
-        self._log(kwargs, outcome, rewards[mine], rationales[mine], signals)
+        self._log(kwargs, outcome.stats, rewards[mine], rationales[mine], signals)
         return rewards[mine]
 
-    def _floor(
-        self, groups: list[Group], outcome: TournamentOutcome
-    ) -> tuple[list[list[float | None]], list[bool | None]]:
-        """The tournament's scores with every flat group flattened (``trl_rrm.floor``), and
-        per group whether it was flat (None: fewer than two members with points).
+    def _gather(
+        self, prompts: Sequence[Text], completions: Sequence[Text], kwargs: dict[str, Any]
+    ) -> tuple[list[Item], slice]:
+        """Every rank's (prompt, completion, principle, reference), in rank order, and
+        where this rank's own lie among them."""
+        principles = _column(kwargs, self.principle_column, len(prompts), messages=False)
+        references = (
+            _column(kwargs, self.reference_column, len(prompts), messages=True)
+            if self.tournament.needs_reference
+            else [None] * len(prompts)
+        )
+        local = [
+            (prompt, completion, principle if principle is not None else self.principle, reference)
+            for prompt, completion, principle, reference in zip(prompts, completions, principles, references)
+        ]
+        rank, _ = world()
+        shards = all_gather(local)
+        offset = sum(len(shard) for shard in shards[:rank])
+        return [item for shard in shards for item in shard], slice(offset, offset + len(local))
 
-        A group's margin is measured on the points the judge gave (each member's mean
-        points per match, as the tournament counts them), not on the tournament's rewards:
-        some tournaments rescale (ELO's rewards stay within a few hundredths of 0.5), so
-        only points mean the same in every tournament. Listwise and pointwise: the rewards
-        are the judge's own scores.
-        """
-        if self.tournament.is_listwise or self.tournament.is_pointwise:
-            points = outcome.scores
-        else:
-            sizes = [len(group.completions) for group in groups]
-            points = mean_points(outcome.results, sizes, soft=getattr(self.tournament, "soft", False))
-        floor = resolve_min_margin(self.min_margin, outcome.soft)
-        scores, flat = [], []
-        for group_scores, group_points in zip(outcome.scores, points):
-            margin = group_margin(group_points)
-            is_flat = None if margin is None else not separated(margin, floor)
-            scores.append(flatten(group_scores) if is_flat else list(group_scores))
-            flat.append(is_flat)
-        return scores, flat
-
-    @staticmethod
-    def _gathered(function: Callable[..., Sequence[float | None]], what: str, prompts: Sequence[Text],
-                  completions: Sequence[Text], completion_ids: Any, kwargs: dict[str, Any]) -> list[float | None]:  # fmt: skip
-        """The rewards of ``function`` (the audit or the verifier, TRL's signature) on this
-        rank's completions, with the same columns; every rank's, in gathered order."""
-        columns = {key: value for key, value in kwargs.items() if key not in ("log_metric", "log_extra")}
-        values = function(prompts=list(prompts), completions=list(completions), completion_ids=completion_ids, **columns)
-        return [value for shard in all_gather(verifier_values(values, len(prompts), what)) for value in shard]
-
-    def _group(
-        self, items: list[tuple[Text, Text, str | None, Text | None]]
-    ) -> tuple[list[Group], list[list[int]]]:
+    def _group(self, items: list[Item]) -> tuple[list[Group], list[list[int]]]:
         """Groups of the gathered batch, and each group's positions in it."""
         if self.num_generations:
             n = self.num_generations
@@ -344,10 +305,48 @@ class RRMReward:
         ]
         return groups, members
 
-    def _log(self, kwargs: dict[str, Any], outcome: TournamentOutcome, rewards: list[float | None],
+    def _verify(self, members: list[list[int]], call: tuple) -> list[list[float] | None]:
+        """Per group, the verifier's rewards where it settles the group, else None (the
+        judge ranks it; every group without a verifier)."""
+        if self.verifier is None:
+            return [None] * len(members)
+        values = self._gathered(self.verifier, "verifier", *call)
+        return settled_groups([[values[p] for p in m] for m in members])
+
+    @staticmethod
+    def _gathered(function: Callable[..., Sequence[float | None]], what: str, prompts: Sequence[Text],
+                  completions: Sequence[Text], completion_ids: Any, kwargs: dict[str, Any]) -> list[float | None]:  # fmt: skip
+        """The rewards of ``function`` (the audit or the verifier, TRL's signature) on this
+        rank's completions, with the same columns; every rank's, in gathered order."""
+        columns = {key: value for key, value in kwargs.items() if key not in ("log_metric", "log_extra")}
+        values = function(prompts=list(prompts), completions=list(completions), completion_ids=completion_ids, **columns)
+        return [value for shard in all_gather(verifier_values(values, len(prompts), what)) for value in shard]
+
+    def _tournament(self, groups: list[Group]) -> TournamentOutcome:
+        """The tournament on ``groups``, with the noise floor applied once (in the driver:
+        soft verdicts under it are ties, groups within it flat), seeded anew each call."""
+        seed, self._calls = self.seed + self._calls, self._calls + 1
+        self.last_outcome = run_tournament(groups, self.judge, self.tournament, seed=seed, floor=self.floor)
+        return self.last_outcome
+
+    def _hacking(
+        self, groups: list[Group], scores: list[list[float | None]]
+    ) -> tuple[list[list[float | None]], dict[str, float | None]]:
+        """``scores`` with the guard applied, and the hacking signals (``trl_rrm.hacking``)."""
+        # TODO(issue 43): read the flags from the texts the judge's Presenter made (it
+        # neutralises each one already) once the engine reports them; see hacking.suspicious.
+        texts = [[render_text(c) for c in group.completions] for group in groups]
+        signals = {"length_correlation": length_correlation(scores, [[len(x) for x in g] for g in texts])}
+        flags = suspicious([text for group in texts for text in group], self.judge)
+        if flags is None:
+            return scores, signals
+        signals["suspicious_rate"] = sum(flags) / max(len(flags), 1)
+        return apply_guard(self.guard, scores, _regroup(flags, texts)), signals
+
+    def _log(self, kwargs: dict[str, Any], stats: JudgeStats, rewards: list[float | None],
              rationales: list[str | None], signals: dict[str, float | None]) -> None:  # fmt: skip
         log_metric, log_extra = kwargs.get("log_metric"), kwargs.get("log_extra")
-        metrics = outcome.stats.metrics()
+        metrics = stats.metrics()
         metrics.update({key: value for key, value in signals.items() if value is not None})
         if rewards:
             metrics["none_reward_rate"] = sum(r is None for r in rewards) / len(rewards)

@@ -23,7 +23,7 @@ from .best_of_n import BestOfNResult, evaluate_best_of_n
 from .data import CandidateList, EvaluationInputError, PairExample
 from .learning_curves import plot_learning_curves
 from .listwise import ListwiseResult, evaluate_listwise
-from .metrics import kendall_tau, ndcg, rewardbench_sections, top1_correct
+from .metrics import kendall_tau, kendall_tau_b, ndcg, rewardbench_sections, top1_correct
 from .pairwise import PairwiseResult, evaluate_pairwise, score_pairs
 from .report import plot_curves, write_report
 from .robustness import ATTACKS, RobustnessResult, evaluate_robustness
@@ -42,6 +42,7 @@ __all__ = [
     "evaluate_listwise",
     "evaluate_pairwise",
     "kendall_tau",
+    "kendall_tau_b",
     "load_rows",
     "ndcg",
     "plot_curves",

@@ -1,7 +1,8 @@
 """Pure metrics for judge evaluation: no torch, no judge; each documented with its formula.
 
 - ``mean``: plain average, None for nothing.
-- ``kendall_tau``: Kendall's tau-b between a predicted order and reference relevance.
+- ``kendall_tau_b``: Kendall's tau-b between two lists of scores (ties in either allowed).
+- ``kendall_tau``: the same between a predicted order and reference relevance.
 - ``ndcg``: normalized discounted cumulative gain of a predicted order.
 - ``top1_correct``: whether the predicted best is one of the reference's best.
 - ``rewardbench_sections``: RewardBench's section scores and overall score from
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -17,6 +19,7 @@ __all__ = [
     "REWARDBENCH_SECTIONS",
     "REWARDBENCH_WEIGHTS",
     "kendall_tau",
+    "kendall_tau_b",
     "mean",
     "ndcg",
     "rewardbench_sections",
@@ -35,36 +38,45 @@ def _check_order(order: Sequence[int], k: int, name: str = "order") -> None:
         raise ValueError(f"{name}={tuple(order)!r} is not a permutation of range({k})")
 
 
+def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Kendall's tau-b between two score lists over the same items (higher is better).
+
+    Over all pairs (i, j): concordant (C) when ``x`` and ``y`` order them the same way,
+    discordant (D) when opposite, tied in ``x`` only (Tx) or in ``y`` only (Ty); tied in
+    both counts nowhere. tau-b = (C - D) / sqrt((C + D + Tx) * (C + D + Ty)): 1 = the same
+    order, -1 = reversed. None when either list is all ties (no pair to order).
+    """
+    concordant = discordant = ties_x = ties_y = 0
+    for i, j in itertools.combinations(range(len(x)), 2):
+        a, b = (x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])
+        if a and b:
+            concordant += a == b
+            discordant += a != b
+        elif a:
+            ties_y += 1
+        elif b:
+            ties_x += 1
+    denominator = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
+    return (concordant - discordant) / denominator if denominator else None
+
+
 def kendall_tau(order: Sequence[int], relevance: Sequence[float]) -> float | None:
-    """Kendall's tau-b between a predicted order and the reference relevance.
+    """Kendall's tau-b (``kendall_tau_b``) between a predicted order and the reference relevance.
 
     ``order`` lists candidate indices best first; ``relevance[i]`` is candidate i's
-    reference grade (higher is better; equal grades are reference ties). Over all pairs
-    (i, j): concordant (C) when the order and the grades rank them the same way,
-    discordant (D) when opposite; pairs tied in the reference (T) count in neither.
-    The predicted order has no ties, so tau-b = (C - D) / sqrt((C + D + T) * (C + D)).
-    1 = same ranking, -1 = reversed. None when every grade is equal (no pair to rank).
+    reference grade (higher is better; equal grades are reference ties, which count in
+    the denominator only: the predicted order has none). 1 = same ranking, -1 = reversed.
+    None when every grade is equal (no pair to rank).
 
     Raises:
         ValueError: ``order`` is not a permutation of the candidates.
     """
     k = len(relevance)
     _check_order(order, k)
-    position = {candidate: place for place, candidate in enumerate(order)}
-    concordant = discordant = reference_ties = 0
-    for i in range(k):
-        for j in range(i + 1, k):
-            if relevance[i] == relevance[j]:
-                reference_ties += 1
-                continue
-            # i before j in the prediction, and i graded higher: concordant
-            same = (position[i] < position[j]) == (relevance[i] > relevance[j])
-            concordant += same
-            discordant += not same
-    ranked = concordant + discordant
-    if ranked == 0:
-        return None
-    return (concordant - discordant) / math.sqrt((ranked + reference_ties) * ranked)
+    predicted = [0] * k
+    for place, candidate in enumerate(order):
+        predicted[candidate] = k - place  # the first is the highest
+    return kendall_tau_b(predicted, relevance)
 
 
 def ndcg(order: Sequence[int], relevance: Sequence[float], k: int | None = None) -> float | None:

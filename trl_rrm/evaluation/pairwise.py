@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..driver import JudgeStats
 from ..inputs import load_rows
 from ..judges import describe
 from ..judges.protocol import compare_of
@@ -76,16 +77,14 @@ def judgment_outcome(chosen_first: bool, verdict: Verdict) -> str:
 def _group_metrics(judged: Sequence[Sequence[tuple[bool, Verdict]]], orders: Orders) -> dict[str, Any]:
     counts = dict.fromkeys(OUTCOMES, 0)
     both_right = agree = decisive_pairs = first_picks = decisive = 0
-    votes = unparsed = forced = 0
+    stats = JudgeStats()  # the votes: parsed or not, forced or not
     p_chosen: list[float] = []
     for judgments in judged:
+        stats.add_verdicts([verdict for _, verdict in judgments])
         outcomes = []
         for chosen_first, verdict in judgments:
             outcome = judgment_outcome(chosen_first, verdict)
             counts[outcome] += 1
-            votes += len(verdict.votes)
-            unparsed += sum(v is None for v in verdict.votes)
-            forced += verdict.forced
             outcomes.append(outcome)
             if outcome in ("correct", "wrong"):
                 decisive += 1
@@ -106,8 +105,8 @@ def _group_metrics(judged: Sequence[Sequence[tuple[bool, Verdict]]], orders: Ord
     out["order_agreement"] = agree / decisive_pairs if decisive_pairs else None
     out["first_pick_rate"] = first_picks / decisive if decisive else None
     out["mean_p_chosen"] = mean(p_chosen)
-    out["parse_failure_rate"] = unparsed / votes if votes else None
-    out["forced_rate"] = forced / votes if votes else None
+    out["parse_failure_rate"] = stats.metrics().get("parse_failure_rate")
+    out["forced_rate"] = stats.forced / stats.judgments if stats.judgments else None
     return out
 
 

@@ -268,10 +268,9 @@ def _totals(summary: LabelingSummary, judged: JudgeStats) -> None:
     summary.dropped = {reason: dropped.get(reason, 0) for reason in DROP_REASONS}
     summary.rows_written = written
     summary.matches = judged.judged
-    judgments = judged.judgments + judged.rankings
-    failed = judged.failed_judgments + judged.failed_rankings
-    summary.parse_failure_rate = failed / judgments if judgments else None
-    summary.order_disagreement_rate = judged.metrics().get("order_disagreement_rate")
+    metrics = judged.metrics()  # one kind of judgment a run: votes, or rankings for listwise
+    summary.parse_failure_rate = metrics.get("parse_failure_rate", metrics.get("ranking_failure_rate"))
+    summary.order_disagreement_rate = metrics.get("order_disagreement_rate")
     summary.responses_cut = judged.cut
     summary.judge_seconds = judged.seconds
     summary.matches_per_second = summary.matches / summary.judge_seconds if summary.judge_seconds > 0 else 0.0

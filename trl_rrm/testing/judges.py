@@ -94,16 +94,15 @@ class NoiseJudge(_Counting):
         self.noise = noise
 
     def compare(self, matches):
-        import random
-
         from ..formats import render_text
+        from ..seeds import seeded_rng
         from ..types import Verdict
 
         self._count(matches)
         verdicts = []
         for match in matches:
             key = "\x1f".join(render_text(x) for x in (match.prompt, *match.responses))
-            p = 0.5 + random.Random(f"noise:{key}").uniform(-self.noise, self.noise)
+            p = 0.5 + seeded_rng("noise", key).uniform(-self.noise, self.noise)
             winner = None if p == 0.5 else int(p < 0.5)
             verdicts.append(Verdict(winner=winner, tie=winner is None, votes=(0, 1), p_first=p,
                                     order_agreement=False, position_bias=0.46, rationale="the first one"))  # fmt: skip

@@ -57,7 +57,7 @@ n(n-1)/2. docs/tournaments.md compares them all, measured.
 
 from .adaptive import AdaptiveTournament, adaptive_budget
 from .anchor import AnchorTournament, anchor_pairs, anchor_points
-from .base import Pairing, Result, Schedule, Tournament, outcome, play
+from .base import Pairing, Result, Schedule, Tournament, outcome, play, win_rates
 from .bradley_terry import (
     BradleyTerryTournament,
     bradley_terry_rewards,
@@ -70,7 +70,7 @@ from .knockout import KnockoutTournament, knockout_rounds
 from .listwise import ListwiseTournament, listwise_scores
 from .pointwise import PointwiseTournament
 from .registry import TOURNAMENTS, get_tournament
-from .round_robin import RoundRobinTournament, win_rates
+from .round_robin import RoundRobinTournament
 from .swiss import SwissTournament, swiss_rounds
 
 __all__ = [

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from .base import OneRoundSchedule, Pairing, Result, Schedule, Tournament, group_rng
-from .validation import validate_choice, validate_flag, validate_seed, validate_sizes
+from .base import OneRoundTournament, Pairing, Result, group_rng
+from .validation import validate_choice, validate_flag
 
 ANCHORS = ("random", "first", "reference")
 
@@ -48,7 +48,7 @@ def anchor_points(n: int, anchor: int, results: Sequence[Result]) -> list[float 
 
 
 @dataclass(frozen=True)
-class AnchorTournament(Tournament):
+class AnchorTournament(OneRoundTournament):
     """Every completion against one anchor response; one round, n - 1 matches.
 
     ``anchor`` picks the anchor of each group:
@@ -94,29 +94,26 @@ class AnchorTournament(Tournament):
         """True for ``anchor="reference"``: each group's last member is the caller's reference."""
         return self.anchor == "reference"
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        reference = self.anchor == "reference"
-        anchors = []
-        for g, n in enumerate(sizes):
-            rng = group_rng(seed, g, "anchor")
-            if reference:
-                if n < 1:
-                    raise ValueError(
-                        f"sizes[{g}]={n}: anchor='reference' needs the reference as the last member of "
-                        "each group (size = completions + 1 >= 1)"
-                    )
-                anchors.append(n - 1)
-            else:
-                anchors.append(rng.randrange(n) if self.anchor == "random" and n else 0)
-        pairings = [
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        anchors = [self._anchor(seed, g, n) for g, n in enumerate(sizes)]  # all checked before any pairing
+        return [
             Pairing(g, first, second)
             for g, n in enumerate(sizes)
             for first, second in anchor_pairs(n, anchors[g], group_rng(seed, g, "anchor-slots"))
         ]
 
-        def score_group(g: int, n: int, results: list[Result]) -> list[float | None]:
-            scores = anchor_points(n, anchors[g], results)
-            return scores[:-1] if reference else scores
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        scores = anchor_points(size, self._anchor(seed, group, size), results)
+        return scores[:-1] if self.anchor == "reference" else scores
 
-        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)
+    def _anchor(self, seed: int, group: int, size: int) -> int:
+        """The anchor of group ``group``: its last member (the reference), a seeded random
+        member, or member 0."""
+        if self.anchor == "reference":
+            if size < 1:
+                raise ValueError(
+                    f"sizes[{group}]={size}: anchor='reference' needs the reference as the last member of "
+                    "each group (size = completions + 1 >= 1)"
+                )
+            return size - 1
+        return group_rng(seed, group, "anchor").randrange(size) if self.anchor == "random" and size else 0

@@ -30,6 +30,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from ..seeds import seeded_rng
@@ -88,6 +89,23 @@ def valid_results(
         if points is not None:
             per_group[pairing.group].append((pairing.first, pairing.second, points))
     return per_group
+
+
+def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
+    """Points / valid matches per player; None without a valid match.
+
+    Each result ``(first, second, score)`` gives ``score`` points to ``first`` and
+    ``1 - score`` to ``second``: 1/0 for a win, 0.5 each for a tie, p/1 - p for a soft
+    verdict (so the points are expected wins).
+    """
+    points = [0.0] * n
+    played = [0] * n
+    for first, second, score in results:
+        points[first] += score
+        points[second] += 1.0 - score
+        played[first] += 1
+        played[second] += 1
+    return [points[i] / played[i] if played[i] else None for i in range(n)]
 
 
 def _check_p_first(i: int, verdict: Verdict) -> None:
@@ -289,6 +307,9 @@ class Tournament(ABC):
     is_listwise: ClassVar[bool] = False
     is_pointwise: ClassVar[bool] = False
     needs_reference: ClassVar[bool] = False
+    # Whether a verdict's ``p_first`` is its points (``outcome``); the tournaments that read
+    # it declare the option ``soft`` (default True), those that go by ``winner`` keep False.
+    soft: bool = False
 
     @abstractmethod
     def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
@@ -297,6 +318,28 @@ class Tournament(ABC):
         Raises:
             ValueError: a size is not an int >= 0.
         """
+
+
+class OneRoundTournament(Tournament):
+    """A tournament that plays every match in one round (round robin, ELO, Bradley-Terry,
+    circular, anchor): a subclass says who meets whom (``pairings``) and how a group's
+    valid results become its rewards (``score_group``); the schedule is this one."""
+
+    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
+        sizes, seed = validate_sizes(sizes), validate_seed(seed)
+        return OneRoundSchedule(sizes, seed, self.pairings(sizes, seed), partial(self.score_group, seed), self.soft)
+
+    @abstractmethod
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        """Every group's matches (``sizes`` and ``seed`` validated).
+
+        Raises:
+            ValueError: a size this tournament cannot play.
+        """
+
+    @abstractmethod
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        """Rewards of group ``group`` (``size`` members) from its valid ``results``."""
 
 
 def play(

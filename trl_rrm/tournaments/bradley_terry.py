@@ -8,16 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import OneRoundSchedule, Result, Schedule, Tournament
+from .base import OneRoundTournament, Pairing, Result
 from .pairings import one_round_pairings
-from .validation import (
-    validate_count,
-    validate_flag,
-    validate_opponents,
-    validate_positive,
-    validate_seed,
-    validate_sizes,
-)
+from .validation import validate_count, validate_flag, validate_opponents, validate_positive
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +151,7 @@ def bradley_terry_rewards(
 
 
 @dataclass(frozen=True)
-class BradleyTerryTournament(Tournament):
+class BradleyTerryTournament(OneRoundTournament):
     """All matches in one round; rewards from a Bradley-Terry fit of the whole group.
 
     Pairings as ``EloTournament``: the full round robin (``opponents=None``) or each
@@ -194,11 +187,8 @@ class BradleyTerryTournament(Tournament):
         validate_count("max_iter", self.max_iter)
         validate_flag("soft", self.soft)
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        pairings = one_round_pairings(sizes, seed, self.opponents)
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, self.opponents)
 
-        def score_group(g: int, n: int, results: list[Result]) -> list[float | None]:
-            return bradley_terry_rewards(n, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)
-
-        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        return bradley_terry_rewards(size, results, prior=self.prior, tol=self.tol, max_iter=self.max_iter)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import OneRoundSchedule, Pairing, Result, Schedule, Tournament, group_rng
+from .base import OneRoundTournament, Pairing, Result, group_rng
 from .bradley_terry import bradley_terry_rewards
-from .validation import validate_count, validate_flag, validate_positive, validate_seed, validate_sizes
+from .validation import validate_count, validate_flag, validate_positive
 
 
 def circular_matches(n: int, k: int) -> int:
@@ -36,7 +35,7 @@ def circular_pairs(n: int, k: int, rng: random.Random) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class CircularTournament(Tournament):
+class CircularTournament(OneRoundTournament):
     """Each completion against its ``k`` next neighbours on a seeded random ring; one round.
 
     The group is placed on a ring in a seeded random order and position i meets
@@ -68,15 +67,12 @@ class CircularTournament(Tournament):
         validate_flag("soft", self.soft)
         validate_positive("prior", self.prior)
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        pairings = [
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return [
             Pairing(g, first, second)
             for g, n in enumerate(sizes)
             for first, second in circular_pairs(n, self.k, group_rng(seed, g, "circular"))
         ]
 
-        def score_group(g: int, n: int, results: list[Result]) -> list[float | None]:
-            return bradley_terry_rewards(n, results, prior=self.prior)
-
-        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        return bradley_terry_rewards(size, results, prior=self.prior)

@@ -7,16 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import OneRoundSchedule, Result, Schedule, Tournament, group_rng
+from .base import OneRoundTournament, Pairing, Result, group_rng
 from .pairings import one_round_pairings
-from .validation import (
-    validate_count,
-    validate_flag,
-    validate_opponents,
-    validate_positive,
-    validate_seed,
-    validate_sizes,
-)
+from .validation import validate_count, validate_flag, validate_opponents, validate_positive
 
 ELO_INITIAL = 1000.0
 ELO_SCALE = 400.0
@@ -71,7 +64,7 @@ def elo_reward(rating: float | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class EloTournament(Tournament):
+class EloTournament(OneRoundTournament):
     """All matches in one round; rewards from ELO ratings.
 
     Pairings: the full round robin (``opponents=None``) or each completion against
@@ -106,13 +99,10 @@ class EloTournament(Tournament):
         validate_count("passes", self.passes)
         validate_flag("soft", self.soft)
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        pairings = one_round_pairings(sizes, seed, self.opponents)
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, self.opponents)
 
-        def score_group(g: int, n: int, results: list[Result]) -> list[float | None]:
-            rng = group_rng(seed, g, "elo-passes")
-            ratings = elo_ratings(n, results, k_factor=self.k_factor, passes=self.passes, rng=rng)
-            return [elo_reward(r) for r in ratings]
-
-        return OneRoundSchedule(sizes, seed, pairings, score_group, self.soft)
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        rng = group_rng(seed, group, "elo-passes")
+        ratings = elo_ratings(size, results, k_factor=self.k_factor, passes=self.passes, rng=rng)
+        return [elo_reward(r) for r in ratings]

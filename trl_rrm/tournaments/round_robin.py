@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import OneRoundSchedule, Result, Schedule, Tournament
+from .base import OneRoundTournament, Pairing, Result, win_rates
 from .pairings import one_round_pairings
-from .validation import validate_flag, validate_seed, validate_sizes
-
-
-def win_rates(n: int, results: Sequence[Result]) -> list[float | None]:
-    """Points / valid matches per player; None without a valid match.
-
-    Each result ``(first, second, score)`` gives ``score`` points to ``first`` and
-    ``1 - score`` to ``second``: 1/0 for a win, 0.5 each for a tie, p/1 - p for a soft
-    verdict (so the points are expected wins).
-    """
-    points = [0.0] * n
-    played = [0] * n
-    for first, second, score in results:
-        points[first] += score
-        points[second] += 1.0 - score
-        played[first] += 1
-        played[second] += 1
-    return [points[i] / played[i] if played[i] else None for i in range(n)]
+from .validation import validate_flag
 
 
 @dataclass(frozen=True)
-class RoundRobinTournament(Tournament):
+class RoundRobinTournament(OneRoundTournament):
     """All n(n-1)/2 pairs of each group in one round, each in a random presentation order.
 
     Reward: ``(wins + 0.5 * ties) / valid matches`` in [0, 1]. With ``soft`` (default), a
@@ -50,7 +32,8 @@ class RoundRobinTournament(Tournament):
     def __post_init__(self) -> None:
         validate_flag("soft", self.soft)
 
-    def schedule(self, sizes: Sequence[int], seed: int = 0) -> Schedule:
-        sizes, seed = validate_sizes(sizes), validate_seed(seed)
-        pairings = one_round_pairings(sizes, seed, opponents=None)
-        return OneRoundSchedule(sizes, seed, pairings, lambda g, n, results: win_rates(n, results), self.soft)
+    def pairings(self, sizes: list[int], seed: int) -> list[Pairing]:
+        return one_round_pairings(sizes, seed, opponents=None)
+
+    def score_group(self, seed: int, group: int, size: int, results: list[Result]) -> list[float | None]:
+        return win_rates(size, results)
