@@ -105,15 +105,26 @@ def test_pairwise_outcomes_hand_computed():
 
 
 def test_pairwise_random_order_is_seeded_and_single():
+    class Recording(ScriptedJudge):
+        """Remembers, per judgment, whether the chosen ("good ...") response was shown first."""
+
+        def compare(self, matches):
+            self.chosen_first = [m.responses[0].startswith("good") for m in matches]
+            return super().compare(matches)
+
     rows = [_pair(f"q{i}", "s", "c") for i in range(40)]
-    judge = ScriptedJudge({f"q{i}": "first" for i in range(40)})
+    judge = Recording({f"q{i}": "first" for i in range(40)})
     a = evaluate_pairwise(judge, rows, orders="random", seed=3)
+    shown_a = judge.chosen_first
     b = evaluate_pairwise(judge, rows, orders="random", seed=3)
-    assert a.metrics["judgments"] == 40
+    assert judge.chosen_first == shown_a and b.metrics == a.metrics  # the same seed shows the same orders
+    assert a.metrics["judgments"] == 40 and len(shown_a) == 40  # each pair once, in one call
     assert a.metrics["both_order_accuracy"] is None and a.metrics["order_agreement"] is None
-    # a judge that always picks the first-shown is right exactly when chosen was shown first
-    assert a.metrics["accuracy"] == b.metrics["accuracy"]
-    assert 0 < a.metrics["accuracy"] < 1
+    # a judge that always picks the first-shown is right exactly when chosen was shown first:
+    # the order is content-hashed (seed, prompt, chosen, rejected), chosen first in 18 of the 40 with seed 3
+    assert sum(shown_a) == 18 and a.metrics["accuracy"] == 18 / 40
+    c = evaluate_pairwise(judge, rows, orders="random", seed=4)  # another seed, other orders: 25 of 40
+    assert sum(judge.chosen_first) == 25 and c.metrics["accuracy"] == 25 / 40
 
 
 def test_pairwise_soft_verdicts_mean_p_chosen():

@@ -37,7 +37,14 @@ def test_held_out_rows_are_the_scored_prompts_with_their_labels():
     task = get_task("constraints")
     rows = task.held_out_rows(3)
     assert len(rows) == 3 and all(row["prompt"][0]["role"] == "user" for row in rows)
-    assert task.reward(completions=["x"] * 3, constraints=[r["constraints"] for r in rows]) is not None
+    labels = [r["constraints"] for r in rows]
+    # the first three held-out prompts (a fixed order): at most 8 words; the word 'friend'; end with a question
+    assert [json.loads(label)["constraints"][0]["type"] for label in labels] == ["max_words", "include_word", "end_question"]
+    # "x" is one word without 'friend' or '?': it meets the first only
+    assert task.reward(completions=["x"] * 3, constraints=labels) == [1.0, 0.0, 0.0]
+    meets = ["Airports are busy.", "A friend saves energy.", "Is the ocean deep?"]
+    assert task.reward(completions=meets, constraints=labels) == [1.0, 1.0, 1.0]
+    assert task.reward(completions=["one two three four five six seven eight nine"], constraints=labels[:1]) == [0.0]
     assert "constraints" not in task.train_rows(4, seed=0, labels=False)[0]
     assert "constraints" in task.train_rows(4, seed=0, labels=True)[0]
     sums = get_task("small_sums").held_out_rows(2)
