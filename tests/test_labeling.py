@@ -603,16 +603,21 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
     """Point 4: two jobs on one output once left one job's rows under the other's summary."""
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(8))
     out = tmp_path / "pairs.jsonl"
+    gate = tmp_path / "go"  # the first run's judge waits for this file: it holds the lock until then
     first = subprocess.Popen(
         [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--input", str(src),
          "--output", str(out), "--chunk-size", "1", "--no-progress"],
-        cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "2"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO, env={**os.environ, "TEST_JUDGE_GATE": str(gate)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     owner = tmp_path / "pairs.jsonl.lock.owner"
     deadline = time.time() + 60
     while time.time() < deadline and not owner.exists():
         time.sleep(0.02)
-    second = _cli("--input", str(src), "--output", str(out), "--overwrite")
+    try:
+        second = _cli("--input", str(src), "--output", str(out), "--overwrite")
+    finally:
+        gate.touch()
     assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and "is being written by" in second.stderr
     stdout, _ = first.communicate(timeout=120)
     assert first.returncode == 0 and json.loads(stdout)["rows_written"] == len(_read_jsonl(out)) == 8
