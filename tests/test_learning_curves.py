@@ -66,6 +66,10 @@ def test_step_summary_means_judge_share_and_audit(recipes_on_path):
            {"step_time": 20.0, "rrm_reward/judge_seconds": 11.0}]  # fmt: skip
     assert step_summary(log) == {"step_seconds": 15.0, "judge_share": 0.5, "audit_agreement": 0.5}
     assert step_summary([{"step_time": 3.0}]) == {"step_seconds": 3.0}
+    # reward: verified, two steps: judged matches and the share of groups the checker settled, averaged
+    verified = [{"step_time": 2.0, "rrm_reward/matches": 6.0, "rrm_reward/verified_group_rate": 0.5},
+                {"step_time": 4.0, "rrm_reward/matches": 12.0, "rrm_reward/verified_group_rate": 0.0}]  # fmt: skip
+    assert step_summary(verified) == {"step_seconds": 3.0, "matches": 9.0, "verified_group_rate": 0.25}
 
 
 def test_grpo_recipe_attaches_labels_only_for_the_checker_or_the_audit(recipes_on_path):
