@@ -536,8 +536,25 @@ def test_smollm2_on_the_shipped_sets(tmp_path):
     assert m["mean_p_chosen"] == pytest.approx(sum(p_chosen) / 16, abs=1e-6)
     bon = evaluate_best_of_n(direct, "builtin:best_of_n", limit=4, tournaments=["knockout"])
     assert bon.tournaments[0]["matches"] == 4 * 3
+    played = []  # every (match, verdict) the round robins asked the judge for
+    compare = direct.compare
+    direct.compare = lambda matches: [played.append(mv) or mv[1] for mv in zip(matches, compare(matches))]
     ranks = evaluate_listwise(direct, "builtin:listwise", limit=3, method="round_robin")
-    assert ranks.failed == 0 and -1.0 <= ranks.kendall_tau <= 1.0
+    del direct.compare
+    # Kendall tau by hand: a candidate's round-robin points are p_first when shown first, 1 - p_first when
+    # second (soft verdicts, no floor in the evaluator); the candidates by points against the relevance grades
+    taus = []
+    for row in builtin_rows("builtin:listwise", 3):
+        points = dict.fromkeys(row["candidates"], 0.0)
+        for match, verdict in played:
+            if match.prompt == row["prompt"]:
+                points[match.responses[0]] += verdict.p_first
+                points[match.responses[1]] += 1 - verdict.p_first
+        assert len(set(points.values())) == len(points)  # no tie for the evaluator's seeded draw to break
+        order = sorted(range(len(points)), key=lambda c: -points[row["candidates"][c]])
+        taus.append(kendall_tau(order, row["relevance"]))
+    assert len(played) == 3 * 6  # 3 lists of 4 candidates, every pair once
+    assert ranks.failed == 0 and ranks.kendall_tau == pytest.approx(sum(taus) / 3)
     forced = HFJudge.from_model(loaded.model, loaded.tokenizer, verdict="forced", max_new_tokens=8, batch_size=16)
     curves = evaluate_pairwise(forced, "builtin:pairs", limit=3, budget_curve=[4, 8], votes_curve=[1, 2])
     assert [p["value"] for p in curves.curves["max_new_tokens"]] == [4, 8]

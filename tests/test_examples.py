@@ -63,7 +63,8 @@ def test_grpo_with_rrm_reward_tiny(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(EXAMPLES / "grpo_with_rrm_reward.py"), run_name="__main__")
     out = capsys.readouterr().out
-    assert re.search(r"^mean step \d+\.\d\ds: judging \d+\.\d\ds \(\d+%\), generation \+ loss \+ backward", out, re.M)
+    report = r"^mean step \d+\.\d\ds: judging \d+\.\d\ds \(\d+%\), generation \+ loss \+ backward"
+    assert re.search(report, out, re.MULTILINE)
     # the untrained tiny judge never writes a verdict and never stops early: each of a knockout's first-round
     # matches (2 for 4 answers) is read in both orders (`likelihood`) after 8 tokens, 2 x 2 x 8 = 32 tokens;
     # its two orders cancel under the noise floor, so both matches are ties and no final is played

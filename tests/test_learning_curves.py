@@ -39,7 +39,8 @@ def test_held_out_rows_are_the_scored_prompts_with_their_labels():
     assert len(rows) == 3 and all(row["prompt"][0]["role"] == "user" for row in rows)
     labels = [r["constraints"] for r in rows]
     # the first three held-out prompts (a fixed order): at most 8 words; the word 'friend'; end with a question
-    assert [json.loads(label)["constraints"][0]["type"] for label in labels] == ["max_words", "include_word", "end_question"]
+    types = [json.loads(label)["constraints"][0]["type"] for label in labels]
+    assert types == ["max_words", "include_word", "end_question"]
     # "x" is one word without 'friend' or '?': it meets the first only
     assert task.reward(completions=["x"] * 3, constraints=labels) == [1.0, 0.0, 0.0]
     meets = ["Airports are busy.", "A friend saves energy.", "Is the ocean deep?"]

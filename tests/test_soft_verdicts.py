@@ -134,7 +134,7 @@ def test_likelihood_on_a_real_model_with_adapter_judge(tiny_model_and_tokenizer)
     reference = copy.deepcopy(policy)
     reference.set_adapter("judge")
     reference = reference.merge_and_unload().eval()
-    kwargs = dict(verdict="likelihood", max_new_tokens=6, temperature=0.0)
+    kwargs = {"verdict": "likelihood", "max_new_tokens": 6, "temperature": 0.0}
     judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", both_orders=True, **kwargs)
     (verdict,) = judge.compare([Match("q", ("a", "b"))])
     assert policy.training and list(policy.active_adapters) == ["default"]  # given back as it was
