@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,6 @@ def test_grpo_with_rrm_reward_tiny(tmp_path, monkeypatch, capsys):
     """The example in this process with a stand-in GRPOTrainer that runs its callbacks and calls its
     reward once a step on one group of fixed answers: the example's judge, reward, timer and report.
     GRPO itself on the tiny model runs once in the slow tier (tests/test_recipes.py's proof run)."""
-    import runpy
-
     import trl
 
     answers = ["4", "5", "It is 4.", "four"]
@@ -94,6 +93,9 @@ def test_judge_pairs_on_smollm2():
     assert "matches/s" in out
 
 
-def test_pointwise_judge_tiny():
-    out = run("pointwise_judge.py", "--tiny")
+def test_pointwise_judge_tiny(monkeypatch, capsys):
+    # in this process (runpy, as `python examples/pointwise_judge.py --tiny`): a subprocess spent 5 s importing torch
+    monkeypatch.setattr(sys, "argv", ["pointwise_judge.py", "--tiny"])
+    runpy.run_path(str(EXAMPLES / "pointwise_judge.py"), run_name="__main__")
+    out = capsys.readouterr().out
     assert "rewards: [" in out and "judged: 4.0 grades" in out
