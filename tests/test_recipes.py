@@ -113,8 +113,9 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
 
 def _launch_grpo_recipe(monkeypatch, *flags: str) -> None:
     """``python recipes/grpo_rrm.py FLAGS`` in this process: its ``__main__`` block, the parser
-    reading flags and YAML as a user's launch does."""
+    reading flags and YAML as a user's launch does, its folder first on the path as a script's is."""
     monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO / "recipes"))
     monkeypatch.setattr(sys, "argv", ["grpo_rrm.py", *flags])
     runpy.run_path(str(REPO / "recipes" / "grpo_rrm.py"), run_name="__main__")
 
