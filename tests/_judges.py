@@ -9,9 +9,14 @@ from trl_rrm.testing import NumberJudge
 
 
 class SlowNumberJudge(NumberJudge):
-    """NumberJudge sleeping ``TEST_JUDGE_DELAY`` seconds per call, so a test can kill a run midway."""
+    """NumberJudge sleeping ``TEST_JUDGE_DELAY`` seconds per call, so a test can kill a run midway;
+    with ``TEST_JUDGE_GATE`` (a path), each call first waits until that file exists (at most 120 s),
+    so a test holds a run mid-way exactly as long as it needs."""
 
     def compare(self, matches):
+        gate, deadline = os.environ.get("TEST_JUDGE_GATE"), time.monotonic() + 120
+        while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(float(os.environ.get("TEST_JUDGE_DELAY", "0") or 0))
         return super().compare(matches)
 

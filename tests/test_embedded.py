@@ -48,7 +48,7 @@ def test_folder_is_a_plain_checkpoint(smollm2_dir: Path) -> None:
 def test_tokenizer_and_generation_config(smollm2_dir: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
     assert tokenizer.eos_token == "<|im_end|>"
-    assert tokenizer.pad_token is not None
+    assert tokenizer.pad_token == "<|im_end|>"  # as smollm2_path documents: eos and pad <|im_end|>
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert GenerationConfig.from_pretrained(smollm2_dir).eos_token_id in (im_end, [im_end])
     prompt = tokenizer.apply_chat_template(

@@ -106,15 +106,26 @@ def test_pairwise_outcomes_hand_computed():
 
 
 def test_pairwise_random_order_is_seeded_and_single():
+    class Recording(ScriptedJudge):
+        """Remembers, per judgment, whether the chosen ("good ...") response was shown first."""
+
+        def compare(self, matches):
+            self.chosen_first = [m.responses[0].startswith("good") for m in matches]
+            return super().compare(matches)
+
     rows = [_pair(f"q{i}", "s", "c") for i in range(40)]
-    judge = ScriptedJudge({f"q{i}": "first" for i in range(40)})
+    judge = Recording({f"q{i}": "first" for i in range(40)})
     a = evaluate_pairwise(judge, rows, orders="random", seed=3)
+    shown_a = judge.chosen_first
     b = evaluate_pairwise(judge, rows, orders="random", seed=3)
-    assert a.metrics["judgments"] == 40
+    assert judge.chosen_first == shown_a and b.metrics == a.metrics  # the same seed shows the same orders
+    assert a.metrics["judgments"] == 40 and len(shown_a) == 40  # each pair once, in one call
     assert a.metrics["both_order_accuracy"] is None and a.metrics["order_agreement"] is None
-    # a judge that always picks the first-shown is right exactly when chosen was shown first
-    assert a.metrics["accuracy"] == b.metrics["accuracy"]
-    assert 0 < a.metrics["accuracy"] < 1
+    # a judge that always picks the first-shown is right exactly when chosen was shown first:
+    # the order is content-hashed (seed, prompt, chosen, rejected), chosen first in 18 of the 40 with seed 3
+    assert sum(shown_a) == 18 and a.metrics["accuracy"] == 18 / 40
+    c = evaluate_pairwise(judge, rows, orders="random", seed=4)  # another seed, other orders: 25 of 40
+    assert sum(judge.chosen_first) == 25 and c.metrics["accuracy"] == 25 / 40
 
 
 def test_pairwise_soft_verdicts_mean_p_chosen():
@@ -529,8 +540,25 @@ def test_smollm2_on_the_shipped_sets(tmp_path):
     assert m["mean_p_chosen"] == pytest.approx(sum(p_chosen) / 16, abs=1e-6)
     bon = evaluate_best_of_n(direct, "builtin:best_of_n", limit=4, tournaments=["knockout"])
     assert bon.tournaments[0]["matches"] == 4 * 3
+    played = []  # every (match, verdict) the round robins asked the judge for
+    compare = direct.compare
+    direct.compare = lambda matches: [played.append(mv) or mv[1] for mv in zip(matches, compare(matches))]
     ranks = evaluate_listwise(direct, "builtin:listwise", limit=3, method="round_robin")
-    assert ranks.failed == 0 and -1.0 <= ranks.kendall_tau <= 1.0
+    del direct.compare
+    # Kendall tau by hand: a candidate's round-robin points are p_first when shown first, 1 - p_first when
+    # second (soft verdicts, no floor in the evaluator); the candidates by points against the relevance grades
+    taus = []
+    for row in builtin_rows("builtin:listwise", 3):
+        points = dict.fromkeys(row["candidates"], 0.0)
+        for match, verdict in played:
+            if match.prompt == row["prompt"]:
+                points[match.responses[0]] += verdict.p_first
+                points[match.responses[1]] += 1 - verdict.p_first
+        assert len(set(points.values())) == len(points)  # no tie for the evaluator's seeded draw to break
+        order = sorted(range(len(points)), key=lambda c: -points[row["candidates"][c]])
+        taus.append(kendall_tau(order, row["relevance"]))
+    assert len(played) == 3 * 6  # 3 lists of 4 candidates, every pair once
+    assert ranks.failed == 0 and ranks.kendall_tau == pytest.approx(sum(taus) / 3)
     forced = HFJudge.from_model(loaded.model, loaded.tokenizer, verdict="forced", max_new_tokens=8, batch_size=16)
     curves = evaluate_pairwise(forced, "builtin:pairs", limit=3, budget_curve=[4, 8], votes_curve=[1, 2])
     assert [p["value"] for p in curves.curves["max_new_tokens"]] == [4, 8]

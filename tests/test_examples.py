@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -33,10 +35,39 @@ def test_shared_base_judge_tiny():
     assert "policy adapter active and trainable again; judge adapter frozen: True" in run("shared_base_judge.py")
 
 
-@pytest.mark.slow
-def test_grpo_with_rrm_reward_tiny(tmp_path):
-    out = run("grpo_with_rrm_reward.py", "--tiny", "--steps", "2", "--output-dir", str(tmp_path), cwd=tmp_path)
-    assert "mean step" in out and "judging" in out
+def test_grpo_with_rrm_reward_tiny(tmp_path, monkeypatch, capsys):
+    """The example in this process with a stand-in GRPOTrainer that runs its callbacks and calls its
+    reward once a step on one group of fixed answers: the example's judge, reward, timer and report.
+    GRPO itself on the tiny model runs once in the slow tier (tests/test_recipes.py's proof run)."""
+    import trl
+
+    answers = ["4", "5", "It is 4.", "four"]
+
+    class OneGroupTrainer:
+        def __init__(self, *, model, reward_funcs, args, train_dataset, processing_class, callbacks):
+            self.reward, self.args, self.data, self.callbacks = reward_funcs, args, train_dataset, callbacks
+
+        def train(self):
+            for step in range(self.args.max_steps):
+                for callback in self.callbacks:
+                    callback.on_step_begin(self.args, None, None)
+                prompt = self.data[step]["prompt"]
+                rewards = self.reward(prompts=[prompt] * len(answers), completions=answers)
+                assert len(rewards) == len(answers)
+                for callback in self.callbacks:
+                    callback.on_step_end(self.args, None, None)
+
+    monkeypatch.setattr(trl, "GRPOTrainer", OneGroupTrainer)
+    argv = ["grpo_with_rrm_reward.py", "--tiny", "--steps", "2", "--judge-tokens", "8", "--output-dir", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(EXAMPLES / "grpo_with_rrm_reward.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    report = r"^mean step \d+\.\d\ds: judging \d+\.\d\ds \(\d+%\), generation \+ loss \+ backward"
+    assert re.search(report, out, re.MULTILINE)
+    # the untrained tiny judge never writes a verdict and never stops early: each of a knockout's first-round
+    # matches (2 for 4 answers) is read in both orders (`likelihood`) after 8 tokens, 2 x 2 x 8 = 32 tokens;
+    # its two orders cancel under the noise floor, so both matches are ties and no final is played
+    assert "last step: 2 matches, 32 judge tokens, parse failures 100%" in out
 
 
 @pytest.mark.slow
@@ -62,6 +93,9 @@ def test_judge_pairs_on_smollm2():
     assert "matches/s" in out
 
 
-def test_pointwise_judge_tiny():
-    out = run("pointwise_judge.py", "--tiny")
+def test_pointwise_judge_tiny(monkeypatch, capsys):
+    # in this process (runpy, as `python examples/pointwise_judge.py --tiny`): a subprocess spent 5 s importing torch
+    monkeypatch.setattr(sys, "argv", ["pointwise_judge.py", "--tiny"])
+    runpy.run_path(str(EXAMPLES / "pointwise_judge.py"), run_name="__main__")
+    out = capsys.readouterr().out
     assert "rewards: [" in out and "judged: 4.0 grades" in out

@@ -449,17 +449,20 @@ def test_a_factory_judge_refuses_judge_flags(tmp_path):
 @pytest.mark.parametrize("flag", [["--chunk-size", "0"], ["--num-candidates", "1"], ["--min-margin", "nan"],
                                   ["--min-order-agreement", "2"], ["--tournament", "bogus"],
                                   ["--policy-temperature", "0"]])  # fmt: skip
-def test_a_bad_option_is_a_usage_error_before_anything_runs(tmp_path, flag):
-    """Issue 24 point 9: these gave tracebacks."""
+def test_a_bad_option_is_a_usage_error_before_anything_runs(tmp_path, flag, capsys):
+    """Issue 24 point 9: these gave tracebacks. In this process (``cli.main``, what ``trl-rrm`` runs): a
+    traceback would be an exception here; a subprocess per flag spent a second starting Python."""
+    from trl_rrm.cli import main
+
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(2))
     out = tmp_path / "pairs.jsonl"
     out.write_text("precious\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "trl_rrm.testing:NumberJudge", "--input", src,
-         "--output", str(out), "--overwrite", "--no-progress", *flag], capture_output=True, text=True, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert result.stderr.startswith("trl-rrm label: error:") and flag[0].lstrip("-").replace("-", "_") in result.stderr
+    with pytest.raises(SystemExit) as exit_:  # a usage error exits 2, as argparse's own do
+        main(["label", "--judge", "trl_rrm.testing:NumberJudge", "--input", str(src), "--output", str(out), "--overwrite",
+              "--no-progress", *flag])  # fmt: skip
+    stderr = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in stderr, stderr[-2000:]
+    assert stderr.startswith("trl-rrm label: error:") and flag[0].lstrip("-").replace("-", "_") in stderr
     assert out.read_text() == "precious\n" and _files(tmp_path) == ["in.jsonl", "pairs.jsonl"]
 
 
@@ -603,16 +606,21 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
     """Point 4: two jobs on one output once left one job's rows under the other's summary."""
     src = _write_jsonl(tmp_path / "in.jsonl", _rows(8))
     out = tmp_path / "pairs.jsonl"
+    gate = tmp_path / "go"  # the first run's judge waits for this file: it holds the lock until then
     first = subprocess.Popen(
         [sys.executable, "-m", "trl_rrm.cli", "label", "--judge", "tests._judges:SlowNumberJudge", "--input", str(src),
          "--output", str(out), "--chunk-size", "1", "--no-progress"],
-        cwd=REPO, env={**os.environ, "TEST_JUDGE_DELAY": "2"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO, env={**os.environ, "TEST_JUDGE_GATE": str(gate)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     owner = tmp_path / "pairs.jsonl.lock.owner"
     deadline = time.time() + 60
     while time.time() < deadline and not owner.exists():
         time.sleep(0.02)
-    second = _cli("--input", str(src), "--output", str(out), "--overwrite")
+    try:
+        second = _cli("--input", str(src), "--output", str(out), "--overwrite")
+    finally:
+        gate.touch()
     assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and "is being written by" in second.stderr
     stdout, _ = first.communicate(timeout=120)
     assert first.returncode == 0 and json.loads(stdout)["rows_written"] == len(_read_jsonl(out)) == 8

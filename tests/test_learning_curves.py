@@ -37,7 +37,15 @@ def test_held_out_rows_are_the_scored_prompts_with_their_labels():
     task = get_task("constraints")
     rows = task.held_out_rows(3)
     assert len(rows) == 3 and all(row["prompt"][0]["role"] == "user" for row in rows)
-    assert task.reward(completions=["x"] * 3, constraints=[r["constraints"] for r in rows]) is not None
+    labels = [r["constraints"] for r in rows]
+    # the first three held-out prompts (a fixed order): at most 8 words; the word 'friend'; end with a question
+    types = [json.loads(label)["constraints"][0]["type"] for label in labels]
+    assert types == ["max_words", "include_word", "end_question"]
+    # "x" is one word without 'friend' or '?': it meets the first only
+    assert task.reward(completions=["x"] * 3, constraints=labels) == [1.0, 0.0, 0.0]
+    meets = ["Airports are busy.", "A friend saves energy.", "Is the ocean deep?"]
+    assert task.reward(completions=meets, constraints=labels) == [1.0, 1.0, 1.0]
+    assert task.reward(completions=["one two three four five six seven eight nine"], constraints=labels[:1]) == [0.0]
     assert "constraints" not in task.train_rows(4, seed=0, labels=False)[0]
     assert "constraints" in task.train_rows(4, seed=0, labels=True)[0]
     sums = get_task("small_sums").held_out_rows(2)
@@ -59,6 +67,10 @@ def test_step_summary_means_judge_share_and_audit(recipes_on_path):
            {"step_time": 20.0, "rrm_reward/judge_seconds": 11.0}]  # fmt: skip
     assert step_summary(log) == {"step_seconds": 15.0, "judge_share": 0.5, "audit_agreement": 0.5}
     assert step_summary([{"step_time": 3.0}]) == {"step_seconds": 3.0}
+    # reward: verified, two steps: judged matches and the share of groups the checker settled, averaged
+    verified = [{"step_time": 2.0, "rrm_reward/matches": 6.0, "rrm_reward/verified_group_rate": 0.5},
+                {"step_time": 4.0, "rrm_reward/matches": 12.0, "rrm_reward/verified_group_rate": 0.0}]  # fmt: skip
+    assert step_summary(verified) == {"step_seconds": 3.0, "matches": 9.0, "verified_group_rate": 0.25}
 
 
 def test_grpo_recipe_attaches_labels_only_for_the_checker_or_the_audit(recipes_on_path):

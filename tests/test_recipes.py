@@ -1,10 +1,14 @@
-"""The recipes end to end on the tiny model: train_judge -> grpo_rrm (judge / ground truth) -> dpo_rrm,
-driven by recipes/proof.py, which also resumes and prints the table. The real-model tier
-runs the GRPO recipe on SmolLM2 judged by its own base weights."""
+"""The recipes. Slow tier: end to end on the tiny model, train_judge -> grpo_rrm (the one GRPO
+training of the tiny tier besides tests/test_async_grpo.py) -> dpo_rrm, driven by
+recipes/proof.py, which also resumes and prints the table. Fast tier: the GRPO recipe's
+flags and the reward it hands the trainer for each ``reward`` setting, launched in this
+process with a stand-in trainer. The real-model tier runs the GRPO recipe on SmolLM2
+judged by its own base weights."""
 
 from __future__ import annotations
 
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +16,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
 
 
 def _write_yaml(path: Path, lines: dict) -> Path:
@@ -51,8 +54,12 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path, tiny_dir):
     config = _proof_config(tmp_path, tiny_dir)
+    # one GRPO training: the ground-truth arm is the same recipe with the checker as reward
+    # (its wiring: test_grpo_recipe_hands_the_trainer_the_reward_it_was_asked_for)
+    config.write_text(config.read_text() + 'stages: ["judge", "grpo_rrm", "dpo"]\n')
     first = _run("recipes/proof.py", "--config", str(config))
     assert first.returncode == 0, first.stderr[-4000:]
     out = tmp_path / "proof"
@@ -68,15 +75,23 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     assert [h["step"] for h in judge["warm_start"]] == [2]
     assert (out / "judge_seed0" / "held_out_pairs.jsonl").is_file()
     rrm = json.loads((out / "grpo_rrm_seed0" / "results.json").read_text())
-    truth = json.loads((out / "grpo_ground_truth_seed0" / "results.json").read_text())
-    assert rrm["reward"] == "rrm" and truth["reward"] == "ground_truth"
-    assert rrm["before"]["n"] == truth["after"]["n"] == 4
-    assert [point["step"] for point in truth["curve"]] == [0, 1]
-    assert any("rewards/rrm_reward/mean" in entry for entry in rrm["train_log"])
-    assert any("rewards/constraints/mean" in entry for entry in truth["train_log"])
-    # the judge audited against the checker: on training groups (logged where a group separates) and after training
-    assert rrm["final_audit"]["prompts"] == 2 and rrm["final_audit"]["answers"] == 8
-    assert 0 < rrm["judge_share"] < 1 and rrm["step_seconds"] > 0 and "judge_share" not in truth
+    assert not (out / "grpo_ground_truth_seed0").exists()
+    assert rrm["reward"] == "rrm" and rrm["before"]["n"] == rrm["after"]["n"] == 4
+    assert [point["step"] for point in rrm["curve"]] == [0, 1]  # untrained, then score_steps [1] = the last step
+    # the judge is the trained adapter on the policy's own base (the proof passes --judge_adapter), inside a real
+    # GRPOTrainer: batch 4 of 4 generations is one group a step, round robin (the CPU YAML) 6 matches, each read
+    # by `direct` (a probability every time), so the group's round-robin rewards sum to 6 matches / 3 each = 2
+    (entry,) = rrm["train_log"]
+    assert entry["rrm_reward/matches"] == 6 and entry["rrm_reward/failed_match_rate"] == 0
+    assert entry["rrm_reward/none_reward_rate"] == 0 and entry["rewards/rrm_reward/mean"] == pytest.approx(0.5)
+    # the step summary: means over the logged steps (one here)
+    assert rrm["step_seconds"] == entry["step_time"] and rrm["matches"] == 6
+    assert rrm["judge_share"] == pytest.approx(entry["rrm_reward/judge_seconds"] / entry["step_time"])
+    # the judge audited against the checker after training: 2 held-out prompts x 4 answers, 2 groups x 6 matches;
+    # the recipe's agreement (its rewards against a second call of the checker) is the reward's own audit metric
+    audit = rrm["final_audit"]
+    assert (audit["prompts"], audit["answers"], audit["matches"]) == (2, 8, 12)
+    assert audit["agreement"] == audit.get("audit_agreement") and (audit["checker_rate"] * 8).is_integer()
     assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dpo = json.loads((out / "dpo_seed0" / "results.json").read_text())
     assert dpo["after"]["n"] == 4 and (out / "dpo_seed0" / "preferences.jsonl").is_file()
@@ -96,32 +111,95 @@ def test_proof_pipeline_on_the_tiny_model_runs_every_recipe_and_resumes(tmp_path
     assert second.stdout == first.stdout
 
 
-def test_grpo_recipe_rejects_bad_settings_by_name():
-    result = _run("recipes/grpo_rrm.py", "--reward", "labels", "--output_dir", "/tmp/unused")
-    assert result.returncode != 0 and "--reward: invalid choice: 'labels'" in result.stderr
-    result = _run("recipes/grpo_rrm.py", "--reward", "ground_truth", "--dataset", "x.jsonl", "--output_dir", "/tmp/unused")
-    assert result.returncode != 0 and "dataset='x.jsonl'" in result.stderr
+def _launch_grpo_recipe(monkeypatch, *flags: str) -> None:
+    """``python recipes/grpo_rrm.py FLAGS`` in this process: its ``__main__`` block, the parser
+    reading flags and YAML as a user's launch does, its folder first on the path as a script's is."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO / "recipes"))
+    monkeypatch.setattr(sys, "argv", ["grpo_rrm.py", *flags])
+    runpy.run_path(str(REPO / "recipes" / "grpo_rrm.py"), run_name="__main__")
 
 
-def test_grpo_recipe_verified_reward_logs_what_the_checker_settled(tmp_path, tiny_dir):
-    out = tmp_path / "grpo"
-    result = _run(
-        "recipes/grpo_rrm.py", "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(out),
-        "--policy_model", str(tiny_dir), "--reward", "verified", "--max_steps", "2", "--num_train_prompts", "8",
-        "--per_device_train_batch_size", "8", "--max_completion_length", "6", "--judge_max_new_tokens", "4",
-        "--eval_max_new_tokens", "4", "--eval_limit", "4", "--score_steps", "1", "--final_audit_prompts", "0",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-4000:]
-    results = json.loads((out / "results.json").read_text())
-    assert results["reward"] == "verified"
-    logged = [e for e in results["train_log"] if "rrm_reward/verified_group_rate" in e]
-    assert len(logged) == 2 and all(0 <= e["rrm_reward/verified_group_rate"] <= 1 for e in logged)
-    # round robin, 2 groups of 4 a step: 6 matches for each group the checker did not settle
-    assert all(e["rrm_reward/matches"] == 6 * round(2 * (1 - e["rrm_reward/verified_group_rate"])) for e in logged)
-    assert 0 <= results["verified_group_rate"] <= 1 and "matches" in results
-    assert "audit_agreement" not in results  # the checker is in the reward: no second call to audit it
+def test_grpo_recipe_rejects_bad_settings_by_name(monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _launch_grpo_recipe(monkeypatch, "--reward", "labels", "--output_dir", "/tmp/unused")
+    assert exit_.value.code == 2 and "--reward: invalid choice: 'labels'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"reward='ground_truth' needs a built-in dataset \(got dataset='x.jsonl'\)"):
+        _launch_grpo_recipe(monkeypatch, "--reward", "ground_truth", "--dataset", "x.jsonl", "--output_dir", "/tmp/unused")
 
 
+class _TrainerBuilt(Exception):
+    """Raised by the stand-in GRPOTrainer: the recipe got as far as building its trainer."""
+
+
+def _reward_of_the_recipe(monkeypatch, tmp_path, tiny_dir, reward: str) -> tuple:
+    """The reward function and training set the GRPO recipe hands ``GRPOTrainer`` for ``--reward reward``
+    (CPU YAML, the tiny policy, its base as judge in one order a match); nothing trains (the slow tier's
+    proof run does)."""
+    import trl
+
+    built = {}
+
+    def stand_in(**kwargs):
+        built.update(kwargs)
+        raise _TrainerBuilt
+
+    monkeypatch.setattr(trl, "GRPOTrainer", stand_in)
+    with pytest.raises(_TrainerBuilt):
+        _launch_grpo_recipe(
+            monkeypatch, "--config", "recipes/configs/grpo_rrm_cpu.yaml", "--output_dir", str(tmp_path / reward),
+            "--policy_model", str(tiny_dir), "--reward", reward, "--num_train_prompts", "8", "--eval_limit", "2",
+            "--eval_max_new_tokens", "2", "--judge_max_new_tokens", "4", "--judge_both_orders", "false",
+        )  # fmt: skip
+    return built["reward_funcs"], built["train_dataset"]
+
+
+# Two groups of 4 answers to the first two training prompts (seed 0): "include a number written in
+# digits", then "end your answer with a question". Every answer of the first meets its constraint
+# (1 1 1 1: a flat group the checker cannot settle); the checker separates the second (1 0 1 0).
+ANSWERS = ["Exams take 3 hours.", "I sat 2 exams.", "Exam 1 is hard.", "Exams end at 5.",
+           "Is it red?", "It is red.", "Is it sweet?", "It is sweet."]  # fmt: skip
+
+
+def test_grpo_recipe_hands_the_trainer_the_reward_it_was_asked_for(monkeypatch, tmp_path, tiny_dir):
+    checker, data = _reward_of_the_recipe(monkeypatch, tmp_path, tiny_dir, "ground_truth")
+    assert checker.__name__ == "constraints"  # TRL logs rewards/constraints/mean
+    assert data.column_names == ["prompt", "constraints"]
+    rows = data.select(range(2))
+    assert [json.loads(c)["constraints"][0]["type"] for c in rows["constraints"]] == ["include_number", "end_question"]
+    prompts = [p for p in rows["prompt"] for _ in range(4)]
+    labels = [c for c in rows["constraints"] for _ in range(4)]
+    truth = checker(prompts=prompts, completions=ANSWERS, constraints=labels)
+    assert truth == [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0]
+
+    # verified: the judge ranks group 0 (round robin, the YAML: 6 matches), the checker settles group 1
+    verified, data = _reward_of_the_recipe(monkeypatch, tmp_path, tiny_dir, "verified")
+    assert data.column_names == ["prompt", "constraints"]
+    logged = {}
+    rewards = verified(prompts=prompts, completions=ANSWERS, constraints=labels, log_metric=logged.__setitem__)
+    assert rewards[4:] == truth[4:]
+    assert sum(rewards[:4]) == pytest.approx(2.0)  # 6 matches' points over 3 matches each, every verdict a probability
+    assert logged["rrm_reward/verified_group_rate"] == 0.5 and logged["rrm_reward/matches"] == 6
+    assert "rrm_reward/audit_agreement" not in logged  # the checker is in the reward: no second call to audit it
+
+    # rrm: the judge ranks both groups; the checker only audits, through the label column the judge never reads
+    judged, data = _reward_of_the_recipe(monkeypatch, tmp_path, tiny_dir, "rrm")
+    assert data.column_names == ["prompt", "constraints"]
+    logged = {}
+    rewards = judged(prompts=prompts, completions=ANSWERS, constraints=labels, log_metric=logged.__setitem__)
+    assert logged["rrm_reward/matches"] == 12 and "rrm_reward/verified_group_rate" not in logged
+    assert sum(rewards[:4]) == pytest.approx(2.0) and sum(rewards[4:]) == pytest.approx(2.0)
+    # agreement, by hand: the pairs the checker separates are group 1's (4, 5), (4, 7), (6, 5), (6, 7), the first
+    # member better in each; 1 point when the judge's rewards order them so, 0.5 for a tie, 0 when reversed
+    points = [1.0 if rewards[i] > rewards[j] else 0.5 if rewards[i] == rewards[j] else 0.0
+              for i, j in [(4, 5), (4, 7), (6, 5), (6, 7)]]  # fmt: skip
+    assert logged["rrm_reward/audit_agreement"] == pytest.approx(sum(points) / 4)
+    # the untrained tiny judge (one order a match, seeded; greedy) agrees on two pairs and reverses two: no tie
+    # hides in the hand count (with both orders its verdicts cancel under the noise floor: every group flat)
+    assert points == [1.0, 0.0, 1.0, 0.0]
+
+
+@pytest.mark.slow
 @pytest.mark.model
 def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     out = tmp_path / "grpo"
@@ -137,12 +215,19 @@ def test_grpo_recipe_on_smollm2_judged_by_its_own_base(tmp_path):
     # round robin over 2 groups of 4 (batch 8, 4 generations): 12 matches, each read by `direct`
     assert entry["rrm_reward/matches"] == 12 and entry["rrm_reward/failed_match_rate"] == 0
     assert entry["rrm_reward/none_reward_rate"] == 0 and entry["rrm_reward/judge_tokens"] == 0
-    assert entry["rewards/rrm_reward/mean"] is not None  # the base judge gave verdicts
+    # every match read: each group's round-robin rewards sum to 6 matches / 3 each = 2, a mean of 0.5
+    assert entry["rewards/rrm_reward/mean"] == pytest.approx(0.5)
     audit = results["final_audit"]  # the judge against the checker on the trained policy's answers
-    assert audit["prompts"] == 4 and audit["answers"] == 16 and 0 <= audit["checker_rate"] <= 1
-    assert audit["agreement"] is None or 0 <= audit["agreement"] <= 1
+    assert (audit["prompts"], audit["answers"], audit["matches"], audit["failed_match_rate"]) == (4, 16, 24, 0)
+    # the checker's rate is a count of the 16 answers; the recipe's agreement (its rewards against a second call
+    # of the checker) is the reward's own audit metric on the same answers (absent, like it, when no group separates)
+    assert (audit["checker_rate"] * 16).is_integer()
+    assert audit["agreement"] == audit.get("audit_agreement")
+    if audit["checker_rate"] in (0, 1):
+        assert audit["agreement"] is None
 
 
+@pytest.mark.slow
 def test_proof_judges_with_the_untrained_base_when_no_adapter_is_given(tmp_path, tiny_dir):
     config = _proof_config(tmp_path, tiny_dir)
     text = config.read_text().replace('"train_judge": true', '"train_judge": false')

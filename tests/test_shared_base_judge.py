@@ -1,5 +1,5 @@
 """A judge that is an adapter on the policy's own base: it must borrow the model and give
-it back exactly as it was, inside a real GRPOTrainer run."""
+it back exactly as it was, between the policy's training steps."""
 
 from __future__ import annotations
 
@@ -158,52 +158,31 @@ def test_from_model_needs_peft_for_adapters(tiny_model_and_tokenizer):
         HFJudge.from_model(model, tokenizer, adapter_name="judge")
 
 
-@pytest.mark.slow
-def test_grpo_trains_policy_adapter_while_judge_adapter_judges(tiny_model_and_tokenizer, tmp_path):
-    """The proof: 2 GRPO steps, the judge adapter judging inside the reward every step."""
-    from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
-
+def test_policy_adapter_trains_while_judge_adapter_judges(tiny_model_and_tokenizer):
+    """Two training steps of the policy adapter with the judge adapter judging before each, as a
+    GRPO step does (rewards, then the loss). A real GRPOTrainer runs it end to end in the slow
+    tier: the proof's grpo_rrm stage judges with the trained adapter on the policy's base."""
     model, tokenizer = tiny_model_and_tokenizer
     policy = _policy_with_judge_adapter(model)
     judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=6, verdict="forced")
-    judged: list[int] = []
-    logits_checks: list[bool] = []
-
-    def rrm_reward(prompts, completions, **kwargs):
-        # Judge each completion against its neighbour in the group, inside the trainer.
-        was_training = policy.training
-        policy.eval()
-        before = _logits(policy, tokenizer)
-        policy.train(was_training)
-        verdicts = judge.compare(
-            [Match(p, (c, completions[i ^ 1])) for i, (p, c) in enumerate(zip(prompts, completions))]
-        )
-        policy.eval()
-        logits_checks.append(torch.equal(_logits(policy, tokenizer), before))
-        policy.train(was_training)
-        judged.append(len(verdicts))
-        # The untrained tiny judge is noise; a text-derived score keeps advantages nonzero
-        # so the policy adapter must move.
-        return [float(sum(map(ord, str(c))) % 5) for c in completions]
-
-    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": f"What is {i}+3?"}] for i in range(8)]})
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=8,
-        max_steps=2,
-        learning_rate=1e-2,
-        report_to="none",
-        use_cpu=True,
-        save_strategy="no",
-        logging_steps=1,
-        bf16=False,
-    )
-    trainer = GRPOTrainer(model=policy, reward_funcs=rrm_reward, args=args, train_dataset=data, processing_class=tokenizer)
+    trainable = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=1e-2)
+    batch = tokenizer(["What is 1+3? 4", "What is 2+3? 5"], return_tensors="pt", padding=True)
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
-    trainer.train()
+    policy.train()
+    for step in range(2):
+        state = _state(policy)
+        policy.eval()
+        logits = _logits(policy, tokenizer)
+        policy.train()
+        verdicts = judge.compare([Match(f"What is {step}+3?", ("4", "5")), Match("What is 2+3?", ("5", "6"))])
+        assert len(verdicts) == 2 and _state(policy) == state  # adapters, trainable flags and modes given back
+        policy.eval()
+        assert torch.equal(_logits(policy, tokenizer), logits)  # the policy computes what it computed before
+        policy.train()
+        policy(**batch, labels=batch["input_ids"]).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
     after = dict(policy.named_parameters())
 
     def changed(part):
@@ -211,8 +190,7 @@ def test_grpo_trains_policy_adapter_while_judge_adapter_judges(tiny_model_and_to
         assert names, part
         return sum(not torch.equal(before[n], after[n]) for n in names), len(names)
 
-    assert judged == [4, 4]
-    assert all(logits_checks)
+    assert len(trainable) == changed(".default.")[1]  # only the policy adapter trains
     moved, total = changed(".default.")
     assert moved == total  # every policy LoRA matrix was updated
     assert changed(".judge.")[0] == 0

@@ -121,6 +121,8 @@ def test_probability_matches_a_hand_computation_from_logits(tiny_model_and_token
 
 
 def test_likelihood_on_a_real_model_with_adapter_judge(tiny_model_and_tokenizer):
+    import copy
+
     from peft import LoraConfig, get_peft_model
 
     model, tokenizer = tiny_model_and_tokenizer
@@ -128,9 +130,20 @@ def test_likelihood_on_a_real_model_with_adapter_judge(tiny_model_and_tokenizer)
     policy.add_adapter("judge", LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     policy.set_adapter("default")
     policy.train()
-    judge = HFJudge.from_model(
-        policy, tokenizer, adapter_name="judge", verdict="likelihood", both_orders=True, max_new_tokens=6
-    )
+    # the reference: a plain model with the judge adapter merged into its weights
+    reference = copy.deepcopy(policy)
+    reference.set_adapter("judge")
+    reference = reference.merge_and_unload().eval()
+    kwargs = {"verdict": "likelihood", "max_new_tokens": 6, "temperature": 0.0}
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", both_orders=True, **kwargs)
     (verdict,) = judge.compare([Match("q", ("a", "b"))])
-    assert 0 < verdict.p_first < 1 and verdict.position_bias is not None
-    assert policy.training and list(policy.active_adapters) == ["default"]
+    assert policy.training and list(policy.active_adapters) == ["default"]  # given back as it was
+    one_order = HFJudge.from_model(reference, tokenizer, order="fixed", both_orders=False, **kwargs)
+    ab, ba = one_order.compare([Match("q", ("a", "b")), Match("q", ("b", "a"))])
+    # p(first shown better) in each order: p_first = (p_ab + 1 - p_ba) / 2, the bias is the first-shown's mean - 0.5
+    assert verdict.raw == ab.raw + ba.raw  # the same analyses as the merged reference, order by order
+    assert verdict.p_first == pytest.approx((ab.p_first + 1 - ba.p_first) / 2, abs=1e-5)
+    assert verdict.position_bias == pytest.approx((ab.p_first + ba.p_first) / 2 - 0.5, abs=1e-5)
+    # the judge adapter moves the probability away from the bare base's: the check above can tell them apart
+    base = HFJudge.from_model(policy, tokenizer, disable_adapters=True, order="fixed", both_orders=False, **kwargs)
+    assert base.compare([Match("q", ("a", "b"))])[0].p_first != pytest.approx(ab.p_first, abs=1e-3)

@@ -1,5 +1,5 @@
-"""The package's shape: the pure modules import without torch, and no module outgrows
-a reader (STYLE.md: a few hundred lines at most)."""
+"""The package's shape: the pure modules import without torch, and a report of the
+largest modules (STYLE.md: one job per module, a few hundred lines at most)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,18 @@ def test_pure_modules_import_with_torch_absent():
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_no_module_over_400_lines(path):
-    assert len(path.read_text().splitlines()) <= 400
+# The rule is one job per module (STYLE.md), which no line count checks: splitting a file
+# because it passed 400 lines gave three "decod*" modules (issue 43). So the sizes are a
+# report (``pytest -s`` or ``-rP`` shows it) and only a file no reader can hold fails.
+REPORT_LINES, SANITY_LINES = 400, 1000
+
+
+def test_module_sizes_report():
+    sizes = sorted(((len(p.read_text().splitlines()), str(p.relative_to(PACKAGE))) for p in PACKAGE.rglob("*.py")),
+                   reverse=True)  # fmt: skip
+    over = [f"  {n:5d} {name}" for n, name in sizes if n > REPORT_LINES]
+    print(f"modules over {REPORT_LINES} lines (one job each? STYLE.md): {len(over)}", *over, sep="\n")
+    assert not [name for n, name in sizes if n > SANITY_LINES]
 
 
 @pytest.mark.parametrize("path", sorted((PACKAGE.parent / "recipes" / "configs").glob("*.yaml")), ids=lambda p: p.name)
