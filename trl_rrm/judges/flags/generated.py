@@ -153,7 +153,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_decode_attention: bool = field(
         default=True,
-        metadata={'help': "single-token decoding steps attend with the query heads grouped on their key/value heads (one batched matmul, no copies of the cache) over the positions written so far, instead of the model's attention over the whole cache (texts equal up to float rounding; see docs/performance.md)"},
+        metadata={'help': "on the CPU, single-token decoding steps attend with the query heads grouped on their key/value heads (one batched matmul, no copies of the cache) over the positions written so far, instead of the model's attention over the whole cache (texts equal up to float rounding; see docs/performance.md)"},
     )  # fmt: skip
     judge_merge_adapter: bool = field(
         default=True,

@@ -104,8 +104,12 @@ def _register() -> None:
 def judge_attention(model: Any) -> Iterator[None]:
     """The model (and its submodels' configs) attends with ``decode_attention`` for the
     block; its own implementation is what every other call uses, and is put back on exit.
-    A model with an implementation other than sdpa or eager (flash attention on a GPU, a
-    custom kernel) keeps it."""
+    Only on the CPU: on an accelerator the model's own kernels (SDPA, flash attention) read
+    grouped heads without copies, and the width read here would be a host sync in every
+    layer (no CUDA graphs). A model with an implementation other than sdpa or eager keeps it."""
+    if next(model.parameters()).device.type != "cpu":
+        yield
+        return
     configs = [m.config for m in model.modules() if hasattr(m, "config") and hasattr(m.config, "_attn_implementation")]
     configs = list({id(c): c for c in configs}.values())
     own = [getattr(c, "_attn_implementation", None) for c in configs]

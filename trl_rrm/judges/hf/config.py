@@ -96,9 +96,9 @@ class HFSpeedConfig(SpeedConfig):
     )  # fmt: skip
     decode_attention: bool = field(
         default=True,
-        metadata={"help": "single-token decoding steps attend with the query heads grouped on their key/value heads "
-                  "(one batched matmul, no copies of the cache) over the positions written so far, instead of the "
-                  "model's attention over the whole cache (texts equal up to float rounding; see "
+        metadata={"help": "on the CPU, single-token decoding steps attend with the query heads grouped on their "
+                  "key/value heads (one batched matmul, no copies of the cache) over the positions written so far, "
+                  "instead of the model's attention over the whole cache (texts equal up to float rounding; see "
                   "docs/performance.md)"},
     )  # fmt: skip
     merge_adapter: bool = field(
