@@ -105,7 +105,7 @@ def test_stop_waits_for_thinking_to_close(tiny_dir):
     judge = _judge(tiny_dir)
     tokenizer = judge.tokenizer
     verdict = judge.format.verdicts[0]
-    criterion = StopAtStrings(tokenizer, (verdict,), width=1, opened_think=[True, False])
+    criterion = StopAtStrings(tokenizer, (verdict,), width=1, opened_think=[True, False], eos_ids=[tokenizer.eos_token_id])
 
     def ids(text):
         return [0] + tokenizer(text, add_special_tokens=False)["input_ids"]

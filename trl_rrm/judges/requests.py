@@ -10,13 +10,12 @@ else was judged in the same call, on a call counter, or on the process.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..seeds import stable_seed
-from ..types import Message
+from ..types import Message, text_key
 
 T = TypeVar("T")
 
@@ -70,11 +69,8 @@ class GenerationRequest:
     def key(self) -> str:
         """The request's content, as one string (identical requests share it)."""
         then = None if self.then_score is None else self.then_score.candidates
-        return json.dumps(
-            [self.messages, self.num_samples, self.assistant_prefix, self.max_new_tokens, self.greedy, self.stop,
-             self.first_sample, then],
-            sort_keys=True, ensure_ascii=False, default=str,
-        )  # fmt: skip
+        return text_key([self.messages, self.num_samples, self.assistant_prefix, self.max_new_tokens, self.greedy,
+                         self.stop, self.first_sample, then])  # fmt: skip
 
     def seeds(self, seed: int) -> list[int]:
         """One seed per sample: a function of the prompt, the sample index and ``seed``."""
@@ -109,14 +105,12 @@ class ScoreRequest:
 
     @property
     def key(self) -> str:
-        return json.dumps([self.messages, self.assistant_prefix, self.candidates], sort_keys=True, ensure_ascii=False,
-                          default=str)  # fmt: skip
+        return text_key([self.messages, self.assistant_prefix, self.candidates])
 
 
 def sample_seed(seed: int, messages: list[Message], prefix: str, index: int) -> int:
     """The seed of one sample of one prompt (see the module doc)."""
-    content = json.dumps(messages, sort_keys=True, ensure_ascii=False, default=str)
-    return stable_seed(seed, content, prefix, index)
+    return stable_seed(seed, text_key(messages), prefix, index)
 
 
 def unique(items: Sequence[T], key: Callable[[T], str]) -> tuple[list[T], list[tuple[int, bool]]]:

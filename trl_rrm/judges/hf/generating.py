@@ -68,7 +68,8 @@ def _decoding_parts(runner: HFRunner, batch: list[_Row], greedy: bool, stop: tup
                     ) -> tuple[Any, Any, dict[int, Any] | None]:  # fmt: skip
     """A batch's stop-string criterion, per-row sampler and (when its labels will be scored
     from the analysis' key/values) the dict that collects each row's key/values."""
-    stopper = StopAtStrings(runner.tokenizer, stop, width, [row.opened for row in batch]) if stop else None
+    eos_ids = special_ids(runner.model, runner.tokenizer)[1]
+    stopper = StopAtStrings(runner.tokenizer, stop, width, [row.opened for row in batch], eos_ids) if stop else None
     processor = None
     if not greedy and runner.config.temperature > 0:
         seeds = [row.seed for row in batch]

@@ -18,7 +18,6 @@ from .config import HFJudgeConfig, HFLoadConfig
 
 logger = logging.getLogger(__name__)
 
-_DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _SPREAD_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")  # device_maps that place layers themselves
 
 
@@ -31,7 +30,7 @@ def load_dtype(config: HFLoadConfig) -> Any:
     where the CPU computes it natively, else float32 (``trl_rrm.precision.auto_dtype``);
     ``"auto"`` elsewhere stays the checkpoint's own dtype."""
     if config.dtype != "auto":
-        return _DTYPES[config.dtype]
+        return _torch_dtype(config.dtype)
     device_map = config.device_map
     if isinstance(device_map, dict) and len({str(d) for d in device_map.values()}) == 1:
         device = str(next(iter(device_map.values())))  # {"": "cpu"}: one device
@@ -39,7 +38,12 @@ def load_dtype(config: HFLoadConfig) -> Any:
         device = device_map
     else:
         device = default_device(config)
-    return _DTYPES[auto_dtype(device)]
+    return _torch_dtype(auto_dtype(device))
+
+
+def _torch_dtype(name: str) -> Any:
+    """``torch.<name>`` for a name of ``config.DTYPES`` (``"auto"`` stays a string)."""
+    return name if name == "auto" else getattr(torch, name)
 
 
 def check_chat_template(tokenizer: Any) -> None:

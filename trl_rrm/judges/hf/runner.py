@@ -33,6 +33,7 @@ from ...types import Message
 from ..requests import ScoreRequest
 from .adapters import borrowed
 from .attention import judge_attention
+from .compute_copy import ComputeCopy, applicable
 from .config import HFJudgeConfig
 from .kv_cache import accepts, cache_argument, device_of, prefilled, stacked
 from .label_scoring import LabelRow, kept_positions, label_rows, label_values
@@ -52,6 +53,8 @@ class HFRunner:
         self.config = config
         self._model: Any = None
         self._tokenizer: Any = None
+        self._compute: Any = None  # inside a call on a borrowed model: its bf16 copy (compute_copy)
+        self.copy = ComputeCopy()
         self.borrowed = False  # the model is someone else's (a trainer's): see borrow
         self.adapter_name: str | None = None
         self.disable_adapters = False
@@ -79,7 +82,9 @@ class HFRunner:
 
     @property
     def model(self) -> Any:
-        return self.load()._model
+        """The model the judge computes with: inside a call on a borrowed model, its bf16
+        copy where one applies (``compute_copy``)."""
+        return self._compute if self._compute is not None else self.load()._model
 
     @property
     def tokenizer(self) -> Any:
@@ -90,6 +95,8 @@ class HFRunner:
         runner loads its own."""
         if self._model is None or not self.borrowed:
             dtype = load_dtype(self.config)
+        elif self.config.compute_copy and applicable(self._model, self.adapter_name, self.disable_adapters):
+            dtype = torch.bfloat16
         else:
             dtype = next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
         return str(dtype).removeprefix("torch.")
@@ -103,18 +110,24 @@ class HFRunner:
         state = self.__dict__.copy()
         state["_model"] = state["_tokenizer"] = None  # reloaded lazily on the other side
         state.pop("control_tokens", None)
+        state["copy"], state["_compute"] = ComputeCopy(), None
         state["memory"] = PrefixMemory()  # key/values of this process's weights
         return state
 
     def call(self) -> ExitStack:
         """One engine call on the model: the span the prefix memory lives in
         (``PrefixMemory.call``), the judge's attention for single-token steps
-        (``attention``), and for a borrowed model the model switched to the judge
-        (restored on exit)."""
+        (``attention``), and for a borrowed model its bf16 copy (``compute_copy``) or the
+        model itself switched to the judge (restored on exit)."""
         mode = ExitStack()
         mode.enter_context(self.memory.call())
-        if self.borrowed:
-            mode.enter_context(borrowed(self._model, self.adapter_name, self.disable_adapters))
+        if self.borrowed and self._compute is None:
+            twin = self.copy.get(self._model, self.adapter_name, self.disable_adapters) if self.config.compute_copy else None
+            if twin is None:
+                mode.enter_context(borrowed(self._model, self.adapter_name, self.disable_adapters))
+            else:
+                self._compute = twin
+                mode.callback(setattr, self, "_compute", None)
         if self.config.decode_attention:
             mode.enter_context(judge_attention(self.model))
         return mode
@@ -160,7 +173,7 @@ class HFRunner:
         ``prefix_reuse``, the prefixes its rows share computed once (and kept in the prefix
         memory), their key/values in the kwargs' cache; ``keep`` last positions of each row
         stay out of any shared prefix."""
-        model = self._model
+        model = self.model
         pad_id, _ = special_ids(model, self._tokenizer)
         plan = plan_prefix(prompts, keep) if self.config.prefix_reuse else None
         if plan is None:
@@ -174,7 +187,7 @@ class HFRunner:
                     ) -> list[tuple[int, int, float]]:  # fmt: skip
         """(request, label, log-prob) for a batch of label rows; ``reuse``: each row's key/values
         (``row_states``) and how many of its leading tokens they hold, so only the rest is computed."""
-        model = self._model
+        model = self.model
         # positions counted from the end are the same after left padding; every row keeps
         # the positions it scores, so shared prefixes stop before them
         keep = kept_positions(batch)

@@ -24,11 +24,6 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 
 
-def eos_ids_of(tokenizer: Any) -> list[int]:
-    value = getattr(tokenizer, "eos_token_id", None)
-    return [int(t) for t in (value if isinstance(value, (list, tuple)) else [value]) if t is not None]
-
-
 class StopAtStrings:
     """Generation stopping criterion: a row is done once the text it generated, after
     thinking, contains a stop string. ``stopped[i]`` is then row i's token count.
@@ -38,12 +33,13 @@ class StopAtStrings:
     left to ``generate``.
     """
 
-    def __init__(self, tokenizer: Any, stop: tuple[str, ...], width: int, opened_think: list[bool]) -> None:
+    def __init__(self, tokenizer: Any, stop: tuple[str, ...], width: int, opened_think: list[bool],
+                 eos_ids: list[int]) -> None:  # fmt: skip
         self.tokenizer, self.stop, self.width, self.opened_think = tokenizer, stop, width, opened_think
         longest = max(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in stop)
         self.tail = longest + 2  # a stop string may straddle token boundaries
         self.stopped: list[int | None] = [None] * len(opened_think)
-        self.eos_ids = set(eos_ids_of(tokenizer))
+        self.eos_ids = set(eos_ids)  # special_tokens.special_ids
 
     def __call__(self, input_ids: torch.Tensor, scores: Any = None, **kwargs: Any) -> torch.Tensor:
         done = [self.check(i, row) for i, row in enumerate(input_ids[:, self.width :].tolist())]
