@@ -44,7 +44,8 @@ def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, m
     policy.train(mode == "train")
     policy.base_model.model.model.layers[0].training = False
 
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, continuous_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, continuous_decoding=compact,
+                               compute_copy=False)  # judged on the policy itself, not a merged copy
     seen = {}
     decoding = "forward" if compact else "generate"  # continuous decoding calls the model step by step
     real_generate = getattr(policy, decoding)
@@ -70,7 +71,7 @@ def test_restores_when_generation_raises(tiny_model_and_tokenizer, compact):
     policy = _policy_with_judge_adapter(model)
     policy.train()
     before = _state(policy)
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", continuous_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", continuous_decoding=compact, compute_copy=False)
 
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")

@@ -157,7 +157,7 @@ class JudgeFlags:
     )  # fmt: skip
     judge_compute_copy: bool = field(
         default=True,
-        metadata={'help': 'a judge on a borrowed float32 PEFT model (from_model) on a CPU with native bf16 judges on a bf16 copy with its adapter merged, while every weight it reads is frozen; checked before every call against a sum of every value and remade when one changed (verdicts within bf16 rounding; see docs/performance.md)'},
+        metadata={'help': 'a judge on a borrowed PEFT model (from_model) on the CPU judges on a copy with its adapter merged, in bf16 where the CPU computes it natively, while every weight it reads is frozen; checked before every call against a sum of every value and remade when one changed (verdicts within float rounding; see docs/performance.md)'},
     )  # fmt: skip
     judge_merge_adapter: bool = field(
         default=True,

@@ -1,11 +1,13 @@
-"""A bf16 copy of borrowed float32 weights, for judging (``HFSpeedConfig.compute_copy``).
+"""A merged (bf16 where native) copy of borrowed weights, for judging (``HFSpeedConfig.compute_copy``).
 
 A judge on the policy's own model (``HFJudge.from_model``: the judge adapter on the
 policy's base, or the bare base) runs on the trainer's weights: float32 on a CPU, with the
-judge's LoRA unmerged. On a CPU that computes bf16 natively, the same judge on bf16 weights
-with its adapter merged decoded the proof's GRPO judging 1.6-1.7x faster
-(docs/performance.md). ``ComputeCopy`` keeps such a copy: the model deep-copied, the judge's
-adapter merged (or every adapter removed, ``disable_adapters``), cast to bf16.
+judge's LoRA unmerged (three matmuls a layer, and PEFT's casts of its float32 adapter
+weights when the base is bf16). On a CPU that computes bf16 natively, the same judge on
+bf16 weights with its adapter merged decoded the proof's GRPO judging 1.6-1.7x faster than
+on float32 weights (docs/performance.md). ``ComputeCopy`` keeps such a copy: the model
+deep-copied, the judge's adapter merged (or every adapter removed, ``disable_adapters``),
+in bf16 where the CPU computes it natively (else the weights' dtype: merging alone).
 
 It is never served stale. It is made only when every weight the judge reads is frozen
 (``requires_grad`` False: LoRA training leaves the base and the judge adapter alone), and
@@ -46,17 +48,24 @@ def _fingerprint(weights: list[tuple[str, torch.Tensor]]) -> tuple:
     return tuple((name, p.data_ptr(), p._version) for name, p in weights), tuple(sums)
 
 
-def applicable(model: Any, adapter_name: str | None, disable_adapters: bool) -> bool:
-    """Whether a bf16 copy can stand in for ``model`` as the judge: a PEFT model on the CPU,
-    in float32, on a CPU with native bf16, every weight the judge reads frozen."""
+def copy_dtype(model: Any, adapter_name: str | None, disable_adapters: bool) -> torch.dtype | None:
+    """The dtype of the copy that can stand in for ``model`` as the judge, or None where none
+    can: a PEFT model on the CPU with every weight the judge reads frozen; bf16 on a CPU
+    with native bf16 (from float32 or bf16 weights), else the weights' own dtype (a copy
+    then only merges the adapter)."""
     from peft import PeftModel
 
     if not isinstance(model, PeftModel) or not (adapter_name is not None or disable_adapters):
-        return False
+        return None
     weights = _judged_weights(model, adapter_name, disable_adapters)
-    first = weights[0][1] if weights else None
-    return (first is not None and first.device.type == "cpu" and precision.cpu_computes_bf16()
-            and all(p.dtype == torch.float32 and not p.requires_grad for _, p in weights))  # fmt: skip
+    dtypes = {p.dtype for _, p in weights}
+    if not weights or weights[0][1].device.type != "cpu" or any(p.requires_grad for _, p in weights):
+        return None
+    if not dtypes <= {torch.float32, torch.bfloat16}:
+        return None
+    if precision.cpu_computes_bf16():
+        return torch.bfloat16
+    return torch.float32 if torch.float32 in dtypes else torch.bfloat16
 
 
 class ComputeCopy:
@@ -70,18 +79,18 @@ class ComputeCopy:
     def get(self, model: Any, adapter_name: str | None, disable_adapters: bool) -> Any | None:
         """The copy to judge with, made again if a weight it was made from changed; None
         where no copy applies (then the judge runs on ``model`` itself)."""
-        if not applicable(model, adapter_name, disable_adapters):
+        dtype = copy_dtype(model, adapter_name, disable_adapters)
+        if dtype is None:
             self.model = self._made_from = None
             return None
-        weights = _judged_weights(model, adapter_name, disable_adapters)
-        fingerprint = _fingerprint(weights)
+        fingerprint = _fingerprint(_judged_weights(model, adapter_name, disable_adapters)), dtype
         if self.model is None or fingerprint != self._made_from:
-            self.model, self._made_from = self._make(model, adapter_name, disable_adapters), fingerprint
+            self.model, self._made_from = self._make(model, adapter_name, disable_adapters, dtype), fingerprint
             self.copies_made += 1
         return self.model
 
     @staticmethod
-    def _make(model: Any, adapter_name: str | None, disable_adapters: bool) -> Any:
+    def _make(model: Any, adapter_name: str | None, disable_adapters: bool, dtype: torch.dtype) -> Any:
         with torch.no_grad():
             twin = copy.deepcopy(model)
             for param in twin.parameters():
@@ -93,8 +102,8 @@ class ComputeCopy:
                     twin.delete_adapter(other)
                 twin.set_adapter(adapter_name)
                 twin = twin.merge_and_unload()
-            twin = twin.to(torch.bfloat16).eval()
+            twin = twin.to(dtype).eval()
             twin.requires_grad_(False)
-        logger.info("judge: a bf16 copy of the borrowed weights, adapter %s merged",
+        logger.info("judge: a %s copy of the borrowed weights, adapter %s merged", str(dtype).removeprefix("torch."),
                     "none" if disable_adapters else repr(adapter_name))  # fmt: skip
         return twin

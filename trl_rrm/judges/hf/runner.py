@@ -33,7 +33,7 @@ from ...types import Message
 from ..requests import ScoreRequest
 from .adapters import borrowed
 from .attention import judge_attention
-from .compute_copy import ComputeCopy, applicable
+from .compute_copy import ComputeCopy, copy_dtype
 from .config import HFJudgeConfig
 from .kv_cache import accepts, cache_argument, device_of, prefilled, stacked
 from .label_scoring import LabelRow, kept_positions, label_rows, label_values
@@ -95,8 +95,8 @@ class HFRunner:
         runner loads its own."""
         if self._model is None or not self.borrowed:
             dtype = load_dtype(self.config)
-        elif self.config.compute_copy and applicable(self._model, self.adapter_name, self.disable_adapters):
-            dtype = torch.bfloat16
+        elif self.config.compute_copy and copy_dtype(self._model, self.adapter_name, self.disable_adapters):
+            dtype = copy_dtype(self._model, self.adapter_name, self.disable_adapters)
         else:
             dtype = next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
         return str(dtype).removeprefix("torch.")
