@@ -44,7 +44,8 @@ def test_judge_call_restores_adapter_flags_and_modes(tiny_model_and_tokenizer, m
     policy.train(mode == "train")
     policy.base_model.model.model.layers[0].training = False
 
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, continuous_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, continuous_decoding=compact,
+                               compute_copy=False)  # judged on the policy itself, not a merged copy
     seen = {}
     decoding = "forward" if compact else "generate"  # continuous decoding calls the model step by step
     real_generate = getattr(policy, decoding)
@@ -70,7 +71,7 @@ def test_restores_when_generation_raises(tiny_model_and_tokenizer, compact):
     policy = _policy_with_judge_adapter(model)
     policy.train()
     before = _state(policy)
-    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", continuous_decoding=compact)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", continuous_decoding=compact, compute_copy=False)
 
     def broken(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
@@ -227,3 +228,66 @@ def test_4bit_policy_base_still_trains_after_a_judge_call(tiny_dir):
     loss_after, grad_after = loss_and_grad()
     assert loss_after == pytest.approx(loss_before) and torch.allclose(grad_after, grad_before)
 
+
+# ---- the bf16 copy of the borrowed weights (compute_copy) ------------------------------
+def test_a_borrowed_float32_judge_runs_on_a_merged_bf16_copy_never_stale(tiny_model_and_tokenizer, monkeypatch):
+    """On a CPU with native bf16, the judge adapter on a frozen float32 base judges on a bf16
+    copy with the adapter merged: the texts of a judge on that merged bf16 model, the policy
+    untouched; a write through ``.data`` (no version counter moves) makes a new copy, as
+    does nothing else; a trainable base means no copy."""
+    from trl_rrm import precision
+
+    monkeypatch.setattr(precision, "cpu_computes_bf16", lambda: True)
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    policy.train()
+    before = _state(policy)
+    options = dict(max_new_tokens=8, temperature=0, continuous_decoding=True)
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", **options)
+    assert judge.weights_dtype() == "bfloat16"
+    matches = [Match("Which is right?", ("yes", "no")), Match("Pick one.", ("a", "bb"))]
+
+    def reference():
+        import copy
+
+        twin = copy.deepcopy(policy)
+        twin.delete_adapter("default")
+        twin.set_adapter("judge")
+        merged = twin.merge_and_unload().to(torch.bfloat16).eval()
+        return [v.raw for v in HFJudge.from_model(merged, tokenizer, **options).compare(matches)]
+
+    assert [v.raw for v in judge.compare(matches)] == reference()
+    judge.compare(matches)
+    assert judge.runner.copy.copies_made == 1  # unchanged weights: the same copy
+    assert _state(policy) == before  # the policy's adapters, flags and modes untouched
+    with torch.no_grad():
+        weight = policy.base_model.model.model.layers[1].mlp.down_proj.weight
+        weight.data[0, 0] += 0.5  # through .data: no version counter moves
+    assert [v.raw for v in judge.compare(matches)] == reference()
+    assert judge.runner.copy.copies_made == 2
+    weight.requires_grad_(True)  # a base being trained: judged on the policy itself, no copy
+    assert judge.weights_dtype() == "float32"
+    judge.compare(matches)
+    assert judge.runner.copy.model is None and judge.runner.copy.copies_made == 2
+
+
+def test_the_copy_never_calls_the_borrowed_model(tiny_model_and_tokenizer, monkeypatch):
+    """A trainer wraps ``forward`` on the instance (accelerate under bf16: a closure over the
+    original bound method); a deep copy would keep the closure and judge on the policy."""
+    from trl_rrm import precision
+
+    monkeypatch.setattr(precision, "cpu_computes_bf16", lambda: True)
+    model, tokenizer = tiny_model_and_tokenizer
+    policy = _policy_with_judge_adapter(model)
+    calls = []
+    for module in (policy, policy.base_model.model):
+        original = module.forward
+
+        def wrapped(*args, _original=original, **kwargs):
+            calls.append(1)
+            return _original(*args, **kwargs)
+
+        module.forward = wrapped
+    judge = HFJudge.from_model(policy, tokenizer, adapter_name="judge", max_new_tokens=4, temperature=0)
+    judge.compare([Match("Which is right?", ("yes", "no"))])
+    assert judge.runner.copy.copies_made == 1 and calls == []

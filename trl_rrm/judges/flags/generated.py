@@ -155,6 +155,10 @@ class JudgeFlags:
         default=True,
         metadata={'help': "on the CPU, single-token decoding steps attend with the query heads grouped on their key/value heads (one batched matmul, no copies of the cache) over the positions written so far, instead of the model's attention over the whole cache (texts equal up to float rounding; see docs/performance.md)"},
     )  # fmt: skip
+    judge_compute_copy: bool = field(
+        default=True,
+        metadata={'help': 'a judge on a borrowed PEFT model (from_model) on the CPU judges on a copy with its adapter merged, in bf16 where the CPU computes it natively, while every weight it reads is frozen; checked before every call against a sum of every value and remade when one changed (verdicts within float rounding; see docs/performance.md)'},
+    )  # fmt: skip
     judge_merge_adapter: bool = field(
         default=True,
         metadata={'help': 'a judge that loads its own weights merges its LoRA adapter into them once (one matmul a layer instead of three, no per-step casts of float32 adapter weights); verdicts within float rounding (see docs/performance.md); a judge from_model never merges'},

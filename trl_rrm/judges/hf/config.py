@@ -101,6 +101,13 @@ class HFSpeedConfig(SpeedConfig):
                   "instead of the model's attention over the whole cache (texts equal up to float rounding; see "
                   "docs/performance.md)"},
     )  # fmt: skip
+    compute_copy: bool = field(
+        default=True,
+        metadata={"help": "a judge on a borrowed PEFT model (from_model) on the CPU judges on a copy with its adapter "
+                  "merged, in bf16 where the CPU computes it natively, while every weight it reads is frozen; checked "
+                  "before every call against a sum of every value and remade when one changed (verdicts within "
+                  "float rounding; see docs/performance.md)"},
+    )  # fmt: skip
     merge_adapter: bool = field(
         default=True,
         metadata={"help": "a judge that loads its own weights merges its LoRA adapter into them once (one matmul a "

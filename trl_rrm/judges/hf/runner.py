@@ -33,6 +33,7 @@ from ...types import Message
 from ..requests import ScoreRequest
 from .adapters import borrowed
 from .attention import judge_attention
+from .compute_copy import ComputeCopy, copy_dtype
 from .config import HFJudgeConfig
 from .kv_cache import accepts, cache_argument, device_of, prefilled, stacked
 from .label_scoring import LabelRow, kept_positions, label_rows, label_values
@@ -52,6 +53,8 @@ class HFRunner:
         self.config = config
         self._model: Any = None
         self._tokenizer: Any = None
+        self._compute: Any = None  # inside a call on a borrowed model: its bf16 copy (compute_copy)
+        self.copy = ComputeCopy()
         self.borrowed = False  # the model is someone else's (a trainer's): see borrow
         self.adapter_name: str | None = None
         self.disable_adapters = False
@@ -79,7 +82,9 @@ class HFRunner:
 
     @property
     def model(self) -> Any:
-        return self.load()._model
+        """The model the judge computes with: inside a call on a borrowed model, its bf16
+        copy where one applies (``compute_copy``)."""
+        return self._compute if self._compute is not None else self.load()._model
 
     @property
     def tokenizer(self) -> Any:
@@ -90,6 +95,8 @@ class HFRunner:
         runner loads its own."""
         if self._model is None or not self.borrowed:
             dtype = load_dtype(self.config)
+        elif self.config.compute_copy and copy_dtype(self._model, self.adapter_name, self.disable_adapters):
+            dtype = copy_dtype(self._model, self.adapter_name, self.disable_adapters)
         else:
             dtype = next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
         return str(dtype).removeprefix("torch.")
@@ -103,18 +110,24 @@ class HFRunner:
         state = self.__dict__.copy()
         state["_model"] = state["_tokenizer"] = None  # reloaded lazily on the other side
         state.pop("control_tokens", None)
+        state["copy"], state["_compute"] = ComputeCopy(), None
         state["memory"] = PrefixMemory()  # key/values of this process's weights
         return state
 
     def call(self) -> ExitStack:
         """One engine call on the model: the span the prefix memory lives in
         (``PrefixMemory.call``), the judge's attention for single-token steps
-        (``attention``), and for a borrowed model the model switched to the judge
-        (restored on exit)."""
+        (``attention``), and for a borrowed model its bf16 copy (``compute_copy``) or the
+        model itself switched to the judge (restored on exit)."""
         mode = ExitStack()
         mode.enter_context(self.memory.call())
-        if self.borrowed:
-            mode.enter_context(borrowed(self._model, self.adapter_name, self.disable_adapters))
+        if self.borrowed and self._compute is None:
+            twin = self.copy.get(self._model, self.adapter_name, self.disable_adapters) if self.config.compute_copy else None
+            if twin is None:
+                mode.enter_context(borrowed(self._model, self.adapter_name, self.disable_adapters))
+            else:
+                self._compute = twin
+                mode.callback(setattr, self, "_compute", None)
         if self.config.decode_attention:
             mode.enter_context(judge_attention(self.model))
         return mode
