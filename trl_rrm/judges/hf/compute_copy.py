@@ -48,16 +48,17 @@ def _fingerprint(weights: list[tuple[str, torch.Tensor]]) -> tuple:
     return tuple((name, p.data_ptr(), p._version) for name, p in weights), tuple(sums)
 
 
-def copy_dtype(model: Any, adapter_name: str | None, disable_adapters: bool) -> torch.dtype | None:
+def copy_dtype(model: Any, adapter_name: str | None, disable_adapters: bool,
+               weights: list[tuple[str, torch.Tensor]] | None = None) -> torch.dtype | None:  # fmt: skip
     """The dtype of the copy that can stand in for ``model`` as the judge, or None where none
     can: a PEFT model on the CPU with every weight the judge reads frozen; bf16 on a CPU
     with native bf16 (from float32 or bf16 weights), else the weights' own dtype (a copy
-    then only merges the adapter)."""
+    then only merges the adapter). ``weights``: ``_judged_weights``, when the caller has them."""
     from peft import PeftModel
 
     if not isinstance(model, PeftModel) or not (adapter_name is not None or disable_adapters):
         return None
-    weights = _judged_weights(model, adapter_name, disable_adapters)
+    weights = _judged_weights(model, adapter_name, disable_adapters) if weights is None else weights
     dtypes = {p.dtype for _, p in weights}
     if not weights or weights[0][1].device.type != "cpu" or any(p.requires_grad for _, p in weights):
         return None
@@ -69,7 +70,7 @@ def copy_dtype(model: Any, adapter_name: str | None, disable_adapters: bool) -> 
 
 
 class ComputeCopy:
-    """The bf16 judge copy of a borrowed model; ``get`` gives it (new or checked)."""
+    """The merged judge copy of a borrowed model; ``get`` gives it (new or checked)."""
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -79,11 +80,12 @@ class ComputeCopy:
     def get(self, model: Any, adapter_name: str | None, disable_adapters: bool) -> Any | None:
         """The copy to judge with, made again if a weight it was made from changed; None
         where no copy applies (then the judge runs on ``model`` itself)."""
-        dtype = copy_dtype(model, adapter_name, disable_adapters)
+        weights = _judged_weights(model, adapter_name, disable_adapters)
+        dtype = copy_dtype(model, adapter_name, disable_adapters, weights)
         if dtype is None:
             self.model = self._made_from = None
             return None
-        fingerprint = _fingerprint(_judged_weights(model, adapter_name, disable_adapters)), dtype
+        fingerprint = _fingerprint(weights), dtype
         if self.model is None or fingerprint != self._made_from:
             self.model, self._made_from = self._make(model, adapter_name, disable_adapters, dtype), fingerprint
             self.copies_made += 1

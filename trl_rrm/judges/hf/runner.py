@@ -95,10 +95,9 @@ class HFRunner:
         runner loads its own."""
         if self._model is None or not self.borrowed:
             dtype = load_dtype(self.config)
-        elif self.config.compute_copy and copy_dtype(self._model, self.adapter_name, self.disable_adapters):
-            dtype = copy_dtype(self._model, self.adapter_name, self.disable_adapters)
         else:
-            dtype = next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
+            copied = copy_dtype(self._model, self.adapter_name, self.disable_adapters) if self.config.compute_copy else None
+            dtype = copied or next((p.dtype for p in self._model.parameters() if p.is_floating_point()), None)
         return str(dtype).removeprefix("torch.")
 
     def __getstate__(self) -> dict[str, Any]:
